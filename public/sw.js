@@ -1,0 +1,114 @@
+// TAC Planner service worker: keeps the app shell available offline.
+//
+// Trunk gives the JS/wasm/CSS files content-hashed names that change every
+// build, so there is no fixed precache list. Instead, assets are cached as
+// they are first fetched (cache-first), and the HTML shell is kept fresh
+// (network-first) under the single key '/'.
+//
+// Case data never goes through this cache: /api/ and the /sync WebSocket are
+// left alone, as are non-GET and cross-origin requests.
+
+// Bump the version to drop every asset cached by older builds.
+const CACHE = 'tac-planner-shell-v1';
+const CACHE_PREFIX = 'tac-planner-shell-';
+const SHELL_KEY = '/';
+const NAV_TIMEOUT_MS = 3000;
+
+self.addEventListener('install', (event) => {
+  self.skipWaiting();
+  // Precache only index.html. Failing here (e.g. installed while offline)
+  // must not stop the worker installing; the shell is cached on the next
+  // successful navigation anyway.
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.add(SHELL_KEY))
+      .catch(() => {})
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      const names = await caches.keys();
+      await Promise.all(
+        names
+          .filter((n) => n.startsWith(CACHE_PREFIX) && n !== CACHE)
+          .map((n) => caches.delete(n))
+      );
+      await self.clients.claim();
+    })()
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+
+  // Only plain same-origin GETs are ever cached.
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+
+  // Case data and the sync channel must never be cached.
+  if (url.pathname.startsWith('/api/') || url.pathname === '/api') return;
+  if (url.pathname === '/sync' || url.pathname.startsWith('/sync/')) return;
+  if (req.headers.get('upgrade') === 'websocket') return;
+
+  const accept = req.headers.get('accept') || '';
+  if (req.mode === 'navigate' || accept.includes('text/html')) {
+    event.respondWith(navigation(req));
+    return;
+  }
+
+  event.respondWith(asset(req));
+});
+
+// Network-first for pages: always serve the newest shell when online, but
+// fall back to the cached shell after a timeout or on failure. Every route
+// (e.g. /case/abc) is client-side, so one cached '/' serves all deep links.
+async function navigation(req) {
+  const cache = await caches.open(CACHE);
+  try {
+    const res = await withTimeout(fetch(req), NAV_TIMEOUT_MS);
+    if (res.ok) {
+      cache.put(SHELL_KEY, res.clone()).catch(() => {});
+    }
+    return res;
+  } catch (_) {
+    const cached = await cache.match(SHELL_KEY);
+    if (cached) return cached;
+    return new Response('TAC Planner is offline and has not been opened on this device before.', {
+      status: 503,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    });
+  }
+}
+
+// Cache-first for static assets: hashed names mean a cached file is never
+// stale, and a new build simply requests new names.
+async function asset(req) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(req);
+  if (cached) return cached;
+  const res = await fetch(req);
+  if (res.ok) {
+    cache.put(req, res.clone()).catch(() => {});
+  }
+  return res;
+}
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      }
+    );
+  });
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what TAC Planner needs to build and test, skipping whatever is already present.
+# Usage: scripts/setup.sh [--tests]   (--tests also installs Chromium and chromedriver)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+# Must equal the wasm-bindgen version in Cargo.lock (app/Cargo.toml pins it with "=").
+WASM_BINDGEN_VERSION=0.2.130
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -q " ${TRUNK_VERSION}\$"; then
+  log "installing trunk ${TRUNK_VERSION} (about 10 minutes on a cold machine)"
+  cargo install --locked trunk --version "${TRUNK_VERSION}"
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}"; then
+  log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
+  # Not --locked: its lock file pins a webpki-roots release the registry no longer has.
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+# Node packages: wasm-opt (binaryen 132; Debian's 108 breaks the wasm), and the test peers.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json 2>/dev/null; then
+  log "installing node tools (binaryen, automerge-repo for interop tests)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${1:-}" = "--tests" ]; then
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    log "installing Chromium and chromedriver from Debian"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+log "done"

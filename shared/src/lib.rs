@@ -1,0 +1,20 @@
+//! TAC Planner's shared core: the case schema and the sync protocol, with no I/O.
+//!
+//! Both the browser app and the relay depend on this crate, so the shape of a case and the
+//! bytes on the wire are defined once. Nothing here touches a socket, a disk or a clock:
+//! the browser's WebSocket and IndexedDB, and the relay's SQL, are thin adapters around it,
+//! which keeps everything here testable natively and fast.
+//!
+//! - [`document_id`]: automerge-repo document ids (`automerge:<bs58check>`).
+//! - [`protocol`]: the automerge-repo WebSocket protocol v1 messages, CBOR encoded.
+//! - [`storage_key`]: automerge-repo's storage key layout (chunks, snapshots, sync state).
+//! - [`sync`]: the client side of the protocol as a sans-IO state machine.
+//! - [`case`]: the case document schema.
+
+pub mod case;
+pub mod document_id;
+pub mod protocol;
+pub mod storage_key;
+pub mod sync;
+
+pub use document_id::DocumentId;
