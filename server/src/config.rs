@@ -1,0 +1,87 @@
+//! Where the relay keeps its data and where it listens, from flags or the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The relay's settings. Flags win over environment variables, which win over defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `--data-dir` / `DATA_DIR`: folder for the embedded database (default `./data`).
+    pub data_dir: PathBuf,
+    /// `--database-url` / `DATABASE_URL`: defaults to a SQLite file in the data folder.
+    pub database_url: String,
+    /// `--bind` / `BIND`: address to listen on (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `--dist` / `DIST_DIR`: the built app to serve (default `./dist`).
+    pub dist_dir: PathBuf,
+}
+
+/// A setting that could not be understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("unknown option {0} (try --help)")]
+    Unknown(String),
+    #[error("{0} is not an address like 127.0.0.1:8080")]
+    BadAddress(String),
+}
+
+pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
+
+Serves the TAC Planner app and syncs cases between browsers.
+  --bind ADDR          address to listen on (BIND, default 127.0.0.1:8080)
+  --data-dir DIR       folder for the database (DATA_DIR, default ./data)
+  --database-url URL   database (DATABASE_URL, default sqlite://DIR/tac-planner.db)
+  --dist DIR           built app to serve (DIST_DIR, default ./dist)";
+
+impl Config {
+    /// Reads flags (without the program name) and the environment.
+    pub fn from_args(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut bind = env("BIND");
+        let mut data_dir = env("DATA_DIR");
+        let mut database_url = env("DATABASE_URL");
+        let mut dist = env("DIST_DIR");
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let slot = match flag.as_str() {
+                "--bind" => &mut bind,
+                "--data-dir" => &mut data_dir,
+                "--database-url" => &mut database_url,
+                "--dist" => &mut dist,
+                _ => return Err(ConfigError::Unknown(flag)),
+            };
+            *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
+        }
+        let data_dir = PathBuf::from(data_dir.unwrap_or_else(|| "data".into()));
+        let bind_text = bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        Ok(Config {
+            database_url: database_url.unwrap_or_else(|| {
+                format!("sqlite://{}", data_dir.join("tac-planner.db").display())
+            }),
+            bind: bind_text
+                .parse()
+                .map_err(|_| ConfigError::BadAddress(bind_text))?,
+            dist_dir: PathBuf::from(dist.unwrap_or_else(|| "dist".into())),
+            data_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_environment_and_defaults() {
+        let env = |k: &str| (k == "DATA_DIR").then(|| "/srv/tac".to_string());
+        let c = Config::from_args(["--bind".to_string(), "127.0.0.1:9000".into()], env).unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.database_url, "sqlite:///srv/tac/tac-planner.db");
+        assert!(Config::from_args(["--nope".to_string()], |_| None).is_err());
+        assert!(Config::from_args(["--bind".to_string()], |_| None).is_err());
+    }
+}
