@@ -1,1 +1,26 @@
+//! TAC Planner in the browser: Leptos views over a local-first client repo.
+//!
+//! - [`storage`]: the device's copy of every case (IndexedDB).
+//! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
+//! - [`views`]: the screens.
 
+pub mod storage;
+pub mod sync;
+pub mod views;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point: mounts the app and registers the service worker for offline start.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    register_service_worker();
+    leptos::mount::mount_to_body(views::App);
+}
+
+fn register_service_worker() {
+    let Some(window) = web_sys::window() else { return };
+    // Absent on insecure origins other than localhost; the app still works online.
+    if js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("serviceWorker")).unwrap_or(false) {
+        let _ = window.navigator().service_worker().register("/sw.js");
+    }
+}

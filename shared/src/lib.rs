@@ -10,11 +10,13 @@
 //! - [`storage_key`]: automerge-repo's storage key layout (chunks, snapshots, sync state).
 //! - [`sync`]: the client side of the protocol as a sans-IO state machine.
 //! - [`case`]: the case document schema.
+//! - [`text`]: keeping the caret in place when others edit the same text.
 
 pub mod case;
 pub mod document_id;
 pub mod protocol;
 pub mod storage_key;
 pub mod sync;
+pub mod text;
 
 pub use document_id::DocumentId;

@@ -1,0 +1,169 @@
+//! The device's copy of every case, in IndexedDB (through `rexie`).
+//!
+//! Chunks and sync state are stored under automerge-repo's keys (flattened with `/`), so the
+//! layout matches the relay's. A small summary per case (the child's name) lets the case list
+//! open without loading every document.
+
+use js_sys::Uint8Array;
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use shared::storage_key::StorageKey;
+use shared::DocumentId;
+use wasm_bindgen::JsValue;
+
+const DB_NAME: &str = "tac-planner";
+const CHUNKS: &str = "chunks";
+const CASES: &str = "cases";
+const META: &str = "meta";
+
+/// Why the device could not store or read something.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("This device has run out of space for TAC Planner. Your latest changes are only in this open tab: free up space, then keep working.")]
+    Full,
+    #[error("This browser could not save to its storage ({0}). Your latest changes are only in this open tab.")]
+    Failed(String),
+}
+
+impl From<rexie::Error> for StoreError {
+    fn from(e: rexie::Error) -> Self {
+        let text = format!("{e:?}");
+        if text.contains("Quota") {
+            StoreError::Full
+        } else {
+            StoreError::Failed(e.to_string())
+        }
+    }
+}
+
+/// A case as the list of cases shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub id: DocumentId,
+    pub child_name: String,
+}
+
+/// One change to storage, applied with others in a single transaction.
+pub enum Write {
+    Put(StorageKey, Vec<u8>),
+    Delete(StorageKey),
+}
+
+/// The open database.
+pub struct Store {
+    db: Rexie,
+}
+
+impl Store {
+    pub async fn open() -> Result<Store, StoreError> {
+        Self::open_named(DB_NAME).await
+    }
+
+    /// Opens a database by name (tests use their own).
+    pub async fn open_named(name: &str) -> Result<Store, StoreError> {
+        let db = Rexie::builder(name)
+            .version(1)
+            .add_object_store(ObjectStore::new(CHUNKS))
+            .add_object_store(ObjectStore::new(CASES))
+            .add_object_store(ObjectStore::new(META))
+            .build()
+            .await?;
+        Ok(Store { db })
+    }
+
+    /// This device's storage id, made once and kept, so the relay and we can remember what
+    /// we last agreed about each case.
+    pub async fn storage_id(&self) -> Result<String, StoreError> {
+        let key = JsValue::from_str(&StorageKey::storage_id().flat());
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        let meta = tx.store(META)?;
+        let id = match meta.get(key.clone()).await?.and_then(|v| v.as_string()) {
+            Some(id) => id,
+            None => {
+                let id = DocumentId::random().to_string();
+                meta.put(&JsValue::from_str(&id), Some(&key)).await?;
+                id
+            }
+        };
+        tx.done().await?;
+        Ok(id)
+    }
+
+    /// Applies writes atomically: either all are stored or none.
+    pub async fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let chunks = tx.store(CHUNKS)?;
+        for w in writes {
+            match w {
+                Write::Put(key, data) => {
+                    let value: JsValue = Uint8Array::from(data.as_slice()).into();
+                    chunks
+                        .put(&value, Some(&JsValue::from_str(&key.flat())))
+                        .await?;
+                }
+                Write::Delete(key) => chunks.delete(JsValue::from_str(&key.flat())).await?,
+            }
+        }
+        let result = tx.done().await?;
+        if result.is_committed() {
+            Ok(())
+        } else {
+            Err(StoreError::Failed("the write was not committed".into()))
+        }
+    }
+
+    /// Every key stored for one document, with its bytes.
+    pub async fn load_document(
+        &self,
+        id: &DocumentId,
+    ) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
+        let prefix = StorageKey::document_prefix(id).flat();
+        // Keys under `doc/` sort between "doc/" and "doc0" ('0' follows '/').
+        let range = KeyRange::bound(
+            &JsValue::from_str(&format!("{prefix}/")),
+            &JsValue::from_str(&format!("{prefix}0")),
+            Some(false),
+            Some(true),
+        )
+        .map_err(|e| StoreError::Failed(e.to_string()))?;
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
+        let rows = tx.store(CHUNKS)?.scan(Some(range), None, None, None).await?;
+        tx.done().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let key = StorageKey::from_flat(&k.as_string()?);
+                Some((key, Uint8Array::new(&v).to_vec()))
+            })
+            .collect())
+    }
+
+    pub async fn put_summary(&self, summary: &CaseSummary) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[CASES], TransactionMode::ReadWrite)?;
+        tx.store(CASES)?
+            .put(
+                &JsValue::from_str(&summary.child_name),
+                Some(&JsValue::from_str(&summary.id.to_string())),
+            )
+            .await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// The cases on this device, by child's name.
+    pub async fn list_cases(&self) -> Result<Vec<CaseSummary>, StoreError> {
+        let tx = self.db.transaction(&[CASES], TransactionMode::ReadOnly)?;
+        let rows = tx.store(CASES)?.scan(None, None, None, None).await?;
+        tx.done().await?;
+        let mut cases: Vec<CaseSummary> = rows
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some(CaseSummary {
+                    id: k.as_string()?.parse().ok()?,
+                    child_name: v.as_string().unwrap_or_default(),
+                })
+            })
+            .collect();
+        cases.sort_by_key(|c| c.child_name.to_lowercase());
+        Ok(cases)
+    }
+}

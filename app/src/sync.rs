@@ -1,0 +1,443 @@
+//! The browser side of the client repo: carries out the sans-IO core's effects with the
+//! browser's WebSocket and IndexedDB, and tells the views when something changed.
+//!
+//! Effects run one at a time, in order, from one queue, so a change is in IndexedDB before
+//! any frame that carries it leaves the device.
+
+use crate::storage::{CaseSummary, Store, StoreError, Write};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use shared::case::{Case, CaseError};
+use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient};
+use shared::DocumentId;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+
+/// Local edits are stored and sent at most this long after the keystroke.
+const FLUSH_AFTER_MS: i32 = 400;
+/// A relay that accepts the socket but does not answer the handshake is given up on after this.
+const HANDSHAKE_TIMEOUT_MS: i32 = 10_000;
+
+/// Whether we can reach the relay right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Offline,
+    Connecting,
+    Online,
+}
+
+/// What the sync status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub link: Link,
+    /// Changes made on this device that the relay does not have yet.
+    pub unsent: usize,
+    /// A storage problem the person must know about.
+    pub problem: Option<String>,
+}
+
+/// A handle on the client repo, cheap to clone into views.
+#[derive(Clone)]
+pub struct Repo(SendWrapper<Rc<Inner>>);
+
+struct Inner {
+    client: RefCell<SyncClient>,
+    store: Store,
+    queue: RefCell<VecDeque<Effect>>,
+    draining: Cell<bool>,
+    socket: RefCell<Option<WebSocket>>,
+    /// Bumped for each new socket, so events from an old one are ignored.
+    generation: Cell<u32>,
+    attempt: Cell<u32>,
+    reconnect_pending: Cell<bool>,
+    /// Documents edited locally and not yet flushed.
+    dirty: RefCell<HashSet<DocumentId>>,
+    flush_pending: Cell<bool>,
+    names: RefCell<HashMap<DocumentId, String>>,
+    /// Keeps the current socket's handlers alive.
+    handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
+    status: RwSignal<SyncStatus>,
+    cases: RwSignal<Vec<CaseSummary>>,
+    /// Bumped whenever documents change from outside this tab's typing.
+    remote: RwSignal<u64>,
+}
+
+impl Repo {
+    /// Opens the device's store and starts syncing.
+    pub async fn start() -> Result<Repo, StoreError> {
+        let store = Store::open().await?;
+        let storage_id = store.storage_id().await?;
+        let cases = store.list_cases().await?;
+        let peer_id = format!("browser-{}", DocumentId::random());
+        let inner = Inner {
+            client: RefCell::new(SyncClient::new(peer_id, storage_id)),
+            store,
+            queue: RefCell::default(),
+            draining: Cell::new(false),
+            socket: RefCell::new(None),
+            generation: Cell::new(0),
+            attempt: Cell::new(0),
+            reconnect_pending: Cell::new(false),
+            dirty: RefCell::default(),
+            flush_pending: Cell::new(false),
+            names: RefCell::new(cases.iter().map(|c| (c.id, c.child_name.clone())).collect()),
+            handlers: RefCell::default(),
+            status: RwSignal::new(SyncStatus {
+                link: Link::Offline,
+                unsent: 0,
+                problem: None,
+            }),
+            cases: RwSignal::new(cases),
+            remote: RwSignal::new(0),
+        };
+        let repo = Repo(SendWrapper::new(Rc::new(inner)));
+        repo.connect();
+        repo.watch_page_lifecycle();
+        Ok(repo)
+    }
+
+    pub fn status(&self) -> ReadSignal<SyncStatus> {
+        self.0.status.read_only()
+    }
+
+    pub fn cases(&self) -> ReadSignal<Vec<CaseSummary>> {
+        self.0.cases.read_only()
+    }
+
+    /// Changes whenever a document changes other than by typing in this tab.
+    pub fn remote_changes(&self) -> ReadSignal<u64> {
+        self.0.remote.read_only()
+    }
+
+    /// Starts a new case and stores it on the device.
+    pub fn create_case(&self, child_name: &str) -> Result<DocumentId, CaseError> {
+        let doc = Case::new(child_name).into_document()?;
+        let (id, effects) = self.0.client.borrow_mut().create(doc);
+        self.run(effects);
+        self.note_name(id);
+        Ok(id)
+    }
+
+    /// Makes a case available to read: from memory, from the device, or by asking the relay.
+    pub async fn open(&self, id: DocumentId) -> Result<(), StoreError> {
+        if self.0.client.borrow().holds(&id) {
+            return Ok(());
+        }
+        let stored = self.0.store.load_document(&id).await?;
+        // Another open() may have finished while we awaited.
+        if self.0.client.borrow().holds(&id) {
+            return Ok(());
+        }
+        if stored.iter().any(|(k, _)| k.is_chunk()) {
+            self.0.client.borrow_mut().load(id, stored);
+            self.refresh_status();
+        } else {
+            let effects = self.0.client.borrow_mut().request(id);
+            self.run(effects);
+        }
+        self.0.remote.update(|n| *n += 1);
+        Ok(())
+    }
+
+    pub fn holding(&self, id: &DocumentId) -> Option<Holding> {
+        self.0.client.borrow().holding(id)
+    }
+
+    /// Reads a case as it stands now.
+    pub fn read(&self, id: &DocumentId) -> Option<Case> {
+        let client = self.0.client.borrow();
+        Case::from_document(client.document(id)?).ok()
+    }
+
+    /// Runs `f` on the document (reading or writing), e.g. for text cursors.
+    pub fn with_doc<R>(
+        &self,
+        id: &DocumentId,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> R,
+    ) -> Option<R> {
+        let mut client = self.0.client.borrow_mut();
+        client.document_mut(id).map(f)
+    }
+
+    /// A local edit happened: store and send it shortly (at most ~0.4 s later).
+    pub fn edited(&self, id: DocumentId) {
+        self.0.dirty.borrow_mut().insert(id);
+        self.refresh_status();
+        if !self.0.flush_pending.replace(true) {
+            let repo = self.clone();
+            gloo_timers::callback::Timeout::new(FLUSH_AFTER_MS as u32, move || repo.flush())
+                .forget();
+        }
+    }
+
+    /// Stores and sends every pending local edit now.
+    pub fn flush(&self) {
+        self.0.flush_pending.set(false);
+        let dirty: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
+        for id in dirty {
+            let effects = self.0.client.borrow_mut().flush(&id);
+            self.run(effects);
+            self.note_name(id);
+        }
+    }
+
+    fn run(&self, effects: Vec<Effect>) {
+        if effects.is_empty() {
+            return;
+        }
+        self.0.queue.borrow_mut().extend(effects);
+        if !self.0.draining.replace(true) {
+            let repo = self.clone();
+            wasm_bindgen_futures::spawn_local(async move { repo.drain().await });
+        }
+    }
+
+    /// Carries out queued effects in order; consecutive storage writes go in one transaction.
+    async fn drain(&self) {
+        loop {
+            let Some(effect) = self.0.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            match effect {
+                Effect::Put { .. } | Effect::Delete { .. } => {
+                    let mut writes = vec![write_of(effect)];
+                    loop {
+                        let mut q = self.0.queue.borrow_mut();
+                        match q.front() {
+                            Some(Effect::Put { .. } | Effect::Delete { .. }) => {
+                                writes.push(write_of(q.pop_front().expect("front exists")));
+                            }
+                            _ => break,
+                        }
+                    }
+                    if let Err(e) = self.0.store.apply(&writes).await {
+                        self.storage_failed(&writes, e);
+                    } else if self.0.status.with_untracked(|s| s.problem.is_some()) {
+                        self.0.status.update(|s| s.problem = None);
+                    }
+                }
+                Effect::Send(frame) => {
+                    if let Some(ws) = self.0.socket.borrow().as_ref() {
+                        if ws.ready_state() == WebSocket::OPEN {
+                            // A failed send surfaces as a close event, which resets sync.
+                            let _ = ws.send_with_u8_array(&frame);
+                        }
+                    }
+                }
+                Effect::Changed(id) => {
+                    self.note_name(id);
+                    self.0.remote.update(|n| *n += 1);
+                }
+                Effect::Unavailable(_) => self.0.remote.update(|n| *n += 1),
+                Effect::Connected { .. } => {
+                    self.0.attempt.set(0);
+                    self.0.status.update(|s| s.link = Link::Online);
+                }
+                // Presence arrives with the joint-meeting work; nothing listens yet.
+                Effect::Ephemeral { .. } => {}
+            }
+        }
+        self.0.draining.set(false);
+        self.refresh_status();
+    }
+
+    /// The device refused a write: tell the person, keep the change in memory, and drop the
+    /// frames queued behind it (they may carry the unsaved change); reconnecting resyncs.
+    fn storage_failed(&self, writes: &[Write], error: StoreError) {
+        let docs: HashSet<DocumentId> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Put(k, _) | Write::Delete(k) => k.document(),
+            })
+            .collect();
+        {
+            let mut client = self.0.client.borrow_mut();
+            for id in &docs {
+                client.storage_failed(id);
+            }
+        }
+        self.0
+            .queue
+            .borrow_mut()
+            .retain(|e| !matches!(e, Effect::Send(_)));
+        self.0.dirty.borrow_mut().extend(docs);
+        self.0
+            .status
+            .update(|s| s.problem = Some(error.to_string()));
+        if let Some(ws) = self.0.socket.borrow().as_ref() {
+            let _ = ws.close();
+        }
+    }
+
+    fn refresh_status(&self) {
+        let unsent = self.0.client.borrow_mut().unsent_total();
+        self.0.status.update(|s| s.unsent = unsent);
+    }
+
+    /// Keeps the case list's name for a document up to date.
+    fn note_name(&self, id: DocumentId) {
+        let Some(case) = self.read(&id) else { return };
+        let changed = self.0.names.borrow().get(&id) != Some(&case.child_name);
+        if !changed {
+            return;
+        }
+        self.0.names.borrow_mut().insert(id, case.child_name.clone());
+        let summary = CaseSummary {
+            id,
+            child_name: case.child_name,
+        };
+        self.0.cases.update(|cases| {
+            cases.retain(|c| c.id != id);
+            cases.push(summary.clone());
+            cases.sort_by_key(|c| c.child_name.to_lowercase());
+        });
+        let repo = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = repo.0.store.put_summary(&summary).await {
+                repo.0.status.update(|s| s.problem = Some(e.to_string()));
+            }
+        });
+    }
+
+    /// Opens a WebSocket to the relay that served the app.
+    fn connect(&self) {
+        self.0.reconnect_pending.set(false);
+        let generation = self.0.generation.get() + 1;
+        self.0.generation.set(generation);
+        let Some(url) = sync_url() else { return };
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => return self.schedule_reconnect(),
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        self.0.status.update(|s| s.link = Link::Connecting);
+
+        let repo = self.clone();
+        let on_open = Closure::<dyn FnMut()>::new(move || {
+            if repo.0.generation.get() != generation {
+                return;
+            }
+            let effects = repo.0.client.borrow_mut().connected();
+            repo.run(effects);
+            let repo2 = repo.clone();
+            gloo_timers::callback::Timeout::new(HANDSHAKE_TIMEOUT_MS as u32, move || {
+                if repo2.0.generation.get() == generation && !repo2.0.client.borrow().is_ready() {
+                    repo2.drop_socket();
+                }
+            })
+            .forget();
+        });
+        let repo = self.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if repo.0.generation.get() != generation {
+                return;
+            }
+            let Ok(buf) = ev.data().dyn_into::<js_sys::ArrayBuffer>() else {
+                return repo.drop_socket();
+            };
+            let frame = js_sys::Uint8Array::new(&buf).to_vec();
+            let result = repo.0.client.borrow_mut().receive(&frame);
+            match result {
+                Ok(effects) => repo.run(effects),
+                Err(e) => {
+                    // The error names the problem and ids only, never case content.
+                    web_sys::console::warn_1(&format!("sync: {e}").into());
+                    repo.drop_socket();
+                }
+            }
+        });
+        let repo = self.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
+            if repo.0.generation.get() == generation {
+                repo.drop_socket();
+            }
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        *self.0.handlers.borrow_mut() = vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)];
+        *self.0.socket.borrow_mut() = Some(ws);
+    }
+
+    /// Closes the current socket (if any), forgets what was in flight and tries again later.
+    fn drop_socket(&self) {
+        self.0.generation.set(self.0.generation.get() + 1);
+        if let Some(ws) = self.0.socket.borrow_mut().take() {
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        self.0.client.borrow_mut().disconnected();
+        self.0.status.update(|s| s.link = Link::Offline);
+        self.schedule_reconnect();
+    }
+
+    fn schedule_reconnect(&self) {
+        if self.0.reconnect_pending.replace(true) {
+            return;
+        }
+        let attempt = self.0.attempt.get();
+        self.0.attempt.set(attempt.saturating_add(1));
+        let delay = reconnect_delay_ms(attempt, js_sys::Math::random());
+        let repo = self.clone();
+        gloo_timers::callback::Timeout::new(delay, move || repo.connect()).forget();
+    }
+
+    /// Saves pending edits when the page is hidden or closed, and reconnects at once when the
+    /// browser says the network is back.
+    fn watch_page_lifecycle(&self) {
+        let Some(window) = web_sys::window() else { return };
+        let repo = self.clone();
+        let on_hide = Closure::<dyn FnMut()>::new(move || repo.flush());
+        let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+        if let Some(doc) = window.document() {
+            let repo = self.clone();
+            let on_visibility = Closure::<dyn FnMut()>::new(move || {
+                let hidden = web_sys::window()
+                    .and_then(|w| w.document())
+                    .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+                if hidden {
+                    repo.flush();
+                }
+            });
+            let _ = doc.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visibility.as_ref().unchecked_ref(),
+            );
+            on_visibility.forget();
+        }
+        let repo = self.clone();
+        let on_online = Closure::<dyn FnMut()>::new(move || {
+            if repo.0.socket.borrow().is_none() {
+                repo.0.attempt.set(0);
+                repo.connect();
+            }
+        });
+        let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        // These live as long as the page.
+        on_hide.forget();
+        on_online.forget();
+    }
+}
+
+fn write_of(effect: Effect) -> Write {
+    match effect {
+        Effect::Put { key, data } => Write::Put(key, data),
+        Effect::Delete { key } => Write::Delete(key),
+        _ => unreachable!("only storage effects are batched"),
+    }
+}
+
+/// `ws(s)://<host>/sync` on the origin that served the app.
+fn sync_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/sync", location.host().ok()?))
+}
