@@ -16,16 +16,35 @@ const NAV_TIMEOUT_MS = 3000;
 
 self.addEventListener('install', (event) => {
   self.skipWaiting();
-  // Precache only index.html. Failing here (e.g. installed while offline)
-  // must not stop the worker installing; the shell is cached on the next
-  // successful navigation anyway.
+  // Precache the shell and every asset it names. Failing here (e.g. installed
+  // while offline) must not stop the worker installing; the shell is cached on
+  // the next successful navigation anyway.
   event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((cache) => cache.add(SHELL_KEY))
-      .catch(() => {})
+    (async () => {
+      const res = await fetch(SHELL_KEY);
+      if (res.ok) await keepShell(res);
+    })().catch(() => {})
   );
 });
+
+// Stores the shell under '/' together with the hashed JS, wasm and CSS it
+// refers to: the page that registered this worker loaded those before the
+// worker existed, so they would otherwise not be cached until a later visit.
+async function keepShell(res) {
+  const cache = await caches.open(CACHE);
+  const html = await res.clone().text();
+  await cache.put(SHELL_KEY, res);
+  const assets = new Set();
+  for (const m of html.matchAll(/(?:href|src|module_or_path:)\s*=?\s*["']([^"']+)["']/g)) {
+    const url = new URL(m[1], self.location.origin);
+    if (url.origin === self.location.origin && url.pathname !== '/') assets.add(url.pathname);
+  }
+  for (const path of assets) {
+    if (!(await cache.match(path))) {
+      await cache.add(path).catch(() => {});
+    }
+  }
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
@@ -71,7 +90,7 @@ async function navigation(req) {
   try {
     const res = await withTimeout(fetch(req), NAV_TIMEOUT_MS);
     if (res.ok) {
-      cache.put(SHELL_KEY, res.clone()).catch(() => {});
+      keepShell(res.clone()).catch(() => {});
     }
     return res;
   } catch (_) {

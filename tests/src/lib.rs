@@ -1,1 +1,211 @@
+//! Harness for end-to-end tests: starts the real relay binary on 127.0.0.1 (stoppable and
+//! restartable on the same port and data folder) and headless Chromium sessions, each with
+//! its own fresh profile.
+//!
+//! Needs `dist/` (built by `trunk build --release`), the relay binary (built by
+//! `cargo build -p server`) and Debian's chromium + chromedriver; `scripts/test.sh` does all that.
 
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+fn wait_for_port(port: u16, up: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
+        assert!(Instant::now() < deadline, "port {port} did not come {}", if up { "up" } else { "down" });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The relay as a child process.
+pub struct Relay {
+    pub port: u16,
+    data: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Relay {
+    pub fn start() -> Relay {
+        let dist = repo_root().join("dist");
+        assert!(
+            dist.join("index.html").exists(),
+            "no built app in {}: run `trunk build --release` (scripts/test.sh does)",
+            dist.display()
+        );
+        let mut relay = Relay {
+            port: free_port(),
+            data: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        };
+        relay.restart();
+        relay
+    }
+
+    fn binary() -> PathBuf {
+        std::env::var_os("TAC_RELAY_BIN").map(PathBuf::from).unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo_root().join("target"));
+            target.join("debug").join("tac-relay")
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port and data folder.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "relay already running");
+        let bin = Self::binary();
+        assert!(bin.exists(), "no relay binary at {}: run `cargo build -p server`", bin.display());
+        let child = Command::new(bin)
+            .args(["--bind", &format!("127.0.0.1:{}", self.port)])
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--dist")
+            .arg(repo_root().join("dist"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("relay starts");
+        self.child = Some(child);
+        wait_for_port(self.port, true);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            wait_for_port(self.port, false);
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// chromedriver as a child process; sessions are separate Chromium instances.
+pub struct Driver {
+    port: u16,
+    child: Child,
+    profiles: Vec<tempfile::TempDir>,
+}
+
+impl Driver {
+    pub fn start() -> Driver {
+        let port = free_port();
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let child = Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin} did not start ({e}): run scripts/setup.sh --tests"));
+        wait_for_port(port, true);
+        Driver {
+            port,
+            child,
+            profiles: Vec::new(),
+        }
+    }
+
+    /// A new browser with a fresh profile (its own IndexedDB and service worker).
+    pub async fn browser(&mut self) -> Client {
+        let profile = tempfile::tempdir().expect("temp dir");
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1100,1400",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .collect::<Vec<_>>();
+        self.profiles.push(profile);
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()), "args": args }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a browser session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after `secs` with `what`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reads a JavaScript expression's value as a string ("" if null).
+pub async fn js(browser: &Client, expr: &str) -> String {
+    let v = browser
+        .execute(&format!("return String({expr} ?? '');"), vec![])
+        .await
+        .expect("script runs");
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// Waits for an element and returns it.
+pub async fn find(browser: &Client, css: &str) -> fantoccini::elements::Element {
+    eventually(20, css, || async {
+        browser.find(Locator::Css(css)).await.ok()
+    })
+    .await
+}
+
+/// Saves a screenshot under `target/screenshots/` for a person to look at.
+pub async fn screenshot(browser: &Client, name: &str) {
+    let dir = repo_root().join("target").join("screenshots");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(png) = browser.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}

@@ -21,8 +21,8 @@ pub fn SyncStatusBar() -> impl IntoView {
         match (s.link, s.unsent) {
             (Link::Online, 0) => "All changes saved on this device and shared.".to_string(),
             (_, 0) => "All changes saved on this device.".to_string(),
-            (_, 1) => "Saved on this device. 1 change not yet shared.".to_string(),
-            (_, n) => format!("Saved on this device. {n} changes not yet shared."),
+            (_, 1) => "Saved on this device. 1 edit not yet shared.".to_string(),
+            (_, n) => format!("Saved on this device. {n} edits not yet shared."),
         }
     };
     view! {
