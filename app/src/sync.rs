@@ -58,6 +58,9 @@ struct Inner {
     dirty: RefCell<HashSet<DocumentId>>,
     flush_pending: Cell<bool>,
     names: RefCell<HashMap<DocumentId, String>>,
+    /// Called just before frames from the relay are applied (e.g. to remember carets).
+    before_remote: RefCell<Vec<(u32, Rc<dyn Fn()>)>>,
+    next_hook: Cell<u32>,
     /// Keeps the current socket's handlers alive.
     handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
     status: RwSignal<SyncStatus>,
@@ -85,6 +88,8 @@ impl Repo {
             dirty: RefCell::default(),
             flush_pending: Cell::new(false),
             names: RefCell::new(cases.iter().map(|c| (c.id, c.child_name.clone())).collect()),
+            before_remote: RefCell::default(),
+            next_hook: Cell::new(0),
             handlers: RefCell::default(),
             status: RwSignal::new(SyncStatus {
                 link: Link::Offline,
@@ -111,6 +116,19 @@ impl Repo {
     /// Changes whenever a document changes other than by typing in this tab.
     pub fn remote_changes(&self) -> ReadSignal<u64> {
         self.0.remote.read_only()
+    }
+
+    /// Registers `f` to run just before each remote change is applied; returns a handle for
+    /// [`Repo::remove_hook`]. Text fields use it to take Automerge cursors for the caret.
+    pub fn before_remote_change(&self, f: impl Fn() + 'static) -> u32 {
+        let id = self.0.next_hook.get();
+        self.0.next_hook.set(id + 1);
+        self.0.before_remote.borrow_mut().push((id, Rc::new(f)));
+        id
+    }
+
+    pub fn remove_hook(&self, id: u32) {
+        self.0.before_remote.borrow_mut().retain(|(h, _)| *h != id);
     }
 
     /// Starts a new case and stores it on the device.
@@ -340,6 +358,10 @@ impl Repo {
                 return repo.drop_socket();
             };
             let frame = js_sys::Uint8Array::new(&buf).to_vec();
+            let hooks: Vec<_> = repo.0.before_remote.borrow().iter().map(|(_, f)| f.clone()).collect();
+            for hook in hooks {
+                hook();
+            }
             let result = repo.0.client.borrow_mut().receive(&frame);
             match result {
                 Ok(effects) => repo.run(effects),

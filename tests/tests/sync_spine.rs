@@ -118,6 +118,26 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     }
     screenshot(&b, "04-converged-b").await;
 
+    // Live: A's caret sits after "Often tired" while B types at the start; A's caret moves
+    // with A's words, and A keeps focus.
+    let caret = "Mum says: Often tired".encode_utf16().count();
+    type_at(&a, &caret.to_string(), "").await;
+    type_at(&b, "0", "Today: ").await;
+    let want = format!("Today: {want}");
+    eventually(10, "A to see B's live edit", || async {
+        (text_of(&a).await == want).then_some(())
+    })
+    .await;
+    let (start, end, focused) = (
+        js(&a, "document.querySelector('#field-concerns').selectionStart").await,
+        js(&a, "document.querySelector('#field-concerns').selectionEnd").await,
+        js(&a, "document.activeElement?.id").await,
+    );
+    let moved = (caret + "Today: ".len()).to_string();
+    assert_eq!((start.as_str(), end.as_str(), focused.as_str()), (moved.as_str(), moved.as_str(), "field-concerns"));
+    let want = want.as_str();
+    wait_synced(&b, "B").await;
+
     // B reloads with the relay stopped: the case opens from this device.
     relay.stop();
     b.refresh().await.unwrap();

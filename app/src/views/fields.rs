@@ -98,21 +98,26 @@ pub fn CaseField(
         Editable::of(&el)
     };
 
-    let remember_caret = {
+    // Just before others' changes are applied, remember the caret as Automerge cursors.
+    let hook = {
         let (repo, caret) = (repo.clone(), caret.clone());
-        move || {
-            if !field.is_text() {
-                return;
-            }
-            if let Some(el) = element() {
-                let (s, e) = el.selection();
-                *caret.borrow_mut() = repo.with_doc(&id, |doc| Caret::at(doc, field, s, e)).flatten();
-            }
-        }
+        repo.clone().before_remote_change(move || {
+            let taken = element()
+                .filter(|el| field.is_text() && el.is_focused())
+                .and_then(|el| {
+                    let (s, e) = el.selection();
+                    repo.with_doc(&id, |doc| Caret::at(doc, field, s, e)).flatten()
+                });
+            *caret.borrow_mut() = taken;
+        })
     };
+    {
+        let repo = SendWrapper::new(repo.clone());
+        on_cleanup(move || repo.remove_hook(hook));
+    }
 
     let on_input = {
-        let (repo, remember_caret) = (repo.clone(), remember_caret.clone());
+        let repo = repo.clone();
         move |_ev: leptos::ev::Event| {
             let Some(el) = element() else { return };
             let value = el.value();
@@ -120,7 +125,6 @@ pub fn CaseField(
                 web_sys::console::warn_1(&e.to_string().into());
             }
             repo.edited(id);
-            remember_caret();
         }
     };
 
@@ -137,17 +141,17 @@ pub fn CaseField(
             if new == old {
                 return;
             }
-            let focused = el.is_focused();
-            let keep = focused.then(|| el.selection());
+            // In place, so the browser keeps the rest of the field (and shifts the selection).
             let (start, end, text) = splice(&old, &new);
             el.replace(start, end, &text);
-            if let Some((s, e)) = keep {
-                let resolved = caret
-                    .borrow()
-                    .as_ref()
-                    .and_then(|c| repo.with_doc(&id, |doc| c.resolve(doc, field)).flatten());
-                let (s, e) = resolved.unwrap_or((s, e));
-                el.set_selection(s, e);
+            // Where the cursors say the caret belongs is exact even when the edit was at it.
+            let taken = caret.borrow_mut().take();
+            if el.is_focused() {
+                if let Some((s, e)) =
+                    taken.and_then(|c| repo.with_doc(&id, |doc| c.resolve(doc, field)).flatten())
+                {
+                    el.set_selection(s, e);
+                }
             }
         });
     }
@@ -155,15 +159,10 @@ pub fn CaseField(
     let initial = repo.read(&id).map(|c| field.read(&c)).unwrap_or_default();
     let described_by = hint.map(|_| hint_id.clone());
     let control = if multiline {
-        let (remember, on_input) = (remember_caret.clone(), on_input.clone());
         view! {
             <textarea class="govuk-textarea" id=dom_id.clone() name=field.key() rows="8"
                 aria-describedby=described_by.clone() node_ref=area_ref
                 on:input=on_input
-                on:keyup=move |_| remember()
-                on:click={let r = remember_caret.clone(); move |_| r()}
-                on:select={let r = remember_caret.clone(); move |_| r()}
-                on:focus={let r = remember_caret.clone(); move |_| r()}
                 prop:value=initial.clone()></textarea>
         }
         .into_any()
