@@ -27,9 +27,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}"; th
 fi
 
 # Node packages: wasm-opt (binaryen 132; Debian's 108 breaks the wasm), and the test peers.
-if [ ! -x tools/node_modules/.bin/wasm-opt ] || ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json 2>/dev/null; then
+# Reinstalled whenever package-lock.json changes (a copy is kept beside the install).
+if ! cmp -s tools/package-lock.json tools/node_modules/.tac-installed-lock 2>/dev/null; then
   log "installing node tools (binaryen, automerge-repo for interop tests)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  cp tools/package-lock.json tools/node_modules/.tac-installed-lock
 fi
 
 if [ "${1:-}" = "--tests" ]; then
