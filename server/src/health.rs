@@ -44,11 +44,12 @@ impl Health {
     }
 }
 
-/// Probes storage every few seconds while it is failing, to notice recovery.
+/// While storage is failing, retries the held-back writes every second; healthy again once
+/// they are all in the database.
 pub async fn watch(store: crate::storage::SqlStorage, health: std::sync::Arc<Health>) {
     loop {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        if !health.is_ok() && store.probe().await {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !health.is_ok() && store.write_held().await {
             health.set_failing(false);
         }
     }

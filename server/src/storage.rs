@@ -1,9 +1,10 @@
 //! samod's key-value [`samod::Storage`] on SQL (SQLite by default).
 //!
 //! samod's storage calls return no errors, so this adapter retries transient failures and,
-//! when a write still fails, marks the relay unhealthy rather than pretending it stored the
-//! data. Clients keep every change until the relay holds it, so nothing is lost: they resync
-//! once storage recovers.
+//! when a write still fails, keeps it in memory, marks the relay unhealthy (which closes sync
+//! connections and refuses new ones) and writes the kept writes, in order, once the database
+//! accepts writes again. Clients keep every change until the relay holds it, so even a relay
+//! that dies while unhealthy loses nothing: its clients refill it when they reconnect.
 
 use crate::health::Health;
 use samod::storage::StorageKey;
@@ -11,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Attempts per operation before the relay declares storage failing.
@@ -29,11 +30,21 @@ pub enum StorageError {
     Stopped,
 }
 
+/// A write the database refused, kept until it can be written.
+#[derive(Debug, Clone)]
+enum Held {
+    Put(String, Vec<u8>),
+    Delete(String),
+}
+
 /// Document storage in one SQL table, shared by every connection.
 #[derive(Clone)]
 pub struct SqlStorage {
     pool: SqlitePool,
     health: Arc<Health>,
+    /// Writes not yet in the database, oldest first. Later writes queue behind them so the
+    /// database never sees them out of order.
+    held: Arc<Mutex<Vec<Held>>>,
 }
 
 impl SqlStorage {
@@ -55,22 +66,90 @@ impl SqlStorage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, health })
+        Ok(Self {
+            pool,
+            health,
+            held: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// Can we write right now? Used to notice that failing storage has recovered.
-    pub async fn probe(&self) -> bool {
-        sqlx::query("INSERT INTO documents (key, data) VALUES ('health-probe', x'00') ON CONFLICT(key) DO UPDATE SET data = excluded.data")
+    /// Writes what was held back while storage failed, in order. True when nothing is left.
+    pub async fn write_held(&self) -> bool {
+        loop {
+            let Some(next) = self.lock_held().first().cloned() else {
+                return true;
+            };
+            let ok = match &next {
+                Held::Put(k, data) => self.put_once(k, data).await.is_ok(),
+                Held::Delete(k) => self.delete_once(k).await.is_ok(),
+            };
+            if !ok {
+                return false;
+            }
+            self.lock_held().remove(0);
+        }
+    }
+
+    /// How many writes are waiting for the database.
+    pub fn held_count(&self) -> usize {
+        self.lock_held().len()
+    }
+
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, Vec<Held>> {
+        // A panic while holding this lock cannot leave the Vec inconsistent; carry on.
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest held write for a key, if any: reads must see it.
+    fn held_value(&self, key: &str) -> Option<Option<Vec<u8>>> {
+        self.lock_held().iter().rev().find_map(|h| match h {
+            Held::Put(k, data) if k == key => Some(Some(data.clone())),
+            Held::Delete(k) if k == key => Some(None),
+            _ => None,
+        })
+    }
+
+    async fn put_once(&self, key: &str, data: &[u8]) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO documents (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data")
+            .bind(key)
+            .bind(data)
             .execute(&self.pool)
             .await
-            .is_ok()
+            .map(|_| ())
+    }
+
+    async fn delete_once(&self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM documents WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes now, or holds the write if earlier ones are held or the database refuses it.
+    async fn write(&self, write: Held) {
+        if self.held_count() == 0 {
+            let key = match &write {
+                Held::Put(k, _) | Held::Delete(k) => k.clone(),
+            };
+            let done = match &write {
+                Held::Put(k, data) => self.with_retries("put", &key, || self.put_once(k, data)).await,
+                Held::Delete(k) => self.with_retries("delete", &key, || self.delete_once(k)).await,
+            };
+            if done.is_some() {
+                return;
+            }
+        }
+        self.lock_held().push(write);
+        self.health.set_failing(true);
     }
 
     /// Runs `op` with retries; on persistent failure marks storage failing and returns None.
+    /// (A failed read is reported as "not found" to samod, which then asks peers instead.)
     async fn with_retries<T, F, Fut>(&self, what: &'static str, key: &str, op: F) -> Option<T>
     where
         F: Fn() -> Fut,
@@ -107,6 +186,9 @@ fn parse_key(flat: &str) -> Option<StorageKey> {
 impl samod::storage::Storage for SqlStorage {
     async fn load(&self, key: StorageKey) -> Option<Vec<u8>> {
         let k = flat(&key);
+        if let Some(held) = self.held_value(&k) {
+            return held;
+        }
         self.with_retries("load", &k, || {
             sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = ?")
                 .bind(&k)
@@ -132,29 +214,29 @@ impl samod::storage::Storage for SqlStorage {
             })
             .await
             .unwrap_or_default();
-        rows.into_iter()
+        let mut found: HashMap<String, Vec<u8>> = rows.into_iter().collect();
+        for held in self.lock_held().iter() {
+            match held {
+                Held::Put(k, data) if *k == p || (*k >= lo && *k < hi) => {
+                    found.insert(k.clone(), data.clone());
+                }
+                Held::Delete(k) => {
+                    found.remove(k);
+                }
+                _ => {}
+            }
+        }
+        found
+            .into_iter()
             .filter_map(|(k, data)| Some((parse_key(&k)?, data)))
             .collect()
     }
 
     async fn put(&self, key: StorageKey, data: Vec<u8>) {
-        let k = flat(&key);
-        self.with_retries("put", &k, || {
-            sqlx::query("INSERT INTO documents (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data")
-                .bind(&k)
-                .bind(&data)
-                .execute(&self.pool)
-        })
-        .await;
+        self.write(Held::Put(flat(&key), data)).await;
     }
 
     async fn delete(&self, key: StorageKey) {
-        let k = flat(&key);
-        self.with_retries("delete", &k, || {
-            sqlx::query("DELETE FROM documents WHERE key = ?")
-                .bind(&k)
-                .execute(&self.pool)
-        })
-        .await;
+        self.write(Held::Delete(flat(&key))).await;
     }
 }

@@ -8,12 +8,13 @@ use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use autosurgeon::{hydrate, reconcile, Hydrate, Reconcile, Text};
 
 /// The schema version new documents are written with.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// A case as the app reads it.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
 pub struct Case {
-    pub schema_version: u64,
+    /// A signed integer, which JavaScript automerge reads as a plain number (unsigned ones become BigInt).
+    pub schema_version: i64,
     pub child_name: String,
     pub date_of_birth: String,
     pub setting: String,

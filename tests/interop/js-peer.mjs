@@ -99,7 +99,8 @@ async function main([command, url, ...args]) {
     }
     case "read":
       if (!url || args.length !== 1) throw new Error("usage: read <ws-url> <document-id>");
-      return JSON.stringify(await read(url, args[0]));
+      // Automerge unsigned integers arrive as BigInt, which JSON cannot hold.
+      return JSON.stringify(await read(url, args[0]), (_, v) => (typeof v === "bigint" ? Number(v) : v));
     case "append": {
       if (!url || args.length !== 3) throw new Error("usage: append <ws-url> <document-id> <key> <text>");
       const [id, key, text] = args;
