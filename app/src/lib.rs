@@ -18,9 +18,13 @@ pub fn start() {
 }
 
 fn register_service_worker() {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     // Absent on insecure origins other than localhost; the app still works online.
-    if js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("serviceWorker")).unwrap_or(false) {
+    if js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("serviceWorker"))
+        .unwrap_or(false)
+    {
         let _ = window.navigator().service_worker().register("/sw.js");
     }
 }

@@ -126,7 +126,10 @@ impl Store {
         )
         .map_err(|e| StoreError::Failed(e.to_string()))?;
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
-        let rows = tx.store(CHUNKS)?.scan(Some(range), None, None, None).await?;
+        let rows = tx
+            .store(CHUNKS)?
+            .scan(Some(range), None, None, None)
+            .await?;
         tx.done().await?;
         Ok(rows
             .into_iter()

@@ -303,7 +303,10 @@ impl Repo {
         if !changed {
             return;
         }
-        self.0.names.borrow_mut().insert(id, case.child_name.clone());
+        self.0
+            .names
+            .borrow_mut()
+            .insert(id, case.child_name.clone());
         let summary = CaseSummary {
             id,
             child_name: case.child_name,
@@ -358,7 +361,13 @@ impl Repo {
                 return repo.drop_socket();
             };
             let frame = js_sys::Uint8Array::new(&buf).to_vec();
-            let hooks: Vec<_> = repo.0.before_remote.borrow().iter().map(|(_, f)| f.clone()).collect();
+            let hooks: Vec<_> = repo
+                .0
+                .before_remote
+                .borrow()
+                .iter()
+                .map(|(_, f)| f.clone())
+                .collect();
             for hook in hooks {
                 hook();
             }
@@ -381,7 +390,8 @@ impl Repo {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        *self.0.handlers.borrow_mut() = vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)];
+        *self.0.handlers.borrow_mut() =
+            vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)];
         *self.0.socket.borrow_mut() = Some(ws);
     }
 
@@ -411,10 +421,13 @@ impl Repo {
     /// Saves pending edits when the page is hidden or closed, and reconnects at once when the
     /// browser says the network is back.
     fn watch_page_lifecycle(&self) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let repo = self.clone();
         let on_hide = Closure::<dyn FnMut()>::new(move || repo.flush());
-        let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
         if let Some(doc) = window.document() {
             let repo = self.clone();
             let on_visibility = Closure::<dyn FnMut()>::new(move || {
@@ -438,7 +451,8 @@ impl Repo {
                 repo.connect();
             }
         });
-        let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
         // These live as long as the page.
         on_hide.forget();
         on_online.forget();

@@ -37,7 +37,10 @@ async fn chunks_round_trip_and_compact() {
     apply(&store, effects).await;
     for i in 0..15 {
         Field::Concerns
-            .write(client.document_mut(&id).unwrap(), &format!("Note {i}: seen at home."))
+            .write(
+                client.document_mut(&id).unwrap(),
+                &format!("Note {i}: seen at home."),
+            )
             .unwrap();
         let effects = client.flush(&id);
         apply(&store, effects).await;
@@ -45,7 +48,10 @@ async fn chunks_round_trip_and_compact() {
     let stored = store.load_document(&id).await.unwrap();
     assert!(stored.iter().all(|(k, _)| k.document() == Some(id)));
     let chunks = stored.iter().filter(|(k, _)| k.is_chunk()).count();
-    assert!((1..=10).contains(&chunks), "{chunks} chunks after compaction");
+    assert!(
+        (1..=10).contains(&chunks),
+        "{chunks} chunks after compaction"
+    );
 
     let mut reloaded = SyncClient::new("q".into(), "s".into());
     assert_eq!(reloaded.load(id, stored), 0);
@@ -90,5 +96,11 @@ async fn sync_state_storage_id_and_summaries_persist() {
         .await
         .unwrap();
     let list = store.list_cases().await.unwrap();
-    assert_eq!(list, vec![CaseSummary { id, child_name: "Zoe".into() }]);
+    assert_eq!(
+        list,
+        vec![CaseSummary {
+            id,
+            child_name: "Zoe".into()
+        }]
+    );
 }

@@ -23,7 +23,9 @@ pub struct AppState {
 }
 
 /// Opens the database and the samod repo, and returns the router to serve.
-pub async fn build(config: &config::Config) -> Result<(axum::Router, AppState), storage::StorageError> {
+pub async fn build(
+    config: &config::Config,
+) -> Result<(axum::Router, AppState), storage::StorageError> {
     let health = Arc::new(health::Health::default());
     let store = storage::SqlStorage::open(&config.database_url, health.clone()).await?;
     let repo = samod::Repo::build_tokio()

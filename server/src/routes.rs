@@ -67,9 +67,11 @@ async fn accept(state: AppState, socket: WebSocket) {
             }
         })
         .take_until(Box::pin(async move { health.failed().await }));
-    let outbound = sink
-        .sink_map_err(|e| TransportError::Socket(e.to_string()))
-        .with(|bytes: Vec<u8>| async move { Ok::<_, TransportError>(WsMessage::Binary(bytes.into())) });
+    let outbound =
+        sink.sink_map_err(|e| TransportError::Socket(e.to_string()))
+            .with(|bytes: Vec<u8>| async move {
+                Ok::<_, TransportError>(WsMessage::Binary(bytes.into()))
+            });
     let transport = samod::Transport::new(Box::pin(inbound), Box::pin(outbound));
     match state.acceptor.accept(transport) {
         Ok(_) => tracing::debug!("sync connection accepted"),

@@ -137,8 +137,14 @@ impl SqlStorage {
                 Held::Put(k, _) | Held::Delete(k) => k.clone(),
             };
             let done = match &write {
-                Held::Put(k, data) => self.with_retries("put", &key, || self.put_once(k, data)).await,
-                Held::Delete(k) => self.with_retries("delete", &key, || self.delete_once(k)).await,
+                Held::Put(k, data) => {
+                    self.with_retries("put", &key, || self.put_once(k, data))
+                        .await
+                }
+                Held::Delete(k) => {
+                    self.with_retries("delete", &key, || self.delete_once(k))
+                        .await
+                }
             };
             if done.is_some() {
                 return;

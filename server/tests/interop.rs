@@ -16,7 +16,8 @@ fn js_peer(args: &[&str]) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let script = root.join("tests/interop/js-peer.mjs");
     assert!(
-        root.join("tools/node_modules/@automerge/automerge-repo").exists(),
+        root.join("tools/node_modules/@automerge/automerge-repo")
+            .exists(),
         "run scripts/setup.sh first (npm packages in tools/)"
     );
     let out = Command::new("node")
@@ -59,8 +60,10 @@ async fn documents_cross_between_javascript_and_our_client_both_ways() {
     let mut ours = Peer::connect(&url, SyncClient::new("rust-a".into(), "store-a".into())).await;
     let effects = ours.client.request(js_id);
     ours.run(effects).await;
-    ours.until("the JS document", |p| p.client.holding(&js_id) == Some(Holding::Have))
-        .await;
+    ours.until("the JS document", |p| {
+        p.client.holding(&js_id) == Some(Holding::Have)
+    })
+    .await;
     assert_eq!(
         string_at(ours.client.document(&js_id).unwrap(), "title").as_deref(),
         Some("From JS")
@@ -73,8 +76,10 @@ async fn documents_cross_between_javascript_and_our_client_both_ways() {
         .put(ROOT, "reply", "From Rust")
         .unwrap();
     ours.flush(&js_id).await;
-    ours.until("relay to acknowledge", |p| p.client.unsent_changes(&js_id) == 0)
-        .await;
+    ours.until("relay to acknowledge", |p| {
+        p.client.unsent_changes(&js_id) == 0
+    })
+    .await;
     let read = {
         let (url, id) = (url.clone(), js_id.to_string());
         tokio::task::spawn_blocking(move || js_peer(&["read", &url, &id]))
@@ -109,9 +114,11 @@ async fn documents_cross_between_javascript_and_our_client_both_ways() {
     assert_eq!(json["concerns"], "Often tired.");
     {
         let (url, id) = (url.clone(), case_id.to_string());
-        tokio::task::spawn_blocking(move || js_peer(&["append", &url, &id, "setting", "Oak Primary"]))
-            .await
-            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            js_peer(&["append", &url, &id, "setting", "Oak Primary"])
+        })
+        .await
+        .unwrap();
     }
     ours.until("the JS edit to arrive live", |p| {
         p.client

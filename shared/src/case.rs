@@ -100,7 +100,9 @@ impl Field {
         if self.is_text() {
             let obj = match doc.get(ROOT, key).map_err(write_err)? {
                 Some((Value::Object(ObjType::Text), id)) => id,
-                _ => doc.put_object(ROOT, key, ObjType::Text).map_err(write_err)?,
+                _ => doc
+                    .put_object(ROOT, key, ObjType::Text)
+                    .map_err(write_err)?,
             };
             doc.update_text(&obj, value).map_err(write_err)?;
         } else {
@@ -141,7 +143,9 @@ mod tests {
         assert_eq!(case.child_name, "Sam Smith");
         assert_eq!(case.schema_version, SCHEMA_VERSION);
         Field::Setting.write(&mut doc, "Oak Primary").unwrap();
-        Field::Concerns.write(&mut doc, "Often late.\nTired.").unwrap();
+        Field::Concerns
+            .write(&mut doc, "Often late.\nTired.")
+            .unwrap();
         let case = Case::from_document(&doc).unwrap();
         assert_eq!(Field::Setting.read(&case), "Oak Primary");
         assert_eq!(Field::Concerns.read(&case), "Often late.\nTired.");
@@ -152,8 +156,12 @@ mod tests {
         let mut a = Case::new("Sam").into_document().unwrap();
         Field::Concerns.write(&mut a, "Sleeps badly.").unwrap();
         let mut b = a.fork();
-        Field::Concerns.write(&mut a, "Mum says: Sleeps badly.").unwrap();
-        Field::Concerns.write(&mut b, "Sleeps badly. School agrees.").unwrap();
+        Field::Concerns
+            .write(&mut a, "Mum says: Sleeps badly.")
+            .unwrap();
+        Field::Concerns
+            .write(&mut b, "Sleeps badly. School agrees.")
+            .unwrap();
         a.merge(&mut b).unwrap();
         let text = Field::Concerns.read(&Case::from_document(&a).unwrap());
         assert_eq!(text, "Mum says: Sleeps badly. School agrees.");

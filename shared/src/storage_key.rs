@@ -14,7 +14,11 @@ pub struct StorageKey(Vec<String>);
 impl StorageKey {
     /// One change, saved as it was made.
     pub fn incremental(doc: &DocumentId, change: &ChangeHash) -> Self {
-        Self(vec![doc.to_string(), "incremental".into(), change.to_string()])
+        Self(vec![
+            doc.to_string(),
+            "incremental".into(),
+            change.to_string(),
+        ])
     }
 
     /// A whole document, saved when its incremental chunks are compacted.

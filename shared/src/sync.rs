@@ -261,7 +261,10 @@ impl SyncClient {
     /// Local changes to this document that the relay does not have yet.
     pub fn unsent_changes(&mut self, id: &DocumentId) -> usize {
         self.docs.get_mut(id).map_or(0, |e| {
-            if e.relay_heads.iter().all(|h| e.doc.get_change_by_hash(h).is_some()) {
+            if e.relay_heads
+                .iter()
+                .all(|h| e.doc.get_change_by_hash(h).is_some())
+            {
                 e.doc.get_changes(&e.relay_heads).len()
             } else {
                 0
@@ -492,7 +495,8 @@ impl SyncClient {
             return;
         };
         let data = message.encode();
-        let (sender_id, target_id, document_id) = (self.peer_id.clone(), relay_peer_id.clone(), *id);
+        let (sender_id, target_id, document_id) =
+            (self.peer_id.clone(), relay_peer_id.clone(), *id);
         // A document we hold nothing of is asked for with `request`, so the relay answers
         // `doc-unavailable` instead of waiting for content we do not have.
         let frame = if first && e.holding != Holding::Have {
@@ -550,7 +554,10 @@ mod tests {
         let mut c = SyncClient::new("p".into(), "s".into());
         let (_, effects) = c.create(Case::new("Sam").into_document().unwrap());
         assert!(effects_of_kind(&effects, |e| matches!(e, Effect::Put { .. })) >= 1);
-        assert_eq!(effects_of_kind(&effects, |e| matches!(e, Effect::Send(_))), 0);
+        assert_eq!(
+            effects_of_kind(&effects, |e| matches!(e, Effect::Send(_))),
+            0
+        );
     }
 
     #[test]
@@ -575,7 +582,11 @@ mod tests {
                 _ => {}
             }
         }
-        assert!(store.len() <= COMPACT_AFTER_CHUNKS, "{} chunks", store.len());
+        assert!(
+            store.len() <= COMPACT_AFTER_CHUNKS,
+            "{} chunks",
+            store.len()
+        );
         let mut d = SyncClient::new("q".into(), "t".into());
         assert_eq!(d.load(id, store.into_iter().collect()), 0);
         let case = Case::from_document(d.document(&id).unwrap()).unwrap();
@@ -600,7 +611,10 @@ mod tests {
             c.receive(&frame),
             Err(ProtocolError::BeforeHandshake("sync"))
         );
-        assert!(matches!(c.receive(&[1, 2, 3]), Err(ProtocolError::Decode(_))));
+        assert!(matches!(
+            c.receive(&[1, 2, 3]),
+            Err(ProtocolError::Decode(_))
+        ));
     }
 
     #[test]

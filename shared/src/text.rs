@@ -99,7 +99,11 @@ mod tests {
         mine.merge(&mut theirs).unwrap();
         let text = Field::Concerns.read(&Case::from_document(&mine).unwrap());
         let (s, e) = caret.resolve(&mine, Field::Concerns).unwrap();
-        let before: String = text.encode_utf16().take(s).map(|u| u as u8 as char).collect();
+        let before: String = text
+            .encode_utf16()
+            .take(s)
+            .map(|u| u as u8 as char)
+            .collect();
         assert_eq!(before, "Often tired.");
         assert_eq!((s, e), (12, 12));
     }

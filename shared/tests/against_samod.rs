@@ -135,7 +135,9 @@ async fn a_case_created_by_the_client_reaches_the_relay() {
 async fn a_case_created_on_the_relay_side_is_fetched_by_link() {
     let repo = relay().await;
     let handle = repo
-        .create(automerge::Automerge::load(&Case::new("Alex").into_document().unwrap().save()).unwrap())
+        .create(
+            automerge::Automerge::load(&Case::new("Alex").into_document().unwrap().save()).unwrap(),
+        )
         .await
         .unwrap();
     let id: DocumentId = handle.document_id().to_string().parse().unwrap();
@@ -147,7 +149,10 @@ async fn a_case_created_on_the_relay_side_is_fetched_by_link() {
     assert_eq!(h.text(&id, Field::ChildName), "Alex");
     assert!(h.events.contains(&Effect::Changed(id)));
     // And it was stored on the device as it arrived.
-    assert!(h.store.keys().any(|k| k.is_chunk() && k.document() == Some(id)));
+    assert!(h
+        .store
+        .keys()
+        .any(|k| k.is_chunk() && k.document() == Some(id)));
 }
 
 #[tokio::test]
@@ -184,7 +189,8 @@ async fn concurrent_edits_on_both_sides_converge() {
     let mut h = connect(&repo, client);
     h.store = store;
     let want = "Mum says: Attendance is low since March.";
-    h.until("merge", |h| h.text(&id, Field::Concerns) == want).await;
+    h.until("merge", |h| h.text(&id, Field::Concerns) == want)
+        .await;
     wait_for_samod(&handle, Field::Concerns, want).await;
     wait_for_samod(&handle, Field::Setting, "Oak Primary").await;
     handle.with_document(|doc| assert!(doc.get_heads().len() <= 2));

@@ -28,7 +28,11 @@ pub fn free_port() -> u16 {
 fn wait_for_port(port: u16, up: bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
-        assert!(Instant::now() < deadline, "port {port} did not come {}", if up { "up" } else { "down" });
+        assert!(
+            Instant::now() < deadline,
+            "port {port} did not come {}",
+            if up { "up" } else { "down" }
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -58,12 +62,14 @@ impl Relay {
     }
 
     fn binary() -> PathBuf {
-        std::env::var_os("TAC_RELAY_BIN").map(PathBuf::from).unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| repo_root().join("target"));
-            target.join("debug").join("tac-relay")
-        })
+        std::env::var_os("TAC_RELAY_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let target = std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| repo_root().join("target"));
+                target.join("debug").join("tac-relay")
+            })
     }
 
     pub fn url(&self) -> String {
@@ -74,7 +80,11 @@ impl Relay {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "relay already running");
         let bin = Self::binary();
-        assert!(bin.exists(), "no relay binary at {}: run `cargo build -p server`", bin.display());
+        assert!(
+            bin.exists(),
+            "no relay binary at {}: run `cargo build -p server`",
+            bin.display()
+        );
         let child = Command::new(bin)
             .args(["--bind", &format!("127.0.0.1:{}", self.port)])
             .arg("--data-dir")
@@ -179,7 +189,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

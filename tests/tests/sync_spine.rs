@@ -8,8 +8,16 @@ const TEXTAREA: &str = "#field-concerns";
 
 async fn status(b: &Client) -> (String, String) {
     (
-        js(b, "document.querySelector('[data-testid=sync-status]')?.dataset.link").await,
-        js(b, "document.querySelector('[data-testid=sync-status]')?.dataset.unsent").await,
+        js(
+            b,
+            "document.querySelector('[data-testid=sync-status]')?.dataset.link",
+        )
+        .await,
+        js(
+            b,
+            "document.querySelector('[data-testid=sync-status]')?.dataset.unsent",
+        )
+        .await,
     )
 }
 
@@ -52,15 +60,27 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
 
     // A starts a case and records something.
     a.goto(&relay.url()).await.unwrap();
-    find(&a, "#new-child-name").await.send_keys("Sam Smith").await.unwrap();
+    find(&a, "#new-child-name")
+        .await
+        .send_keys("Sam Smith")
+        .await
+        .unwrap();
     screenshot(&a, "01-case-list").await;
     find(&a, "button[type=submit]").await.click().await.unwrap();
     let title = find(&a, "[data-testid=case-title]").await;
     assert_eq!(title.text().await.unwrap(), "Sam Smith");
-    find(&a, "#field-setting").await.send_keys("Oak Primary").await.unwrap();
+    find(&a, "#field-setting")
+        .await
+        .send_keys("Oak Primary")
+        .await
+        .unwrap();
     type_at(&a, "0", "Often tired in class.").await;
     wait_synced(&a, "A").await;
-    let link = find(&a, "[data-testid=case-link]").await.text().await.unwrap();
+    let link = find(&a, "[data-testid=case-link]")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(link.starts_with(&relay.url()), "{link}");
     screenshot(&a, "02-case-a").await;
 
@@ -103,7 +123,10 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     })
     .await;
     screenshot(&a, "03-offline-a").await;
-    assert_eq!(text_of(&a).await, "Often tired in class. Falls asleep after lunch.");
+    assert_eq!(
+        text_of(&a).await,
+        "Often tired in class. Falls asleep after lunch."
+    );
     assert_eq!(text_of(&b).await, "Mum says: Often tired in class.");
 
     // The relay returns: both converge without a reload, and keep both people's words.
@@ -129,12 +152,19 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     })
     .await;
     let (start, end, focused) = (
-        js(&a, "document.querySelector('#field-concerns').selectionStart").await,
+        js(
+            &a,
+            "document.querySelector('#field-concerns').selectionStart",
+        )
+        .await,
         js(&a, "document.querySelector('#field-concerns').selectionEnd").await,
         js(&a, "document.activeElement?.id").await,
     );
     let moved = (caret + "Today: ".len()).to_string();
-    assert_eq!((start.as_str(), end.as_str(), focused.as_str()), (moved.as_str(), moved.as_str(), "field-concerns"));
+    assert_eq!(
+        (start.as_str(), end.as_str(), focused.as_str()),
+        (moved.as_str(), moved.as_str(), "field-concerns")
+    );
     let want = want.as_str();
     wait_synced(&b, "B").await;
 
@@ -146,7 +176,11 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     })
     .await;
     assert_eq!(
-        find(&b, "[data-testid=case-title]").await.text().await.unwrap(),
+        find(&b, "[data-testid=case-title]")
+            .await
+            .text()
+            .await
+            .unwrap(),
         "Sam Smith"
     );
     assert_eq!(status(&b).await.0, "offline");
@@ -154,7 +188,11 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
 
     // And the case list on B, offline, shows it.
     b.goto(&relay.url()).await.unwrap();
-    let list = find(&b, "[data-testid=case-list]").await.text().await.unwrap();
+    let list = find(&b, "[data-testid=case-list]")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("Sam Smith"), "{list}");
 
     a.close().await.unwrap();

@@ -54,8 +54,12 @@ impl Editable {
     /// Replaces part of the value in place (the rest of the text, and undo, stay as they are).
     fn replace(&self, start: usize, end: usize, text: &str) {
         let _ = match self {
-            Editable::Input(el) => el.set_range_text_with_start_and_end(text, start as u32, end as u32),
-            Editable::Area(el) => el.set_range_text_with_start_and_end(text, start as u32, end as u32),
+            Editable::Input(el) => {
+                el.set_range_text_with_start_and_end(text, start as u32, end as u32)
+            }
+            Editable::Area(el) => {
+                el.set_range_text_with_start_and_end(text, start as u32, end as u32)
+            }
         };
     }
 
@@ -106,7 +110,8 @@ pub fn CaseField(
                 .filter(|el| field.is_text() && el.is_focused())
                 .and_then(|el| {
                     let (s, e) = el.selection();
-                    repo.with_doc(&id, |doc| Caret::at(doc, field, s, e)).flatten()
+                    repo.with_doc(&id, |doc| Caret::at(doc, field, s, e))
+                        .flatten()
                 });
             *caret.borrow_mut() = taken;
         })

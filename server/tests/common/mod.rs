@@ -74,7 +74,11 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
     (status, body)
 }
@@ -89,7 +93,9 @@ pub struct Peer {
 
 impl Peer {
     pub async fn connect(url: &str, client: SyncClient) -> Peer {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
         let mut peer = Peer {
             client,
             store: HashMap::new(),
