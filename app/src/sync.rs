@@ -40,6 +40,9 @@ pub struct SyncStatus {
     pub problem: Option<String>,
 }
 
+/// Code to run just before remote changes are applied, with the handle that removes it.
+type Hooks = Vec<(u32, Rc<dyn Fn()>)>;
+
 /// A handle on the client repo, cheap to clone into views.
 #[derive(Clone)]
 pub struct Repo(SendWrapper<Rc<Inner>>);
@@ -59,7 +62,7 @@ struct Inner {
     flush_pending: Cell<bool>,
     names: RefCell<HashMap<DocumentId, String>>,
     /// Called just before frames from the relay are applied (e.g. to remember carets).
-    before_remote: RefCell<Vec<(u32, Rc<dyn Fn()>)>>,
+    before_remote: RefCell<Hooks>,
     next_hook: Cell<u32>,
     /// Keeps the current socket's handlers alive.
     handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
