@@ -234,3 +234,29 @@ async fn a_malformed_frame_is_an_error_not_a_panic() {
     // The client still works afterwards.
     assert!(h.client.is_ready());
 }
+
+#[tokio::test]
+async fn ephemeral_messages_reach_the_other_people_on_a_case() {
+    let repo = relay().await;
+    let mut a = connect(&repo, SyncClient::new("browser-f".into(), "store-f".into()));
+    a.until("handshake", |h| h.client.is_ready()).await;
+    let (id, effects) = a.client.create(Case::new("Lee").into_document().unwrap());
+    a.run(effects);
+    a.until("acknowledgement", |h| h.client.unsent_changes(&id) == 0)
+        .await;
+    let mut b = connect(&repo, SyncClient::new("browser-g".into(), "store-g".into()));
+    let effects = b.client.request(id);
+    b.run(effects);
+    b.until("the case", |h| h.client.holding(&id) == Some(Holding::Have))
+        .await;
+
+    let effects = a.client.broadcast(&id, b"in the plan section".to_vec());
+    a.run(effects);
+    b.until("A's ephemeral message", |h| {
+        h.events.iter().any(|e| {
+            matches!(e, Effect::Ephemeral { document_id, sender_id, data }
+                if *document_id == id && sender_id == "browser-f" && data == b"in the plan section")
+        })
+    })
+    .await;
+}
