@@ -9,12 +9,14 @@
 //! - [`protocol`]: the automerge-repo WebSocket protocol v1 messages, CBOR encoded.
 //! - [`storage_key`]: automerge-repo's storage key layout (chunks, snapshots, sync state).
 //! - [`sync`]: the client side of the protocol as a sans-IO state machine.
-//! - [`case`]: the case document schema.
+//! - [`case`]: the first, thin case schema (version 1), kept to read and migrate old documents.
+//! - [`record`]: the case record (version 2): family, consent, assessment, plan, meetings, step-up/down, escalation, closure.
 //! - [`text`]: keeping the caret in place when others edit the same text.
 
 pub mod case;
 pub mod document_id;
 pub mod protocol;
+pub mod record;
 pub mod storage_key;
 pub mod sync;
 pub mod text;

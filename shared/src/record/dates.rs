@@ -1,0 +1,82 @@
+//! Calendar dates as the record stores them (`YYYY-MM-DD`), for working out what is overdue
+//! and how long until the next review. There is no clock here: "today" is always passed in.
+
+/// A valid calendar date, as a day count (days since 1970-01-01), so dates can be compared
+/// and subtracted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(i64);
+
+impl Day {
+    /// Reads `YYYY-MM-DD` (surrounding spaces allowed); `None` for anything else, including
+    /// impossible dates like 2025-02-30.
+    pub fn parse(s: &str) -> Option<Day> {
+        let s = s.trim();
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(r)?;
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
+        };
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+            return None;
+        }
+        Some(Day(days_from_civil(y, m, d)))
+    }
+
+    /// Days from `self` to `later` (negative if `later` is earlier).
+    pub fn days_until(self, later: Day) -> i64 {
+        later.0 - self.0
+    }
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Day;
+
+    #[test]
+    fn parses_and_counts_days() {
+        let d = |s| Day::parse(s).unwrap();
+        assert_eq!(d("1970-01-01"), Day(0));
+        assert_eq!(d("2024-02-28").days_until(d("2024-03-01")), 2);
+        assert_eq!(d("2025-02-28").days_until(d("2025-03-01")), 1);
+        assert_eq!(d("2024-12-31").days_until(d("2025-01-01")), 1);
+        assert_eq!(d("2000-03-01").days_until(d("2000-02-28")), -2);
+        assert_eq!(Day::parse("2025-02-29"), None);
+        assert_eq!(Day::parse("2025-13-01"), None);
+        assert_eq!(Day::parse("25-01-01"), None);
+        assert_eq!(Day::parse("2025-1-011"), None);
+        assert_eq!(Day::parse("+025-01-01"), None);
+        assert_eq!(Day::parse(""), None);
+    }
+}
