@@ -88,20 +88,29 @@ impl Store {
         Ok(id)
     }
 
-    /// Applies writes atomically: either all are stored or none.
+    /// Applies writes atomically: either all are stored or none. Every request is issued at
+    /// once, in order, so a write started as the page is hidden is not cut short.
     pub async fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
         let chunks = tx.store(CHUNKS)?;
-        for w in writes {
-            match w {
-                Write::Put(key, data) => {
-                    let value: JsValue = Uint8Array::from(data.as_slice()).into();
-                    chunks
-                        .put(&value, Some(&JsValue::from_str(&key.flat())))
-                        .await?;
+        let requests = writes.iter().map(|w| {
+            let chunks = &chunks;
+            async move {
+                match w {
+                    Write::Put(key, data) => {
+                        let value: JsValue = Uint8Array::from(data.as_slice()).into();
+                        chunks
+                            .put(&value, Some(&JsValue::from_str(&key.flat())))
+                            .await
+                            .map(|_| ())
+                    }
+                    Write::Delete(key) => chunks.delete(JsValue::from_str(&key.flat())).await,
                 }
-                Write::Delete(key) => chunks.delete(JsValue::from_str(&key.flat())).await?,
             }
+        });
+        // join_all polls each future once, in order, before waiting: all requests go out now.
+        for result in futures::future::join_all(requests).await {
+            result?;
         }
         let result = tx.done().await?;
         if result.is_committed() {

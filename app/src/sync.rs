@@ -7,7 +7,7 @@
 use crate::storage::{CaseSummary, Store, StoreError, Write};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use shared::case::{Case, CaseError};
+use shared::record::{self, CaseRecord, RecordError};
 use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient};
 use shared::DocumentId;
 use std::cell::{Cell, RefCell};
@@ -70,6 +70,8 @@ struct Inner {
     cases: RwSignal<Vec<CaseSummary>>,
     /// Bumped whenever documents change from outside this tab's typing.
     remote: RwSignal<u64>,
+    /// Bumped on every local edit.
+    local: RwSignal<u64>,
 }
 
 impl Repo {
@@ -101,6 +103,7 @@ impl Repo {
             }),
             cases: RwSignal::new(cases),
             remote: RwSignal::new(0),
+            local: RwSignal::new(0),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
@@ -134,12 +137,18 @@ impl Repo {
         self.0.before_remote.borrow_mut().retain(|(h, _)| *h != id);
     }
 
+    /// Tracks any change to any document, local or remote (for derived views like summaries).
+    pub fn track_changes(&self) {
+        self.0.remote.track();
+        self.0.local.track();
+    }
+
     /// Starts a new case and stores it on the device.
-    pub fn create_case(&self, child_name: &str) -> Result<DocumentId, CaseError> {
-        let doc = Case::new(child_name).into_document()?;
+    pub fn create_case(&self, child_name: &str) -> Result<DocumentId, RecordError> {
+        let doc = CaseRecord::new(child_name).into_document()?;
         let (id, effects) = self.0.client.borrow_mut().create(doc);
         self.run(effects);
-        self.note_name(id);
+        self.note_document(id);
         Ok(id)
     }
 
@@ -155,6 +164,7 @@ impl Repo {
         }
         if stored.iter().any(|(k, _)| k.is_chunk()) {
             self.0.client.borrow_mut().load(id, stored);
+            self.note_document(id);
             self.refresh_status();
         } else {
             let effects = self.0.client.borrow_mut().request(id);
@@ -169,9 +179,9 @@ impl Repo {
     }
 
     /// Reads a case as it stands now.
-    pub fn read(&self, id: &DocumentId) -> Option<Case> {
+    pub fn read(&self, id: &DocumentId) -> Option<CaseRecord> {
         let client = self.0.client.borrow();
-        Case::from_document(client.document(id)?).ok()
+        CaseRecord::from_document(client.document(id)?).ok()
     }
 
     /// Runs `f` on the document (reading or writing), e.g. for text cursors.
@@ -186,6 +196,7 @@ impl Repo {
 
     /// A local edit happened: store and send it shortly (at most ~0.4 s later).
     pub fn edited(&self, id: DocumentId) {
+        self.0.local.update(|n| *n += 1);
         self.0.dirty.borrow_mut().insert(id);
         self.refresh_status();
         if !self.0.flush_pending.replace(true) {
@@ -202,8 +213,36 @@ impl Repo {
         for id in dirty {
             let effects = self.0.client.borrow_mut().flush(&id);
             self.run(effects);
-            self.note_name(id);
+            self.note_document(id);
         }
+    }
+
+    /// The page is being hidden or closed: store pending edits in a transaction of their own,
+    /// started now, rather than behind whatever the effect queue is waiting on (which may never
+    /// finish if the page goes away). Sending still goes through the queue.
+    fn flush_urgently(&self) {
+        self.0.flush_pending.set(false);
+        let dirty: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
+        let mut writes = Vec::new();
+        let mut rest = Vec::new();
+        for id in dirty {
+            let effects = self.0.client.borrow_mut().flush(&id);
+            for e in effects {
+                match e {
+                    Effect::Put { .. } | Effect::Delete { .. } => writes.push(write_of(e)),
+                    other => rest.push(other),
+                }
+            }
+        }
+        if !writes.is_empty() {
+            let repo = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = repo.0.store.apply(&writes).await {
+                    repo.storage_failed(&writes, e);
+                }
+            });
+        }
+        self.run(rest);
     }
 
     fn run(&self, effects: Vec<Effect>) {
@@ -250,7 +289,7 @@ impl Repo {
                     }
                 }
                 Effect::Changed(id) => {
-                    self.note_name(id);
+                    self.note_document(id);
                     self.0.remote.update(|n| *n += 1);
                 }
                 Effect::Unavailable(_) => self.0.remote.update(|n| *n += 1),
@@ -299,21 +338,32 @@ impl Repo {
         self.0.status.update(|s| s.unsent = unsent);
     }
 
-    /// Keeps the case list's name for a document up to date.
-    fn note_name(&self, id: DocumentId) {
+    /// Brings an old document up to the current schema, and keeps the case list's name for it
+    /// up to date.
+    fn note_document(&self, id: DocumentId) {
+        let migrated = {
+            let mut client = self.0.client.borrow_mut();
+            match client.document_mut(&id) {
+                Some(doc) if matches!(record::schema_version_of(doc), Ok(Some(v)) if v < record::SCHEMA_VERSION) => {
+                    record::migrate(doc).is_ok()
+                }
+                _ => false,
+            }
+        };
+        if migrated {
+            self.edited(id);
+        }
         let Some(case) = self.read(&id) else { return };
-        let changed = self.0.names.borrow().get(&id) != Some(&case.child_name);
-        if !changed {
+        let child_name = case
+            .children()
+            .next()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        if self.0.names.borrow().get(&id) == Some(&child_name) {
             return;
         }
-        self.0
-            .names
-            .borrow_mut()
-            .insert(id, case.child_name.clone());
-        let summary = CaseSummary {
-            id,
-            child_name: case.child_name,
-        };
+        self.0.names.borrow_mut().insert(id, child_name.clone());
+        let summary = CaseSummary { id, child_name };
         self.0.cases.update(|cases| {
             cases.retain(|c| c.id != id);
             cases.push(summary.clone());
@@ -428,7 +478,7 @@ impl Repo {
             return;
         };
         let repo = self.clone();
-        let on_hide = Closure::<dyn FnMut()>::new(move || repo.flush());
+        let on_hide = Closure::<dyn FnMut()>::new(move || repo.flush_urgently());
         let _ =
             window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
         if let Some(doc) = window.document() {
@@ -438,7 +488,7 @@ impl Repo {
                     .and_then(|w| w.document())
                     .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
                 if hidden {
-                    repo.flush();
+                    repo.flush_urgently();
                 }
             });
             let _ = doc.add_event_listener_with_callback(

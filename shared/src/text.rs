@@ -32,21 +32,29 @@ fn cursor_at(doc: &AutoCommit, obj: &ObjId, pos: usize) -> Option<Cursor> {
 }
 
 impl Caret {
-    /// Remembers the selection `start..end` in a text field.
-    pub fn at(doc: &AutoCommit, field: Field, start: usize, end: usize) -> Option<Caret> {
-        let obj = text_obj(doc, field)?;
+    /// Remembers the selection `start..end` in a text object.
+    pub fn in_text(doc: &AutoCommit, obj: &ObjId, start: usize, end: usize) -> Option<Caret> {
         Some(Caret {
-            start: cursor_at(doc, &obj, start)?,
-            end: cursor_at(doc, &obj, end)?,
+            start: cursor_at(doc, obj, start)?,
+            end: cursor_at(doc, obj, end)?,
         })
     }
 
-    /// Where the remembered selection is now.
-    pub fn resolve(&self, doc: &AutoCommit, field: Field) -> Option<(usize, usize)> {
-        let obj = text_obj(doc, field)?;
-        let start = doc.get_cursor_position(&obj, &self.start, None).ok()?;
-        let end = doc.get_cursor_position(&obj, &self.end, None).ok()?;
+    /// Where the remembered selection is now in that text object.
+    pub fn resolve_in(&self, doc: &AutoCommit, obj: &ObjId) -> Option<(usize, usize)> {
+        let start = doc.get_cursor_position(obj, &self.start, None).ok()?;
+        let end = doc.get_cursor_position(obj, &self.end, None).ok()?;
         Some((start, end.max(start)))
+    }
+
+    /// Remembers the selection `start..end` in a (version 1) case field.
+    pub fn at(doc: &AutoCommit, field: Field, start: usize, end: usize) -> Option<Caret> {
+        Self::in_text(doc, &text_obj(doc, field)?, start, end)
+    }
+
+    /// Where the remembered selection is now in a (version 1) case field.
+    pub fn resolve(&self, doc: &AutoCommit, field: Field) -> Option<(usize, usize)> {
+        self.resolve_in(doc, &text_obj(doc, field)?)
     }
 }
 

@@ -1270,3 +1270,15 @@ fn writing_an_unchanged_record_makes_no_change() {
     record.write(&mut doc).unwrap();
     assert_eq!(doc.get_heads(), heads);
 }
+
+#[test]
+fn every_choice_field_offers_its_values() {
+    use shared::record::edit::Path;
+    use shared::record::plan::ActionField;
+    let choices = Path::Action("a".into(), ActionField::Status).choices();
+    assert!(choices.len() >= 3, "{choices:?}");
+    assert!(choices.iter().all(|(v, l)| !v.is_empty() && !l.is_empty()));
+    assert!(Path::Action("a".into(), ActionField::What)
+        .choices()
+        .is_empty());
+}

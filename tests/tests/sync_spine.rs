@@ -4,7 +4,9 @@
 use e2e::{eventually, find, js, screenshot, Driver, Relay};
 use fantoccini::Client;
 
-const TEXTAREA: &str = "#field-concerns";
+const TEXTAREA: &str = "#field-worriedabout";
+/// The first person recorded (the child) is where the school or setting goes.
+const SETTING: &str = "[id^=field-person-][id$=-setting]";
 
 async fn status(b: &Client) -> (String, String) {
     (
@@ -69,31 +71,37 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     find(&a, "button[type=submit]").await.click().await.unwrap();
     let title = find(&a, "[data-testid=case-title]").await;
     assert_eq!(title.text().await.unwrap(), "Sam Smith");
-    find(&a, "#field-setting")
+    find(&a, SETTING)
         .await
         .send_keys("Oak Primary")
         .await
         .unwrap();
-    type_at(&a, "0", "Often tired in class.").await;
-    wait_synced(&a, "A").await;
+    screenshot(&a, "02-family-a").await;
+
     let link = find(&a, "[data-testid=case-link]")
         .await
         .text()
         .await
         .unwrap();
     assert!(link.starts_with(&relay.url()), "{link}");
-    screenshot(&a, "02-case-a").await;
+    a.goto(&format!("{link}/assessment")).await.unwrap();
+    type_at(&a, "0", "Often tired in class.").await;
+    wait_synced(&a, "A").await;
+    screenshot(&a, "02-assessment-a").await;
 
     // B opens the link and sees A's words within a few seconds.
     b.goto(&link).await.unwrap();
+
+    eventually(10, "B to see A's setting", || async {
+        let setting = js(&b, &format!("document.querySelector('{SETTING}')?.value")).await;
+        (setting == "Oak Primary").then_some(())
+    })
+    .await;
+    b.goto(&format!("{link}/assessment")).await.unwrap();
     eventually(10, "B to see A's text", || async {
         (text_of(&b).await == "Often tired in class.").then_some(())
     })
     .await;
-    assert_eq!(
-        js(&b, "document.querySelector('#field-setting')?.value").await,
-        "Oak Primary"
-    );
     wait_synced(&b, "B").await;
     // Give B's service worker time to cache the shell for the offline reload later.
     eventually(20, "B's service worker to control the page", || async {
@@ -154,16 +162,20 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     let (start, end, focused) = (
         js(
             &a,
-            "document.querySelector('#field-concerns').selectionStart",
+            "document.querySelector('#field-worriedabout').selectionStart",
         )
         .await,
-        js(&a, "document.querySelector('#field-concerns').selectionEnd").await,
+        js(
+            &a,
+            "document.querySelector('#field-worriedabout').selectionEnd",
+        )
+        .await,
         js(&a, "document.activeElement?.id").await,
     );
     let moved = (caret + "Today: ".len()).to_string();
     assert_eq!(
         (start.as_str(), end.as_str(), focused.as_str()),
-        (moved.as_str(), moved.as_str(), "field-concerns")
+        (moved.as_str(), moved.as_str(), "field-worriedabout")
     );
     let want = want.as_str();
     wait_synced(&b, "B").await;

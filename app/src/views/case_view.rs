@@ -1,11 +1,12 @@
-//! One case: the child's details and what is happening for them, edited in place.
+//! One case: a heading with the plan's state, the sections to move between, and what is still
+//! to be recorded in the section on screen.
 
-use super::fields::CaseField;
+use super::sections::{section_view, today, SECTIONS};
 use super::use_repo;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use shared::case::Field;
+use shared::record::validation::{missing, plan_summary, Section};
 use shared::sync::Holding;
 use shared::DocumentId;
 
@@ -28,11 +29,17 @@ pub fn CaseView() -> impl IntoView {
             }
         }
     });
+    let holding = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            remote.track();
+            opened.track();
+            id().and_then(|id| repo.holding(&id))
+        }
+    });
     view! {
         <p class="govuk-body app-no-print"><A href="/" attr:class="govuk-link">"All cases"</A></p>
         {move || {
-            let repo = repo.clone();
-            remote.track();
             let Some(id) = id() else {
                 return view! {
                     <h1 class="govuk-heading-l">"This link does not point to a case"</h1>
@@ -46,8 +53,8 @@ pub fn CaseView() -> impl IntoView {
                 }.into_any(),
                 Some(Ok(())) => {}
             }
-            match repo.holding(&id) {
-                Some(Holding::Have) => view! { <CaseForm id=id/> }.into_any(),
+            match holding.get() {
+                Some(Holding::Have) => view! { <CaseScreen id=id/> }.into_any(),
                 Some(Holding::Unavailable) => view! {
                     <h1 class="govuk-heading-l">"Case not found"</h1>
                     <p class="govuk-body">"This case is not on this device and the relay does not have it. Check the link, or ask the person who shared it."</p>
@@ -61,40 +68,104 @@ pub fn CaseView() -> impl IntoView {
     }
 }
 
-/// The case's fields. Rendered once per case; fields update themselves from the document.
+/// The case, once it is on this device.
 #[component]
-fn CaseForm(id: DocumentId) -> impl IntoView {
+fn CaseScreen(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
-    let remote = repo.remote_changes();
-    let name = Memo::new({
+    let params = use_params_map();
+    let section = Memo::new(move |_| {
+        let slug = params.with(|p| p.get("section")).unwrap_or_default();
+        SECTIONS
+            .iter()
+            .find(|(_, s, _)| *s == slug)
+            .map_or(Section::Family, |(sec, _, _)| *sec)
+    });
+    let record = Memo::new({
         let repo = repo.clone();
         move |_| {
-            remote.track();
-            repo.read(&id).map(|c| c.child_name).unwrap_or_default()
+            repo.track_changes();
+            repo.read(&id)
         }
     });
+    let name = move || {
+        record.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.children().next().map(|c| c.name.clone()))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "Unnamed child".into())
+        })
+    };
+    let summary = move || {
+        record.with(|r| {
+            r.as_ref()
+                .map(|r| plan_summary(r, &today()))
+                .unwrap_or_default()
+        })
+    };
+    let still_to_record = move || {
+        let current = section.get();
+        record.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    missing(r)
+                        .into_iter()
+                        .filter(|m| m.section == current)
+                        .map(|m| m.message)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
     let link = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .map(|o| format!("{o}/case/{id}"))
         .unwrap_or_default();
+    let print = |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    };
     view! {
         <span class="govuk-caption-m">"Early help case"</span>
-        <h1 class="govuk-heading-l" data-testid="case-title">
-            {move || { let n = name.get(); if n.is_empty() { "Unnamed child".to_string() } else { n } }}
-        </h1>
+        <h1 class="govuk-heading-l" data-testid="case-title">{name}</h1>
+        <p class="govuk-body" data-testid="plan-summary">{summary}</p>
         <div class="govuk-inset-text app-no-print">
             "Changes save automatically on this device and are shared when you are online. "
             "To work on this case with someone else, send them this link: "
             <span class="app-case-link" data-testid="case-link">{link}</span>
         </div>
-        <h2 class="govuk-heading-m">"About the child"</h2>
-        <CaseField id=id field=Field::ChildName label="Child's full name" width_class="govuk-input--width-20"/>
-        <CaseField id=id field=Field::DateOfBirth label="Date of birth" hint="For example, 27 3 2019" width_class="govuk-input--width-10"/>
-        <CaseField id=id field=Field::Setting label="School, nursery or setting" width_class="govuk-input--width-20"/>
-        <CaseField id=id field=Field::LeadProfessional label="Lead professional" hint="Name and organisation" width_class="govuk-input--width-20"/>
-        <h2 class="govuk-heading-m">"What is happening for the child"</h2>
-        <CaseField id=id field=Field::Concerns multiline=true
-            label="What is happening for the child and family"
-            hint="Write what you and the family have noticed: what is going well and what is worrying you. Others working with the family can add to this at the same time."/>
+        <nav class="app-section-nav app-no-print" aria-label="Sections of the case">
+            <ul class="app-section-nav__list">
+                {SECTIONS.iter().map(|(sec, slug, title)| {
+                    let sec = *sec;
+                    view! {
+                        <li class="app-section-nav__item">
+                            <A href=format!("/case/{id}/{slug}") attr:class="govuk-link"
+                                attr:aria-current=move || (section.get() == sec).then_some("page")>{*title}</A>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </nav>
+        {move || {
+            let sec = section.get();
+            let title = SECTIONS.iter().find(|(s, _, _)| *s == sec).map(|(_, _, t)| *t).unwrap_or_default();
+            view! {
+                <h2 class="govuk-heading-l app-section-title">{title}</h2>
+                {move || {
+                    let items = still_to_record();
+                    (!items.is_empty()).then(|| view! {
+                        <div class="govuk-inset-text app-still-to-record app-no-print" data-testid="still-to-record">
+                            <h3 class="govuk-heading-s">"Still to record"</h3>
+                            <ul class="govuk-list govuk-list--bullet">
+                                {items.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                            </ul>
+                        </div>
+                    })
+                }}
+                <div data-testid="section" data-section=format!("{sec:?}")>{section_view(id, sec)}</div>
+            }
+        }}
+        <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
     }
 }

@@ -1,11 +1,13 @@
-//! Form fields bound to a case document: they write each keystroke into the document and take
-//! other people's changes in place, without moving the caret of whoever is typing.
+//! Form fields bound to one field of a case document. They write each change straight into the
+//! document and take other people's changes in place, without moving the caret of whoever is
+//! typing. [`RecordField`] picks the control from the field's kind.
 
+use super::labels::describe;
 use super::use_repo;
 use leptos::html;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use shared::case::Field;
+use shared::record::edit::{self, Kind, Path};
 use shared::text::{splice, Caret};
 use shared::DocumentId;
 use std::cell::RefCell;
@@ -13,32 +15,38 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
-/// An `<input>` or a `<textarea>`: both have a value and a selection.
-enum Editable {
+/// A form control with a value (and, for text, a selection).
+enum Control {
     Input(web_sys::HtmlInputElement),
     Area(web_sys::HtmlTextAreaElement),
+    Select(web_sys::HtmlSelectElement),
 }
 
-impl Editable {
-    fn of(el: &HtmlElement) -> Option<Editable> {
+impl Control {
+    fn of(el: &HtmlElement) -> Option<Control> {
         if let Some(i) = el.dyn_ref::<web_sys::HtmlInputElement>() {
-            return Some(Editable::Input(i.clone()));
+            return Some(Control::Input(i.clone()));
+        }
+        if let Some(s) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+            return Some(Control::Select(s.clone()));
         }
         el.dyn_ref::<web_sys::HtmlTextAreaElement>()
-            .map(|t| Editable::Area(t.clone()))
+            .map(|t| Control::Area(t.clone()))
     }
 
     fn value(&self) -> String {
         match self {
-            Editable::Input(e) => e.value(),
-            Editable::Area(e) => e.value(),
+            Control::Input(e) => e.value(),
+            Control::Area(e) => e.value(),
+            Control::Select(e) => e.value(),
         }
     }
 
     fn selection(&self) -> (usize, usize) {
         let (s, e) = match self {
-            Editable::Input(el) => (el.selection_start(), el.selection_end()),
-            Editable::Area(el) => (el.selection_start(), el.selection_end()),
+            Control::Input(el) => (el.selection_start(), el.selection_end()),
+            Control::Area(el) => (el.selection_start(), el.selection_end()),
+            Control::Select(_) => (Ok(None), Ok(None)),
         };
         let s = s.ok().flatten().unwrap_or(0) as usize;
         (s, e.ok().flatten().map_or(s, |e| e as usize))
@@ -46,19 +54,28 @@ impl Editable {
 
     fn set_selection(&self, start: usize, end: usize) {
         let _ = match self {
-            Editable::Input(el) => el.set_selection_range(start as u32, end as u32),
-            Editable::Area(el) => el.set_selection_range(start as u32, end as u32),
+            Control::Input(el) => el.set_selection_range(start as u32, end as u32),
+            Control::Area(el) => el.set_selection_range(start as u32, end as u32),
+            Control::Select(_) => Ok(()),
         };
     }
 
-    /// Replaces part of the value in place (the rest of the text, and undo, stay as they are).
-    fn replace(&self, start: usize, end: usize, text: &str) {
+    /// Shows a new value. Text is replaced in place (the rest of the field, and undo, stay).
+    fn show(&self, old: &str, new: &str) {
+        let (start, end, text) = splice(old, new);
+        let (s, e) = (start as u32, end as u32);
         let _ = match self {
-            Editable::Input(el) => {
-                el.set_range_text_with_start_and_end(text, start as u32, end as u32)
+            Control::Input(el) if el.type_() == "text" => {
+                el.set_range_text_with_start_and_end(&text, s, e)
             }
-            Editable::Area(el) => {
-                el.set_range_text_with_start_and_end(text, start as u32, end as u32)
+            Control::Input(el) => {
+                el.set_value(new);
+                Ok(())
+            }
+            Control::Area(el) => el.set_range_text_with_start_and_end(&text, s, e),
+            Control::Select(el) => {
+                el.set_value(new);
+                Ok(())
             }
         };
     }
@@ -68,65 +85,105 @@ impl Editable {
             .and_then(|w| w.document())
             .and_then(|d| d.active_element());
         let me: &web_sys::Element = match self {
-            Editable::Input(e) => e.as_ref(),
-            Editable::Area(e) => e.as_ref(),
+            Control::Input(e) => e.as_ref(),
+            Control::Area(e) => e.as_ref(),
+            Control::Select(e) => e.as_ref(),
         };
         active.as_ref() == Some(me)
     }
 }
 
-/// One labelled field of a case.
+/// The element id for a field: stable, unique on the page, and readable in tests.
+pub fn dom_id(path: &Path) -> String {
+    let raw = format!("{path:?}").to_lowercase();
+    let mut id = String::from("field");
+    for part in raw
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        id.push('-');
+        id.push_str(part);
+    }
+    id
+}
+
+/// Date fields get the browser's date picker; the document stores `YYYY-MM-DD`.
+fn is_date(key: &str) -> bool {
+    key.ends_with("date")
+        || matches!(
+            key,
+            "due" | "started" | "completed" | "date_of_birth" | "from" | "to"
+        )
+}
+
+/// Writes what the person entered, the right way for the field's kind.
+fn write(
+    doc: &mut automerge::AutoCommit,
+    path: &Path,
+    value: &str,
+) -> Result<(), shared::record::RecordError> {
+    match path.kind() {
+        Kind::Int => edit::set_int(doc, path, value.trim().parse().ok()),
+        Kind::Bool => edit::set_bool(
+            doc,
+            path,
+            match value {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
+        ),
+        _ => edit::set_text(doc, path, value),
+    }
+}
+
+/// One labelled field of a case, written as the person types.
 #[component]
-pub fn CaseField(
-    id: DocumentId,
-    field: Field,
-    label: &'static str,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(optional)] multiline: bool,
-    #[prop(optional)] width_class: &'static str,
-) -> impl IntoView {
+pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
     let repo = use_repo();
-    let dom_id = format!("field-{}", field.key().replace('_', "-"));
-    let hint_id = format!("{dom_id}-hint");
-    let input_ref = NodeRef::<html::Input>::new();
-    let area_ref = NodeRef::<html::Textarea>::new();
-    // Where this person's caret is, in terms that survive others' edits (text fields only).
+    let (label, hint) = describe(&path);
+    let dom = dom_id(&path);
+    let hint_id = format!("{dom}-hint");
+    let kind = path.kind();
+    let path = SendWrapper::new(path);
+    let node = NodeRef::<html::Div>::new();
     let caret: SendWrapper<Rc<RefCell<Option<Caret>>>> = SendWrapper::new(Rc::default());
 
-    let element = move || -> Option<Editable> {
-        let el: HtmlElement = if multiline {
-            area_ref.get_untracked()?.into()
-        } else {
-            input_ref.get_untracked()?.into()
-        };
-        Editable::of(&el)
+    let control = {
+        let dom = dom.clone();
+        move || -> Option<Control> {
+            let wrapper: HtmlElement = node.get_untracked()?.into();
+            let el = wrapper.query_selector(&format!("#{dom}")).ok()??;
+            Control::of(el.dyn_ref::<HtmlElement>()?)
+        }
     };
 
     // Just before others' changes are applied, remember the caret as Automerge cursors.
-    let hook = {
-        let (repo, caret) = (repo.clone(), caret.clone());
-        repo.clone().before_remote_change(move || {
-            let taken = element()
-                .filter(|el| field.is_text() && el.is_focused())
-                .and_then(|el| {
-                    let (s, e) = el.selection();
-                    repo.with_doc(&id, |doc| Caret::at(doc, field, s, e))
-                        .flatten()
-                });
+    if kind == Kind::Text {
+        let (repo2, caret, control, path) =
+            (repo.clone(), caret.clone(), control.clone(), path.clone());
+        let hook = repo.before_remote_change(move || {
+            let taken = control().filter(|c| c.is_focused()).and_then(|c| {
+                let (s, e) = c.selection();
+                repo2
+                    .with_doc(&id, |doc| {
+                        let obj = edit::text_object(doc, &path).ok()??;
+                        Caret::in_text(doc, &obj, s, e)
+                    })
+                    .flatten()
+            });
             *caret.borrow_mut() = taken;
-        })
-    };
-    {
+        });
         let repo = SendWrapper::new(repo.clone());
         on_cleanup(move || repo.remove_hook(hook));
     }
 
-    let on_input = {
-        let repo = repo.clone();
+    let on_change = {
+        let (repo, path, control) = (repo.clone(), path.clone(), control.clone());
         move |_ev: leptos::ev::Event| {
-            let Some(el) = element() else { return };
-            let value = el.value();
-            if let Some(Err(e)) = repo.with_doc(&id, |doc| field.write(doc, &value)) {
+            let Some(c) = control() else { return };
+            let value = c.value();
+            if let Some(Err(e)) = repo.with_doc(&id, |doc| write(doc, &path, &value)) {
                 web_sys::console::warn_1(&e.to_string().into());
             }
             repo.edited(id);
@@ -134,57 +191,88 @@ pub fn CaseField(
     };
 
     // Take in changes from elsewhere: in place, caret kept.
-    let remote = repo.remote_changes();
     {
-        let (repo, caret) = (repo.clone(), caret.clone());
+        let (repo, caret, path, control) =
+            (repo.clone(), caret.clone(), path.clone(), control.clone());
+        let remote = repo.remote_changes();
         Effect::new(move |_| {
             remote.track();
-            let Some(el) = element() else { return };
-            let Some(case) = repo.read(&id) else { return };
-            let new = field.read(&case);
-            let old = el.value();
+            let Some(c) = control() else { return };
+            let Some(new) = repo.with_doc(&id, |doc| edit::get(doc, &path).unwrap_or_default())
+            else {
+                return;
+            };
+            let old = c.value();
             if new == old {
                 return;
             }
-            // In place, so the browser keeps the rest of the field (and shifts the selection).
-            let (start, end, text) = splice(&old, &new);
-            el.replace(start, end, &text);
-            // Where the cursors say the caret belongs is exact even when the edit was at it.
+            c.show(&old, &new);
             let taken = caret.borrow_mut().take();
-            if el.is_focused() {
-                if let Some((s, e)) =
-                    taken.and_then(|c| repo.with_doc(&id, |doc| c.resolve(doc, field)).flatten())
-                {
-                    el.set_selection(s, e);
+            if c.is_focused() {
+                let resolved = taken.and_then(|k| {
+                    repo.with_doc(&id, |doc| {
+                        let obj = edit::text_object(doc, &path).ok()??;
+                        k.resolve_in(doc, &obj)
+                    })
+                    .flatten()
+                });
+                if let Some((s, e)) = resolved {
+                    c.set_selection(s, e);
                 }
             }
         });
     }
 
-    let initial = repo.read(&id).map(|c| field.read(&c)).unwrap_or_default();
+    let initial = repo
+        .with_doc(&id, |doc| edit::get(doc, &path).unwrap_or_default())
+        .unwrap_or_default();
     let described_by = hint.map(|_| hint_id.clone());
-    let control = if multiline {
-        view! {
-            <textarea class="govuk-textarea" id=dom_id.clone() name=field.key() rows="8"
-                aria-describedby=described_by.clone() node_ref=area_ref
-                on:input=on_input
-                prop:value=initial.clone()></textarea>
+    let choices = path.choices();
+    let input = match kind {
+        Kind::Text => view! {
+            <textarea class="govuk-textarea" id=dom.clone() rows="4" aria-describedby=described_by.clone()
+                on:input=on_change prop:value=initial.clone()></textarea>
+            <div class="app-print-only app-print-text">{initial.clone()}</div>
         }
-        .into_any()
-    } else {
-        view! {
-            <input class=format!("govuk-input {width_class}") id=dom_id.clone() name=field.key() type="text"
-                autocomplete="off" aria-describedby=described_by.clone() node_ref=input_ref
-                on:input=on_input prop:value=initial.clone()/>
+        .into_any(),
+        Kind::Choice | Kind::Bool => {
+            let options: Vec<(String, String)> = if kind == Kind::Bool {
+                vec![("yes".into(), "Yes".into()), ("no".into(), "No".into())]
+            } else {
+                choices
+            };
+            let current = initial.clone();
+            view! {
+                <select class="govuk-select" id=dom.clone() aria-describedby=described_by.clone() on:change=on_change>
+                    <option value="" selected=current.is_empty()>"Not recorded"</option>
+                    {options.into_iter().map(|(v, l)| {
+                        let selected = v == current;
+                        view! { <option value=v selected=selected>{l}</option> }
+                    }).collect_view()}
+                </select>
+            }
+            .into_any()
         }
-        .into_any()
+        Kind::Int => view! {
+            <input class="govuk-input govuk-input--width-4" id=dom.clone() type="text" inputmode="numeric"
+                autocomplete="off" aria-describedby=described_by.clone() on:input=on_change prop:value=initial.clone()/>
+        }
+        .into_any(),
+        Kind::Str => {
+            let input_type = if is_date(path.key()) { "date" } else { "text" };
+            let width = if input_type == "date" { "govuk-input--width-10" } else { "govuk-input--width-20" };
+            view! {
+                <input class=format!("govuk-input {width}") id=dom.clone() type=input_type autocomplete="off"
+                    aria-describedby=described_by.clone() on:input=on_change prop:value=initial.clone()/>
+            }
+            .into_any()
+        }
     };
     view! {
-        <div class="govuk-form-group">
-            <label class="govuk-label govuk-label--s" for=dom_id.clone()>{label}</label>
+        <div class="govuk-form-group" node_ref=node>
+            <label class="govuk-label govuk-label--s" for=dom.clone()>{label}</label>
             {hint.map(|h| view! { <div class="govuk-hint" id=hint_id.clone()>{h}</div> })}
-            {control}
-            {multiline.then(|| view! { <div class="app-print-only app-print-text">{initial.clone()}</div> })}
+            {input}
         </div>
     }
 }

@@ -3,6 +3,8 @@
 mod case_list;
 mod case_view;
 mod fields;
+mod labels;
+mod sections;
 mod status;
 
 use crate::sync::Repo;
@@ -54,6 +56,7 @@ fn Screens() -> impl IntoView {
                     }>
                         <Route path=path!("/") view=case_list::CaseList/>
                         <Route path=path!("/case/:id") view=case_view::CaseView/>
+                        <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
                     </Routes>
                 </main>
             </div>

@@ -299,6 +299,42 @@ enum Place<'a> {
 }
 
 impl Path {
+    /// For a choice field, the values it may take as `(stored value, label for people)`.
+    pub fn choices(&self) -> Vec<(String, String)> {
+        fn all<T: Clone>(
+            values: &[T],
+            f: impl Fn(&T) -> (String, String),
+        ) -> Vec<(String, String)> {
+            values.iter().map(f).collect()
+        }
+        use super::{closure, consent, escalation, family, meetings, plan, step};
+        macro_rules! of {
+            ($t:ty) => {
+                all(<$t>::ALL, |v| {
+                    (v.as_str().to_string(), v.label().to_string())
+                })
+            };
+        }
+        match self {
+            Path::Person(_, PersonField::Role) => of!(family::Role),
+            Path::Person(_, PersonField::Relationship) => of!(family::Relationship),
+            Path::AgencyConsent(_, AgencyConsentField::Giver) => of!(consent::ConsentGiver),
+            Path::AgencyConsent(_, AgencyConsentField::Method) => of!(consent::ConsentMethod),
+            Path::Action(_, ActionField::Status) | Path::Progress(_, ProgressField::Status) => {
+                of!(plan::ActionStatus)
+            }
+            Path::Meeting(_, MeetingField::Kind) => of!(meetings::MeetingKind),
+            Path::Step(_, StepField::Direction) => of!(step::Direction),
+            Path::Step(_, StepField::Consent) => of!(step::ConsentCheck),
+            Path::Step(_, StepField::Status) => of!(step::StepStatus),
+            Path::Escalation(_, EscalationField::Category) => of!(escalation::EscalationCategory),
+            Path::Closure(ClosureField::Reason) => of!(closure::ClosureReason),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Path {
     /// The field's key in its object.
     pub fn key(&self) -> &'static str {
         match self {

@@ -1,0 +1,98 @@
+//! What each field is called on screen, in plain words, with a hint where one helps.
+
+use shared::record::assessment::{AssessmentField, Risk, RiskField, Side, SideField};
+use shared::record::closure::ClosureField;
+use shared::record::consent::{AgencyConsentField, OverrideField, SharingField};
+use shared::record::edit::Path;
+use shared::record::escalation::EscalationField;
+use shared::record::family::{FamilyField, PersonField};
+use shared::record::meetings::MeetingField;
+use shared::record::plan::ActionField;
+use shared::record::step::StepField;
+
+/// The label and hint for a field.
+pub fn describe(path: &Path) -> (String, Option<&'static str>) {
+    use Path as P;
+    let (label, hint): (&str, Option<&'static str>) = match path {
+        P::WorriedAbout => ("What are we worried about?", Some("What has happened, and what might happen if nothing changes.")),
+        P::Family(FamilyField::Household) => ("Who lives in the household", None),
+        P::Family(FamilyField::NoFatherReason) => ("If no father is recorded, why not", Some("For example, not known, or the family has asked that he is not contacted.")),
+        P::Person(_, PersonField::Name) => ("Full name", Some("For an unborn baby, write 'Unborn baby of' and the mother's name.")),
+        P::Person(_, PersonField::ExpectedDate) => ("Expected date of delivery", Some("Only for an unborn baby.")),
+        P::Person(_, PersonField::DisabilitySen) => ("Disability or special educational needs", None),
+        P::Person(_, PersonField::ParentalResponsibility) => ("Has parental responsibility", None),
+        P::Person(_, PersonField::LivesInHousehold) => ("Lives in the household", None),
+        P::Person(_, PersonField::Involvement) => ("How they are involved", Some("For fathers and partners especially: have they been asked to take part?")),
+        P::Person(_, PersonField::Setting) => ("School, nursery or setting", None),
+        P::AgencyConsent(_, AgencyConsentField::Scope) => ("What the family agreed can be shared", None),
+        P::AgencyConsent(_, AgencyConsentField::Giver) => ("Who gave consent", None),
+        P::AgencyConsent(_, AgencyConsentField::GivenBy) => ("Name of the person who gave consent", None),
+        P::AgencyConsent(_, AgencyConsentField::Method) => ("How consent was given", None),
+        P::AgencyConsent(_, AgencyConsentField::Date) => ("Date consent was given", None),
+        P::AgencyConsent(_, AgencyConsentField::WithdrawnDate) => ("Date consent was withdrawn", Some("Leave empty unless the family has withdrawn consent.")),
+        P::Override(_, OverrideField::LawfulBasis) => ("Lawful basis for sharing without consent", Some("For example, Children Act 1989 section 47, or UK GDPR Article 6(1)(e).")),
+        P::Override(_, OverrideField::Reason) => ("Why sharing without consent is necessary", None),
+        P::Override(_, OverrideField::DecidedBy) => ("Who decided", None),
+        P::Sharing(_, SharingField::Shared) => ("Was the information shared", None),
+        P::Assessment(AssessmentField::Reason) => ("Why is the assessment being done?", None),
+        P::Assessment(AssessmentField::ChildVoice) => ("The child's voice", Some("What the child says life is like and what they want to happen, in their own words.")),
+        P::Assessment(AssessmentField::ParentsViews) => ("What parents and carers say", None),
+        P::Assessment(AssessmentField::WorkingWell) => ("What is working well?", None),
+        P::Assessment(AssessmentField::NeedsToHappen) => ("What needs to happen?", None),
+        P::Assessment(AssessmentField::Scale) => ("Scale from 0 to 10", Some("10 means everyone agrees the child is safe and well enough to close early help; 0 means things are as bad as they could be.")),
+        P::Side(side, field) => return (side_label(*side, *field), None),
+        P::Risk(risk, RiskField::Concern) => return (format!("{}: is this a concern?", risk_label(*risk)), None),
+        P::Risk(risk, RiskField::Notes) => return (format!("{}: what we know", risk_label(*risk)), None),
+        P::Action(_, ActionField::What) => ("What will be done", Some("Specific and measurable, in words the family uses.")),
+        P::Action(_, ActionField::Owner) => ("Who will do it", Some("A named person.")),
+        P::Action(_, ActionField::Agency) => ("Their organisation", None),
+        P::Action(_, ActionField::Due) => ("By when", None),
+        P::Action(_, ActionField::Evidence) => ("Evidence of progress", None),
+        P::Meeting(_, MeetingField::Kind) => ("Type of meeting", None),
+        P::Meeting(_, MeetingField::ChildViews) => ("What the child said", None),
+        P::Meeting(_, MeetingField::FamilyViews) => ("What the family said", None),
+        P::Meeting(_, MeetingField::Decisions) => ("What was decided", None),
+        P::Meeting(_, MeetingField::NextDate) => ("Date of the next meeting", None),
+        P::Step(_, StepField::Direction) => ("Step up or step down", None),
+        P::Step(_, StepField::Consent) => ("Consent", Some("Has the family agreed, or is there a recorded reason to proceed without consent?")),
+        P::Step(_, StepField::ReferralSummary) => ("Summary sent with the referral", None),
+        P::Escalation(_, EscalationField::Stage) => ("Stage (1 to 5)", Some("Stages 1 and 2 are informal; 3 to 5 are formal.")),
+        P::Escalation(_, EscalationField::Issue) => ("What the disagreement is about", None),
+        P::Closure(ClosureField::Reason) => ("Why is the case closing?", None),
+        P::Closure(ClosureField::Date) => ("Date of closure", None),
+        _ => return (humanise(path.key()), None),
+    };
+    (label.to_string(), hint)
+}
+
+fn side_label(side: Side, field: SideField) -> String {
+    let name = match side {
+        Side::ChildDevelopment => "The child's development",
+        Side::Parenting => "Parents and carers",
+        Side::FamilyEnvironment => "Family and environment",
+    };
+    match field {
+        SideField::Strengths => format!("{name}: strengths"),
+        SideField::Needs => format!("{name}: needs"),
+    }
+}
+
+fn risk_label(risk: Risk) -> &'static str {
+    match risk {
+        Risk::Cse => "Child sexual exploitation",
+        Risk::Missing => "Going missing",
+        Risk::Neglect => "Neglect",
+        Risk::DomesticAbuse => "Domestic abuse",
+        Risk::PreBirth => "Pre-birth concerns",
+    }
+}
+
+/// `date_of_birth` → "Date of birth".
+fn humanise(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,306 @@
+//! The sections of a case, each a list of fields and lists of items, in the order a
+//! practitioner works through them. Items (people, actions, meetings…) have stable ids, so a
+//! list redraws only what was added or removed and the field someone is typing in is untouched.
+
+use super::fields::RecordField;
+use super::use_repo;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use shared::record::assessment::{AssessmentField, Risk, RiskField, Side, SideField};
+use shared::record::closure::{ClosureField, PostClosureAction, PostClosureField};
+use shared::record::consent::{
+    AgencyConsent, AgencyConsentField, ConsentOverride, DoNotShare, DoNotShareField, OverrideField,
+    SharingDecision, SharingField,
+};
+use shared::record::edit::{self, ItemKind, List, Path};
+use shared::record::escalation::{Escalation, EscalationField};
+use shared::record::family::{FamilyField, Person, PersonField, Role};
+use shared::record::lead::{LeadField, LeadProfessional};
+use shared::record::meetings::{
+    ActionProgress, Agreement, AgreementField, Meeting, MeetingField, MeetingKind, Participant,
+    ParticipantField, ProgressField,
+};
+use shared::record::plan::{Action, ActionField, Outcome, OutcomeField, Score, ScoreField};
+use shared::record::step::{Direction, Step, StepField};
+use shared::record::validation::Section;
+use shared::record::{CaseRecord, RecordError};
+use shared::DocumentId;
+
+/// The sections in the order they are worked through, with their address and title.
+pub const SECTIONS: [(Section, &str, &str); 9] = [
+    (Section::Family, "family", "Family"),
+    (Section::Consent, "consent", "Consent"),
+    (Section::Assessment, "assessment", "Assessment"),
+    (Section::Plan, "plan", "Plan"),
+    (Section::Meetings, "meetings", "Meetings and reviews"),
+    (Section::LeadProfessional, "lead", "Lead professional"),
+    (Section::StepUpDown, "step", "Step up or down"),
+    (Section::Escalation, "escalation", "Escalation"),
+    (Section::Closure, "closure", "Closure"),
+];
+
+/// Today as `YYYY-MM-DD`, in the person's time zone.
+pub fn today() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+/// The fields of one item.
+fn item_fields(kind: ItemKind, id: &str) -> Vec<Path> {
+    let id = id.to_string();
+    macro_rules! all {
+        ($variant:ident, $field:ty) => {
+            <$field>::ALL
+                .iter()
+                .map(|f| Path::$variant(id.clone(), *f))
+                .collect()
+        };
+    }
+    match kind {
+        ItemKind::Person => all!(Person, PersonField),
+        ItemKind::AgencyConsent => all!(AgencyConsent, AgencyConsentField),
+        ItemKind::DoNotShare => all!(DoNotShare, DoNotShareField),
+        ItemKind::Override => all!(Override, OverrideField),
+        ItemKind::Sharing => all!(Sharing, SharingField),
+        ItemKind::Participant => all!(Participant, ParticipantField),
+        ItemKind::Outcome => all!(Outcome, OutcomeField),
+        ItemKind::Action => all!(Action, ActionField),
+        ItemKind::Score => all!(Score, ScoreField),
+        ItemKind::Meeting => all!(Meeting, MeetingField),
+        ItemKind::Progress => all!(Progress, ProgressField),
+        ItemKind::Agreement => all!(Agreement, AgreementField),
+        ItemKind::Lead => all!(Lead, LeadField),
+        ItemKind::Step => all!(Step, StepField),
+        ItemKind::Escalation => all!(Escalation, EscalationField),
+        ItemKind::PostClosureAction => all!(PostClosure, PostClosureField),
+    }
+}
+
+/// The ids of a list's items, in order.
+fn item_ids(r: &CaseRecord, list: &List) -> Vec<String> {
+    fn ids<T>(items: &[T], id: impl Fn(&T) -> &String) -> Vec<String> {
+        items.iter().map(|i| id(i).clone()).collect()
+    }
+    let outcome = |o: &String| r.plan.outcomes.iter().find(|x| &x.id == o);
+    let meeting = |m: &String| r.meetings.iter().find(|x| &x.id == m);
+    match list {
+        List::People => ids(&r.family.people, |i| &i.id),
+        List::AgencyConsents => ids(&r.consent.agencies, |i| &i.id),
+        List::DoNotShare => ids(&r.consent.do_not_share, |i| &i.id),
+        List::Overrides => ids(&r.consent.overrides, |i| &i.id),
+        List::Sharing => ids(&r.consent.sharing, |i| &i.id),
+        List::CoAuthors => ids(&r.assessment.co_authors, |i| &i.id),
+        List::Present => ids(&r.assessment.present, |i| &i.id),
+        List::Outcomes => ids(&r.plan.outcomes, |i| &i.id),
+        List::Actions(o) => outcome(o).map_or_else(Vec::new, |o| ids(&o.actions, |i| &i.id)),
+        List::Scores(o) => outcome(o).map_or_else(Vec::new, |o| ids(&o.scores, |i| &i.id)),
+        List::Meetings => ids(&r.meetings, |i| &i.id),
+        List::Attendees(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.attendees, |i| &i.id)),
+        List::Apologies(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.apologies, |i| &i.id)),
+        List::Progress(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.progress, |i| &i.id)),
+        List::Agreed(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.agreed, |i| &i.id)),
+        List::LeadProfessionals => ids(&r.lead_professionals, |i| &i.id),
+        List::Steps => ids(&r.steps, |i| &i.id),
+        List::Escalations => ids(&r.escalations, |i| &i.id),
+        List::PostClosureActions => ids(&r.closure.actions, |i| &i.id),
+    }
+}
+
+/// Adds an empty item to a list, for the person to fill in.
+fn add_blank(doc: &mut automerge::AutoCommit, list: &List) -> Result<(), RecordError> {
+    let today = today();
+    match list {
+        List::People => edit::add(doc, list, &Person::new(Role::default(), "")),
+        List::AgencyConsents => edit::add(doc, list, &AgencyConsent::new("")),
+        List::DoNotShare => edit::add(doc, list, &DoNotShare::new("")),
+        List::Overrides => edit::add(doc, list, &ConsentOverride::new("")),
+        List::Sharing => edit::add(doc, list, &SharingDecision::new("")),
+        List::CoAuthors | List::Present | List::Attendees(_) | List::Apologies(_) => {
+            edit::add(doc, list, &Participant::new("", "", ""))
+        }
+        List::Outcomes => edit::add(doc, list, &Outcome::new("")),
+        List::Actions(_) => edit::add(doc, list, &Action::new("")),
+        List::Scores(_) => edit::add(doc, list, &Score::new("", &today, 0)),
+        List::Meetings => edit::add(doc, list, &Meeting::new(MeetingKind::default(), &today)),
+        List::Progress(_) => edit::add(doc, list, &ActionProgress::new("")),
+        List::Agreed(_) => edit::add(doc, list, &Agreement::new("", &today)),
+        List::LeadProfessionals => edit::add(doc, list, &LeadProfessional::new("", "", &today)),
+        List::Steps => edit::add(doc, list, &Step::new(Direction::default(), &today)),
+        List::Escalations => edit::add(doc, list, &Escalation::new("", &today)),
+        List::PostClosureActions => edit::add(doc, list, &PostClosureAction::new("")),
+    }
+}
+
+/// The lists nested inside one item (an outcome's actions, a meeting's attendees…).
+fn nested(kind: ItemKind, item: &str) -> Vec<(List, &'static str, &'static str)> {
+    let i = item.to_string();
+    match kind {
+        ItemKind::Outcome => vec![
+            (List::Actions(i.clone()), "Actions", "action"),
+            (List::Scores(i), "Scores at reviews", "score"),
+        ],
+        ItemKind::Meeting => vec![
+            (List::Attendees(i.clone()), "Who attended", "attendee"),
+            (List::Apologies(i.clone()), "Apologies", "apology"),
+            (
+                List::Progress(i.clone()),
+                "Progress on actions",
+                "progress note",
+            ),
+            (List::Agreed(i), "Who agreed this record", "agreement"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// A list of items with their fields, an "Add" button and a "Remove" button per item.
+#[component]
+pub fn ItemList(
+    id: DocumentId,
+    list: List,
+    heading: &'static str,
+    noun: &'static str,
+    #[prop(optional)] nested_level: bool,
+) -> AnyView {
+    let repo = use_repo();
+    let kind = list.kind();
+    let list = SendWrapper::new(list);
+    let ids = Memo::new({
+        let (repo, list) = (repo.clone(), list.clone());
+        move |_| {
+            repo.track_changes();
+            repo.read(&id)
+                .map(|r| item_ids(&r, &list))
+                .unwrap_or_default()
+        }
+    });
+    let add = {
+        let (repo, list) = (repo.clone(), list.clone());
+        move |_| {
+            if let Some(Err(e)) = repo.with_doc(&id, |doc| add_blank(doc, &list)) {
+                web_sys::console::warn_1(&e.to_string().into());
+            }
+            repo.edited(id);
+        }
+    };
+    let heading_view = if nested_level {
+        view! { <h4 class="govuk-heading-s">{heading}</h4> }.into_any()
+    } else {
+        view! { <h2 class="govuk-heading-m">{heading}</h2> }.into_any()
+    };
+    view! {
+        {heading_view}
+        <For each=move || ids.get().into_iter().enumerate() key=|(_, item)| item.clone() let:entry>
+            {
+                let (n, item) = entry;
+                let repo = repo.clone();
+                let remove = {
+                    let (repo, item) = (repo.clone(), item.clone());
+                    move |_| {
+                        let _ = repo.with_doc(&id, |doc| edit::remove(doc, kind, &item));
+                        repo.edited(id);
+                    }
+                };
+                view! {
+                    <div class="app-item" data-item=item.clone()>
+                        <h3 class="govuk-heading-s">{format!("{} {}", capitalise(noun), n + 1)}</h3>
+                        {item_fields(kind, &item).into_iter().map(|path| view! { <RecordField id=id path=path/> }).collect_view()}
+                        {nested(kind, &item).into_iter().map(|(list, heading, noun)| view! {
+                            <div class="app-nested"><ItemList id=id list=list heading=heading noun=noun nested_level=true/></div>
+                        }).collect_view()}
+                        <button type="button" class="govuk-button govuk-button--warning app-no-print" on:click=remove>
+                            {format!("Remove this {noun}")}
+                        </button>
+                    </div>
+                }
+            }
+        </For>
+        <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=add>
+            {format!("Add {} {noun}", article(noun))}
+        </button>
+    }
+    .into_any()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+fn fields(id: DocumentId, paths: Vec<Path>) -> impl IntoView {
+    paths
+        .into_iter()
+        .map(|path| view! { <RecordField id=id path=path/> })
+        .collect_view()
+}
+
+/// The content of one section.
+pub fn section_view(id: DocumentId, section: Section) -> AnyView {
+    match section {
+        Section::Family => view! {
+            {fields(id, FamilyField::ALL.iter().map(|f| Path::Family(*f)).collect())}
+            <ItemList id=id list=List::People heading="People in the child's life" noun="person"/>
+        }
+        .into_any(),
+        Section::Consent => view! {
+            <ItemList id=id list=List::AgencyConsents heading="Consent to share with each organisation" noun="consent"/>
+            <ItemList id=id list=List::Overrides heading="Sharing without consent (safeguarding)" noun="override"/>
+            <ItemList id=id list=List::DoNotShare heading="Do not share with" noun="entry"/>
+            <ItemList id=id list=List::Sharing heading="Decisions about sharing information" noun="decision"/>
+        }
+        .into_any(),
+        Section::Assessment => view! {
+            {fields(id, [AssessmentField::Started, AssessmentField::Completed, AssessmentField::Author, AssessmentField::Version, AssessmentField::Reason].map(Path::Assessment).to_vec())}
+            <ItemList id=id list=List::CoAuthors heading="Who else wrote the assessment" noun="co-author"/>
+            <ItemList id=id list=List::Present heading="Who was there" noun="person"/>
+            <h2 class="govuk-heading-m">"The child, the parents and the family"</h2>
+            {fields(id, Side::ALL.iter().flat_map(|s| SideField::ALL.iter().map(move |f| Path::Side(*s, *f))).collect())}
+            {fields(id, vec![Path::Assessment(AssessmentField::ChildVoice), Path::Assessment(AssessmentField::ParentsViews)])}
+            <h2 class="govuk-heading-m">"Risks to ask about"</h2>
+            {fields(id, Risk::ALL.iter().flat_map(|r| RiskField::ALL.iter().map(move |f| Path::Risk(*r, *f))).collect())}
+            <h2 class="govuk-heading-m">"Summary"</h2>
+            {fields(id, vec![Path::WorriedAbout, Path::Assessment(AssessmentField::WorkingWell), Path::Assessment(AssessmentField::NeedsToHappen), Path::Assessment(AssessmentField::Scale)])}
+        }
+        .into_any(),
+        Section::Plan => view! {
+            <ItemList id=id list=List::Outcomes heading="Outcomes" noun="outcome"/>
+        }
+        .into_any(),
+        Section::Meetings => view! {
+            <ItemList id=id list=List::Meetings heading="Meetings and reviews" noun="meeting"/>
+        }
+        .into_any(),
+        Section::LeadProfessional => view! {
+            <ItemList id=id list=List::LeadProfessionals heading="Lead professionals" noun="lead professional"/>
+        }
+        .into_any(),
+        Section::StepUpDown => view! {
+            <ItemList id=id list=List::Steps heading="Step up to social care, or step down to early help" noun="step"/>
+        }
+        .into_any(),
+        Section::Escalation => view! {
+            <ItemList id=id list=List::Escalations heading="Disagreements between organisations" noun="escalation"/>
+        }
+        .into_any(),
+        Section::Closure => view! {
+            {fields(id, ClosureField::ALL.iter().map(|f| Path::Closure(*f)).collect())}
+            <ItemList id=id list=List::PostClosureActions heading="What happens after closure" noun="action"/>
+        }
+        .into_any(),
+    }
+}
