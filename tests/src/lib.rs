@@ -222,3 +222,78 @@ pub async fn screenshot(browser: &Client, name: &str) {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
 }
+
+/// Types into the element with this id (real key events).
+pub async fn type_into(browser: &Client, id: &str, text: &str) {
+    find(browser, &format!("[id='{id}']"))
+        .await
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {id}: {e}"));
+}
+
+/// Sets a select's or date input's value as a person choosing it would (firing the event the
+/// app listens for).
+pub async fn choose(browser: &Client, id: &str, value: &str) {
+    find(browser, &format!("[id='{id}']")).await;
+    let script = "const el = document.getElementById(arguments[0]); el.value = arguments[1]; \
+        el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));";
+    browser
+        .execute(script, vec![id.into(), value.into()])
+        .await
+        .unwrap_or_else(|e| panic!("choosing {value} in {id}: {e}"));
+}
+
+/// The id of the last field whose id starts with `field-<kind>-` and ends with `-<field>`,
+/// e.g. the newest action's "what" box.
+pub async fn last_field(browser: &Client, kind: &str, field: &str) -> String {
+    let css = format!("[id^='field-{kind}-'][id$='-{field}']");
+    eventually(10, &css, || async {
+        let id = js(
+            browser,
+            &format!("Array.from(document.querySelectorAll(\"{css}\")).pop()?.id"),
+        )
+        .await;
+        (!id.is_empty()).then_some(id)
+    })
+    .await
+}
+
+/// Clicks the button with exactly this text.
+pub async fn click_button(browser: &Client, text: &str) {
+    let xpath = format!("//button[normalize-space()=\"{text}\"]");
+    let button = eventually(10, text, || async {
+        browser.find(Locator::XPath(&xpath)).await.ok()
+    })
+    .await;
+    button
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {text}: {e}"));
+}
+
+/// Runs axe-core (npm, pinned in tools/) on the page and returns its serious and critical
+/// violations as "rule: n elements" lines.
+pub async fn serious_accessibility_problems(browser: &Client) -> Vec<String> {
+    let path = repo_root().join("tools/node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}): run scripts/setup.sh", path.display()));
+    browser.execute(&source, vec![]).await.expect("axe loads");
+    let found = browser
+        .execute_async(
+            "const done = arguments[0]; axe.run(document).then(r => done(r.violations \
+                .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+                .map(v => v.id + ': ' + v.nodes.length + ' elements, e.g. ' + v.nodes[0].target.join(' '))));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

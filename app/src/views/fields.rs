@@ -148,6 +148,8 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
     let path = SendWrapper::new(path);
     let node = NodeRef::<html::Div>::new();
     let caret: SendWrapper<Rc<RefCell<Option<Caret>>>> = SendWrapper::new(Rc::default());
+    // Free text is printed from a plain copy (textareas do not grow on paper in every browser).
+    let printed = RwSignal::new(String::new());
 
     let control = {
         let dom = dom.clone();
@@ -186,6 +188,9 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
             if let Some(Err(e)) = repo.with_doc(&id, |doc| write(doc, &path, &value)) {
                 web_sys::console::warn_1(&e.to_string().into());
             }
+            if kind == Kind::Text {
+                printed.set(value);
+            }
             repo.edited(id);
         }
     };
@@ -207,6 +212,9 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
                 return;
             }
             c.show(&old, &new);
+            if kind == Kind::Text {
+                printed.set(new.clone());
+            }
             let taken = caret.borrow_mut().take();
             if c.is_focused() {
                 let resolved = taken.and_then(|k| {
@@ -226,13 +234,14 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
     let initial = repo
         .with_doc(&id, |doc| edit::get(doc, &path).unwrap_or_default())
         .unwrap_or_default();
+    printed.set(initial.clone());
     let described_by = hint.map(|_| hint_id.clone());
     let choices = path.choices();
     let input = match kind {
         Kind::Text => view! {
             <textarea class="govuk-textarea" id=dom.clone() rows="4" aria-describedby=described_by.clone()
                 on:input=on_change prop:value=initial.clone()></textarea>
-            <div class="app-print-only app-print-text">{initial.clone()}</div>
+            <div class="app-print-only app-print-text">{move || printed.get()}</div>
         }
         .into_any(),
         Kind::Choice | Kind::Bool => {
