@@ -70,7 +70,9 @@ struct Inner {
     cases: RwSignal<Vec<CaseSummary>>,
     /// Bumped whenever documents change from outside this tab's typing.
     remote: RwSignal<u64>,
-    /// Bumped on every local edit.
+    /// Bumped when local edits are flushed (at most ~0.4 s after typing), or at once when an
+    /// item is added or removed: views derived from the whole case (summaries, lists) follow
+    /// this rather than every keystroke, so typing stays fast in a large case.
     local: RwSignal<u64>,
 }
 
@@ -137,7 +139,8 @@ impl Repo {
         self.0.before_remote.borrow_mut().retain(|(h, _)| *h != id);
     }
 
-    /// Tracks any change to any document, local or remote (for derived views like summaries).
+    /// Tracks changes to documents, remote or flushed local ones (for derived views like
+    /// summaries and item lists).
     pub fn track_changes(&self) {
         self.0.remote.track();
         self.0.local.track();
@@ -196,7 +199,6 @@ impl Repo {
 
     /// A local edit happened: store and send it shortly (at most ~0.4 s later).
     pub fn edited(&self, id: DocumentId) {
-        self.0.local.update(|n| *n += 1);
         self.0.dirty.borrow_mut().insert(id);
         self.refresh_status();
         if !self.0.flush_pending.replace(true) {
@@ -206,10 +208,19 @@ impl Repo {
         }
     }
 
+    /// A local edit that changes the case's shape (an item added or removed): redraw now.
+    pub fn reshaped(&self, id: DocumentId) {
+        self.edited(id);
+        self.0.local.update(|n| *n += 1);
+    }
+
     /// Stores and sends every pending local edit now.
     pub fn flush(&self) {
         self.0.flush_pending.set(false);
         let dirty: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
+        if !dirty.is_empty() {
+            self.0.local.update(|n| *n += 1);
+        }
         for id in dirty {
             let effects = self.0.client.borrow_mut().flush(&id);
             self.run(effects);

@@ -1282,3 +1282,22 @@ fn every_choice_field_offers_its_values() {
         .choices()
         .is_empty());
 }
+
+#[test]
+fn item_objects_finds_every_item_in_one_pass() {
+    use shared::record::edit::{self, List, Path};
+    use shared::record::plan::{Action, ActionField, Outcome};
+    let mut doc = shared::record::CaseRecord::new("Sam")
+        .into_document()
+        .unwrap();
+    let outcome = Outcome::new("Safe at home");
+    edit::add(&mut doc, &List::Outcomes, &outcome).unwrap();
+    let action = Action::new("Parenting course");
+    edit::add(&mut doc, &List::Actions(outcome.id.clone()), &action).unwrap();
+    let index = edit::item_objects(&doc).unwrap();
+    let path = Path::Action(action.id.clone(), ActionField::What);
+    assert_eq!(path.item_id(), Some(action.id.as_str()));
+    let obj = &index[&action.id];
+    assert_eq!(edit::get_in(&doc, obj, &path).unwrap(), "Parenting course");
+    assert!(index.contains_key(&outcome.id));
+}

@@ -22,8 +22,13 @@ pub fn CaseView() -> impl IntoView {
             let repo = repo.clone();
             let id = id();
             async move {
+                mark("case-open-start");
                 match id {
-                    Some(id) => repo.open(id).await.map_err(|e| e.to_string()),
+                    Some(id) => {
+                        let opened = repo.open(id).await.map_err(|e| e.to_string());
+                        mark("case-loaded");
+                        opened
+                    }
                     None => Ok(()),
                 }
             }
@@ -80,13 +85,25 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             .find(|(_, s, _)| *s == slug)
             .map_or(Section::Family, |(sec, _, _)| *sec)
     });
+    // The case, read once per change and shared with every list on the screen, with an index
+    // of its items' objects that fields use to find themselves.
+    let items = ItemIndex(StoredValue::new(Default::default()));
     let record = Memo::new({
         let repo = repo.clone();
         move |_| {
             repo.track_changes();
+            if let Some(Ok(index)) =
+                repo.with_doc(&id, |doc| shared::record::edit::item_objects(doc))
+            {
+                items.0.set_value(index);
+            }
             repo.read(&id)
         }
     });
+    // Read it now, so the index is ready before the fields below look themselves up.
+    record.with_untracked(|_| ());
+    provide_context(items);
+    provide_context(record);
     let name = move || {
         record.with(|r| {
             r.as_ref()
@@ -120,6 +137,8 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         .and_then(|w| w.location().origin().ok())
         .map(|o| format!("{o}/case/{id}"))
         .unwrap_or_default();
+    // Runs once the screen is in the page: the end of "opening a case" (see the benchmark).
+    Effect::new(move |_| mark("case-interactive"));
     let print = |_| {
         if let Some(w) = web_sys::window() {
             let _ = w.print();
@@ -169,3 +188,15 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
     }
 }
+
+/// A performance mark, so the time to open a case can be measured in the field and in the
+/// benchmark (`cargo run -p e2e --release --bin open-case-bench`).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// Every list item's document object by item id, for the case on screen.
+#[derive(Clone, Copy)]
+pub struct ItemIndex(pub StoredValue<std::collections::HashMap<String, automerge::ObjId>>);

@@ -148,6 +148,29 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
     let path = SendWrapper::new(path);
     let node = NodeRef::<html::Div>::new();
     let caret: SendWrapper<Rc<RefCell<Option<Caret>>>> = SendWrapper::new(Rc::default());
+    // The field's object, found once: searching lists for every read is slow in a big case.
+    let object: SendWrapper<Rc<RefCell<Option<automerge::ObjId>>>> =
+        SendWrapper::new(Rc::default());
+    let index = use_context::<super::case_view::ItemIndex>();
+    let read = {
+        let (repo, path, object) = (repo.clone(), path.clone(), object.clone());
+        move || -> String {
+            repo.with_doc(&id, |doc| {
+                let mut cached = object.borrow_mut();
+                if cached.is_none() {
+                    let indexed = path.item_id().and_then(|item| {
+                        index.and_then(|i| i.0.with_value(|m| m.get(item).cloned()))
+                    });
+                    *cached = indexed.or_else(|| path.find_obj(doc).ok().flatten());
+                }
+                match cached.as_ref() {
+                    Some(obj) => edit::get_in(doc, obj, &path).unwrap_or_default(),
+                    None => String::new(),
+                }
+            })
+            .unwrap_or_default()
+        }
+    };
     // Free text is printed from a plain copy (textareas do not grow on paper in every browser).
     let printed = RwSignal::new(String::new());
 
@@ -231,9 +254,7 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
         });
     }
 
-    let initial = repo
-        .with_doc(&id, |doc| edit::get(doc, &path).unwrap_or_default())
-        .unwrap_or_default();
+    let initial = read();
     printed.set(initial.clone());
     let described_by = hint.map(|_| hint_id.clone());
     let choices = path.choices();

@@ -185,7 +185,7 @@ pub fn ItemList(
             if let Some(Err(e)) = repo.with_doc(&id, |doc| add_blank(doc, &list)) {
                 web_sys::console::warn_1(&e.to_string().into());
             }
-            repo.edited(id);
+            repo.reshaped(id);
         }
     };
     let heading_view = if nested_level {
@@ -203,7 +203,7 @@ pub fn ItemList(
                     let (repo, item) = (repo.clone(), item.clone());
                     move |_| {
                         let _ = repo.with_doc(&id, |doc| edit::remove(doc, kind, &item));
-                        repo.edited(id);
+                        repo.reshaped(id);
                     }
                 };
                 view! {

@@ -393,6 +393,14 @@ impl Path {
         }
     }
 
+    /// The id of the list item this field belongs to, if it belongs to one.
+    pub fn item_id(&self) -> Option<&str> {
+        match self.place() {
+            Place::Item(_, id) => Some(id),
+            Place::Section(_) => None,
+        }
+    }
+
     fn place(&self) -> Place<'_> {
         use Place::{Item as I, Section as S};
         match self {
@@ -442,7 +450,10 @@ impl Path {
     }
 
     /// The object holding the field, if there is one yet (an item must exist).
-    fn find_obj<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
+    /// The object holding this field (a section's map, or an item's), if it exists yet.
+    /// Objects keep their id for the document's life, so a form can look this up once and
+    /// then read with [`get_in`] instead of searching the lists again.
+    pub fn find_obj<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
         match self.place() {
             Place::Section(keys) => {
                 let mut obj = ROOT;
@@ -462,10 +473,15 @@ impl Path {
 /// Reads a field as a form shows it: text as it is, a missing value as "", numbers in
 /// figures, yes/no as "yes"/"no".
 pub fn get<D: ReadDoc>(doc: &D, path: &Path) -> Result<String, RecordError> {
-    let Some(obj) = path.find_obj(doc)? else {
-        return Ok(String::new());
-    };
-    Ok(match doc.get(&obj, path.key()).map_err(read_err)? {
+    match path.find_obj(doc)? {
+        Some(obj) => get_in(doc, &obj, path),
+        None => Ok(String::new()),
+    }
+}
+
+/// Like [`get`], with the field's object already found (see [`Path::find_obj`]).
+pub fn get_in<D: ReadDoc>(doc: &D, obj: &ObjId, path: &Path) -> Result<String, RecordError> {
+    Ok(match doc.get(obj, path.key()).map_err(read_err)? {
         Some((Value::Object(ObjType::Text), id)) => doc.text(&id).map_err(read_err)?,
         Some((Value::Scalar(s), _)) => match s.as_ref() {
             ScalarValue::Str(v) => v.to_string(),
@@ -685,6 +701,49 @@ fn position<D: ReadDoc>(doc: &D, list: &ObjId, id: &str) -> Result<Option<usize>
         }
     }
     Ok(None)
+}
+
+/// Every list item's object by item id, found in one pass over the document. Looking items
+/// up one field at a time searches the lists each time, which is slow for a screen showing
+/// hundreds of fields.
+pub fn item_objects<D: ReadDoc>(
+    doc: &D,
+) -> Result<std::collections::HashMap<String, ObjId>, RecordError> {
+    const KINDS: [ItemKind; 16] = [
+        ItemKind::Person,
+        ItemKind::AgencyConsent,
+        ItemKind::DoNotShare,
+        ItemKind::Override,
+        ItemKind::Sharing,
+        ItemKind::Participant,
+        ItemKind::Outcome,
+        ItemKind::Action,
+        ItemKind::Score,
+        ItemKind::Meeting,
+        ItemKind::Progress,
+        ItemKind::Agreement,
+        ItemKind::Lead,
+        ItemKind::Step,
+        ItemKind::Escalation,
+        ItemKind::PostClosureAction,
+    ];
+    let mut found = std::collections::HashMap::new();
+    for kind in KINDS {
+        for list in lists(doc, kind)? {
+            for i in 0..doc.length(&list) {
+                if let Some((Value::Object(ObjType::Map), item)) =
+                    doc.get(&list, i).map_err(read_err)?
+                {
+                    if let Some((Value::Scalar(s), _)) = doc.get(&item, "id").map_err(read_err)? {
+                        if let ScalarValue::Str(id) = s.as_ref() {
+                            found.insert(id.to_string(), item);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// An item by kind and id: its list, its index and its object.
