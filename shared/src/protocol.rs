@@ -120,6 +120,32 @@ struct Fields {
 }
 
 impl Message {
+    /// A `request` (asking for a document we lack) or a `sync` message carrying automerge
+    /// sync data for one document.
+    pub fn document_sync(
+        request: bool,
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    ) -> Message {
+        if request {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }
+    }
+
     /// Reads one frame. Never panics, whatever the bytes.
     pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
         if frame.len() > MAX_FRAME_BYTES {
@@ -322,21 +348,7 @@ impl Fields {
                     kind: k,
                     field: "data",
                 })?;
-                if k == "request" {
-                    Message::Request {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                } else {
-                    Message::Sync {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                }
+                Message::document_sync(k == "request", sender_id, target_id, document_id, data)
             }
             "doc-unavailable" => Message::DocUnavailable {
                 sender_id: need(self.sender_id, "doc-unavailable", "senderId")?,

@@ -499,21 +499,8 @@ impl SyncClient {
             (self.peer_id.clone(), relay_peer_id.clone(), *id);
         // A document we hold nothing of is asked for with `request`, so the relay answers
         // `doc-unavailable` instead of waiting for content we do not have.
-        let frame = if first && e.holding != Holding::Have {
-            Message::Request {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        } else {
-            Message::Sync {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        };
+        let request = first && e.holding != Holding::Have;
+        let frame = Message::document_sync(request, sender_id, target_id, document_id, data);
         out.push(Effect::Send(frame.encode()));
     }
 }
