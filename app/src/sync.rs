@@ -216,33 +216,36 @@ impl Repo {
 
     /// Stores and sends every pending local edit now.
     pub fn flush(&self) {
-        self.0.flush_pending.set(false);
-        let dirty: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
-        if !dirty.is_empty() {
-            self.0.local.update(|n| *n += 1);
-        }
-        for id in dirty {
-            let effects = self.0.client.borrow_mut().flush(&id);
-            self.run(effects);
+        let (ids, effects) = self.take_pending();
+        self.run(effects);
+        for id in ids {
             self.note_document(id);
         }
+    }
+
+    /// The effects that store and send every pending local edit, and the documents they are for.
+    fn take_pending(&self) -> (Vec<DocumentId>, Vec<Effect>) {
+        self.0.flush_pending.set(false);
+        let ids: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
+        if !ids.is_empty() {
+            self.0.local.update(|n| *n += 1);
+        }
+        let mut client = self.0.client.borrow_mut();
+        let effects = ids.iter().flat_map(|id| client.flush(id)).collect();
+        (ids, effects)
     }
 
     /// The page is being hidden or closed: store pending edits in a transaction of their own,
     /// started now, rather than behind whatever the effect queue is waiting on (which may never
     /// finish if the page goes away). Sending still goes through the queue.
     fn flush_urgently(&self) {
-        self.0.flush_pending.set(false);
-        let dirty: Vec<_> = self.0.dirty.borrow_mut().drain().collect();
+        let (_, effects) = self.take_pending();
         let mut writes = Vec::new();
         let mut rest = Vec::new();
-        for id in dirty {
-            let effects = self.0.client.borrow_mut().flush(&id);
-            for e in effects {
-                match e {
-                    Effect::Put { .. } | Effect::Delete { .. } => writes.push(write_of(e)),
-                    other => rest.push(other),
-                }
+        for e in effects {
+            match e {
+                Effect::Put { .. } | Effect::Delete { .. } => writes.push(write_of(e)),
+                other => rest.push(other),
             }
         }
         if !writes.is_empty() {
@@ -364,12 +367,16 @@ impl Repo {
         if migrated {
             self.edited(id);
         }
-        let Some(case) = self.read(&id) else { return };
-        let child_name = case
-            .children()
-            .next()
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
+        // Only the family part is read: this runs after every flush while someone types.
+        let Some(child_name) = self
+            .0
+            .client
+            .borrow()
+            .document(&id)
+            .map(|doc| record::child_name(doc).unwrap_or_default())
+        else {
+            return;
+        };
         if self.0.names.borrow().get(&id) == Some(&child_name) {
             return;
         }

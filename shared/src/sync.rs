@@ -243,12 +243,6 @@ impl SyncClient {
         out
     }
 
-    /// Stores and sends every document with unsaved changes (e.g. when the page is hidden).
-    pub fn flush_all(&mut self) -> Vec<Effect> {
-        let ids: Vec<_> = self.docs.keys().copied().collect();
-        ids.iter().flat_map(|id| self.flush(id)).collect()
-    }
-
     /// Storage refused a write for this document: forget what we thought was saved, so the
     /// next flush writes it all again, and abandon the sync message that followed it.
     pub fn storage_failed(&mut self, id: &DocumentId) {

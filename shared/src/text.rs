@@ -4,21 +4,13 @@
 //! A caret is remembered as a pair of Automerge cursors, which name characters rather than
 //! offsets, so it survives inserts and deletes elsewhere in the text.
 
-use crate::case::Field;
-use automerge::{AutoCommit, Cursor, CursorPosition, ObjId, ObjType, ReadDoc, Value, ROOT};
+use automerge::{AutoCommit, Cursor, CursorPosition, ObjId, ReadDoc};
 
 /// A remembered selection (start and end), valid across concurrent edits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caret {
     start: Cursor,
     end: Cursor,
-}
-
-fn text_obj(doc: &AutoCommit, field: Field) -> Option<ObjId> {
-    match doc.get(ROOT, field.key()).ok()?? {
-        (Value::Object(ObjType::Text), id) => Some(id),
-        _ => None,
-    }
 }
 
 fn cursor_at(doc: &AutoCommit, obj: &ObjId, pos: usize) -> Option<Cursor> {
@@ -45,16 +37,6 @@ impl Caret {
         let start = doc.get_cursor_position(obj, &self.start, None).ok()?;
         let end = doc.get_cursor_position(obj, &self.end, None).ok()?;
         Some((start, end.max(start)))
-    }
-
-    /// Remembers the selection `start..end` in a (version 1) case field.
-    pub fn at(doc: &AutoCommit, field: Field, start: usize, end: usize) -> Option<Caret> {
-        Self::in_text(doc, &text_obj(doc, field)?, start, end)
-    }
-
-    /// Where the remembered selection is now in a (version 1) case field.
-    pub fn resolve(&self, doc: &AutoCommit, field: Field) -> Option<(usize, usize)> {
-        self.resolve_in(doc, &text_obj(doc, field)?)
     }
 }
 
@@ -86,7 +68,15 @@ pub fn splice(old: &str, new: &str) -> (usize, usize, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::Case;
+    use crate::case::{Case, Field};
+    use automerge::{ObjType, Value, ROOT};
+
+    fn concerns(doc: &AutoCommit) -> ObjId {
+        match doc.get(ROOT, Field::Concerns.key()).unwrap() {
+            Some((Value::Object(ObjType::Text), id)) => id,
+            other => panic!("no text object: {other:?}"),
+        }
+    }
 
     fn doc_with(text: &str) -> AutoCommit {
         let mut doc = Case::new("Sam").into_document().unwrap();
@@ -99,14 +89,14 @@ mod tests {
         let mut mine = doc_with("Tired. Late.");
         let mut theirs = mine.fork();
         // I am typing after "Tired." (position 6).
-        let caret = Caret::at(&mine, Field::Concerns, 6, 6).unwrap();
+        let caret = Caret::in_text(&mine, &concerns(&mine), 6, 6).unwrap();
         // Someone inserts before my caret and appends after it.
         Field::Concerns
             .write(&mut theirs, "Often tired. Late. Hungry.")
             .unwrap();
         mine.merge(&mut theirs).unwrap();
         let text = Field::Concerns.read(&Case::from_document(&mine).unwrap());
-        let (s, e) = caret.resolve(&mine, Field::Concerns).unwrap();
+        let (s, e) = caret.resolve_in(&mine, &concerns(&mine)).unwrap();
         let before: String = text
             .encode_utf16()
             .take(s)
@@ -119,11 +109,11 @@ mod tests {
     #[test]
     fn a_caret_at_the_end_stays_at_the_end() {
         let mut mine = doc_with("Tired.");
-        let caret = Caret::at(&mine, Field::Concerns, 6, 6).unwrap();
+        let caret = Caret::in_text(&mine, &concerns(&mine), 6, 6).unwrap();
         let mut theirs = mine.fork();
         Field::Concerns.write(&mut theirs, "Very tired.").unwrap();
         mine.merge(&mut theirs).unwrap();
-        assert_eq!(caret.resolve(&mine, Field::Concerns), Some((11, 11)));
+        assert_eq!(caret.resolve_in(&mine, &concerns(&mine)), Some((11, 11)));
     }
 
     #[test]

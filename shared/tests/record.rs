@@ -1301,3 +1301,18 @@ fn item_objects_finds_every_item_in_one_pass() {
     assert_eq!(edit::get_in(&doc, obj, &path).unwrap(), "Parenting course");
     assert!(index.contains_key(&outcome.id));
 }
+
+#[test]
+fn child_name_reads_the_case_child_from_the_family_alone() {
+    let doc = shared::record::CaseRecord::new("Amira Khan")
+        .into_document()
+        .unwrap();
+    assert_eq!(
+        shared::record::child_name(&doc).as_deref(),
+        Some("Amira Khan")
+    );
+    assert_eq!(
+        shared::record::child_name(&automerge::AutoCommit::new()),
+        None
+    );
+}

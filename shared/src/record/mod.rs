@@ -173,7 +173,7 @@ impl CaseRecord {
 
     /// The child or children the case is about (including unborn babies).
     pub fn children(&self) -> impl Iterator<Item = &Person> {
-        self.family.people.iter().filter(|p| p.is_child_of_case())
+        children_of(&self.family)
     }
 
     /// The lead professional now, if anyone holds the role.
@@ -228,4 +228,19 @@ pub enum RecordError {
     WrongList { item: &'static str },
     #[error("a step that is {from} cannot become {to}")]
     StepStatus { from: String, to: String },
+}
+
+fn children_of(family: &Family) -> impl Iterator<Item = &Person> {
+    family.people.iter().filter(|p| p.is_child_of_case())
+}
+
+/// The name of the (first) child a case is about, reading only the family part of the
+/// document: cheaper than [`CaseRecord::from_document`] for lists and titles.
+pub fn child_name<D: ReadDoc + autosurgeon::ReadDoc>(doc: &D) -> Option<String> {
+    let family: Family = autosurgeon::hydrate_prop(doc, ROOT, "family").ok()?;
+    family
+        .people
+        .into_iter()
+        .find(Person::is_child_of_case)
+        .map(|c| c.name)
 }
