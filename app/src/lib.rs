@@ -17,6 +17,14 @@ pub fn start() {
     leptos::mount::mount_to_body(views::App);
 }
 
+/// A performance mark, so the time to open a case can be measured in the field and in the
+/// benchmark (`cargo run -p e2e --release --bin open-case-bench`).
+pub fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
 fn register_service_worker() {
     let Some(window) = web_sys::window() else {
         return;

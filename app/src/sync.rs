@@ -161,12 +161,14 @@ impl Repo {
             return Ok(());
         }
         let stored = self.0.store.load_document(&id).await?;
+        crate::mark("case-read-from-disk");
         // Another open() may have finished while we awaited.
         if self.0.client.borrow().holds(&id) {
             return Ok(());
         }
         if stored.iter().any(|(k, _)| k.is_chunk()) {
             self.0.client.borrow_mut().load(id, stored);
+            crate::mark("case-decoded");
             self.note_document(id);
             self.refresh_status();
         } else {

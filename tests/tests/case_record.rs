@@ -41,6 +41,31 @@ async fn values_of(b: &Client, kind: &str, field: &str) -> Vec<String> {
     joined.split('|').map(str::to_string).collect()
 }
 
+/// Opens every item card on the section, including cards inside cards.
+async fn open_all_items(b: &Client) {
+    for _ in 0..5 {
+        let clicked = js(
+            b,
+            "(() => { const closed = document.querySelectorAll('.app-item__toggle[aria-expanded=false]'); closed.forEach(t => t.click()); return closed.length; })()",
+        )
+        .await;
+        if clicked == "0" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("item cards did not open");
+}
+
+/// The text of the closed item cards on the section.
+async fn card_text(b: &Client) -> String {
+    js(
+        b,
+        "Array.from(document.querySelectorAll('.app-item__summary')).map(e => e.innerText).join('\\n')",
+    )
+    .await
+}
+
 async fn check_accessibility(b: &Client, section: &str, problems: &mut Vec<String>) {
     for p in serious_accessibility_problems(b).await {
         problems.push(format!("{section}: {p}"));
@@ -272,6 +297,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
 
     open_section(&b, "Family").await;
     assert_eq!(value(&b, "field-family-address").await, "12 Elm Road");
+    open_all_items(&b).await;
     assert!(values_of(&b, "person", "name")
         .await
         .contains(&"Omar Khan".to_string()));
@@ -279,6 +305,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         .await
         .contains(&"father".to_string()));
     open_section(&b, "Consent").await;
+    open_all_items(&b).await;
     assert_eq!(
         values_of(&b, "override", "lawfulbasis").await,
         ["Children Act 1989 s47"]
@@ -291,6 +318,27 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     assert_eq!(value(&b, "field-assessment-scale").await, "4");
     assert_eq!(value(&b, "field-risk-domesticabuse-concern").await, "yes");
     open_section(&b, "Plan").await;
+    // Closed cards show who does what by when, in plain words.
+    let cards = card_text(&b).await;
+    for expected in [
+        "Refer dad to a parenting course",
+        "Daily check-in with Amira",
+        "1 December 2026",
+    ] {
+        assert!(
+            cards.contains(expected),
+            "{expected:?} not on the plan's cards: {cards}"
+        );
+    }
+    screenshot(&b, "14-offline-plan-cards").await;
+    let mut problems = Vec::new();
+    check_accessibility(&b, "Plan with closed cards", &mut problems).await;
+    assert!(
+        problems.is_empty(),
+        "accessibility problems:\n{}",
+        problems.join("\n")
+    );
+    open_all_items(&b).await;
     assert_eq!(
         values_of(&b, "outcome", "title").await,
         ["Amira feels safe at home", "Amira is in school every day"]
@@ -308,8 +356,10 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         ["2026-12-01", "2026-11-01", "2027-01-15"]
     );
     open_section(&b, "Meetings and reviews").await;
+    open_all_items(&b).await;
     assert_eq!(values_of(&b, "meeting", "kind").await, ["review"]);
     open_section(&b, "Step up or down").await;
+    open_all_items(&b).await;
     assert_eq!(values_of(&b, "step", "consent").await, ["override"]);
     open_section(&b, "Closure").await;
     assert_eq!(value(&b, "field-closure-reason").await, "stepped_up");

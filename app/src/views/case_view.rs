@@ -3,6 +3,7 @@
 
 use super::sections::{section_view, today, SECTIONS};
 use super::use_repo;
+use crate::mark;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -102,6 +103,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     });
     // Read it now, so the index is ready before the fields below look themselves up.
     record.with_untracked(|_| ());
+    mark("case-record-read");
     provide_context(items);
     provide_context(record);
     let name = move || {
@@ -139,6 +141,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         .unwrap_or_default();
     // Runs once the screen is in the page: the end of "opening a case" (see the benchmark).
     Effect::new(move |_| mark("case-interactive"));
+    mark("case-view-start");
     let print = |_| {
         if let Some(w) = web_sys::window() {
             let _ = w.print();
@@ -186,14 +189,6 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             }
         }}
         <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
-    }
-}
-
-/// A performance mark, so the time to open a case can be measured in the field and in the
-/// benchmark (`cargo run -p e2e --release --bin open-case-bench`).
-fn mark(name: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.mark(name);
     }
 }
 

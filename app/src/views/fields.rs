@@ -108,7 +108,7 @@ pub fn dom_id(path: &Path) -> String {
 }
 
 /// Date fields get the browser's date picker; the document stores `YYYY-MM-DD`.
-fn is_date(key: &str) -> bool {
+pub(super) fn is_date(key: &str) -> bool {
     key.ends_with("date")
         || matches!(
             key,

@@ -2,7 +2,9 @@
 //! practitioner works through them. Items (people, actions, meetings…) have stable ids, so a
 //! list redraws only what was added or removed and the field someone is typing in is untouched.
 
-use super::fields::RecordField;
+use super::case_view::ItemIndex;
+use super::fields::{is_date, RecordField};
+use super::labels::describe;
 use super::use_repo;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -12,7 +14,7 @@ use shared::record::consent::{
     AgencyConsent, AgencyConsentField, ConsentOverride, DoNotShare, DoNotShareField, OverrideField,
     SharingDecision, SharingField,
 };
-use shared::record::edit::{self, ItemKind, List, Path};
+use shared::record::edit::{self, ItemKind, Kind, List, Path};
 use shared::record::escalation::{Escalation, EscalationField};
 use shared::record::family::{FamilyField, Person, PersonField, Role};
 use shared::record::lead::{LeadField, LeadProfessional};
@@ -25,6 +27,7 @@ use shared::record::step::{Direction, Step, StepField};
 use shared::record::validation::Section;
 use shared::record::{CaseRecord, RecordError};
 use shared::DocumentId;
+use std::collections::HashMap;
 
 /// The sections in the order they are worked through, with their address and title.
 pub const SECTIONS: [(Section, &str, &str); 9] = [
@@ -111,29 +114,119 @@ fn item_ids(r: &CaseRecord, list: &List) -> Vec<String> {
     }
 }
 
-/// Adds an empty item to a list, for the person to fill in.
-fn add_blank(doc: &mut automerge::AutoCommit, list: &List) -> Result<(), RecordError> {
+/// Adds an empty item to a list, for the person to fill in, and returns its id.
+fn add_blank(doc: &mut automerge::AutoCommit, list: &List) -> Result<String, RecordError> {
     let today = today();
-    match list {
-        List::People => edit::add(doc, list, &Person::new(Role::default(), "")),
-        List::AgencyConsents => edit::add(doc, list, &AgencyConsent::new("")),
-        List::DoNotShare => edit::add(doc, list, &DoNotShare::new("")),
-        List::Overrides => edit::add(doc, list, &ConsentOverride::new("")),
-        List::Sharing => edit::add(doc, list, &SharingDecision::new("")),
-        List::CoAuthors | List::Present | List::Attendees(_) | List::Apologies(_) => {
-            edit::add(doc, list, &Participant::new("", "", ""))
-        }
-        List::Outcomes => edit::add(doc, list, &Outcome::new("")),
-        List::Actions(_) => edit::add(doc, list, &Action::new("")),
-        List::Scores(_) => edit::add(doc, list, &Score::new("", &today, 0)),
-        List::Meetings => edit::add(doc, list, &Meeting::new(MeetingKind::default(), &today)),
-        List::Progress(_) => edit::add(doc, list, &ActionProgress::new("")),
-        List::Agreed(_) => edit::add(doc, list, &Agreement::new("", &today)),
-        List::LeadProfessionals => edit::add(doc, list, &LeadProfessional::new("", "", &today)),
-        List::Steps => edit::add(doc, list, &Step::new(Direction::default(), &today)),
-        List::Escalations => edit::add(doc, list, &Escalation::new("", &today)),
-        List::PostClosureActions => edit::add(doc, list, &PostClosureAction::new("")),
+    // Each item type is its own struct; all have an `id`.
+    macro_rules! put {
+        ($item:expr) => {{
+            let item = $item;
+            edit::add(doc, list, &item).map(|()| item.id.clone())
+        }};
     }
+    match list {
+        List::People => put!(Person::new(Role::default(), "")),
+        List::AgencyConsents => put!(AgencyConsent::new("")),
+        List::DoNotShare => put!(DoNotShare::new("")),
+        List::Overrides => put!(ConsentOverride::new("")),
+        List::Sharing => put!(SharingDecision::new("")),
+        List::CoAuthors | List::Present | List::Attendees(_) | List::Apologies(_) => {
+            put!(Participant::new("", "", ""))
+        }
+        List::Outcomes => put!(Outcome::new("")),
+        List::Actions(_) => put!(Action::new("")),
+        List::Scores(_) => put!(Score::new("", &today, 0)),
+        List::Meetings => put!(Meeting::new(MeetingKind::default(), &today)),
+        List::Progress(_) => put!(ActionProgress::new("")),
+        List::Agreed(_) => put!(Agreement::new("", &today)),
+        List::LeadProfessionals => put!(LeadProfessional::new("", "", &today)),
+        List::Steps => put!(Step::new(Direction::default(), &today)),
+        List::Escalations => put!(Escalation::new("", &today)),
+        List::PostClosureActions => put!(PostClosureAction::new("")),
+    }
+}
+
+/// The fields shown on an item's card while it is closed: enough to recognise it and, for the
+/// plan, to read it (who does what by when), which is also what the family's printed copy needs.
+fn summary_keys(kind: ItemKind) -> &'static [&'static str] {
+    match kind {
+        ItemKind::Person => &["name", "role", "relationship", "date_of_birth"],
+        ItemKind::AgencyConsent => &["agency", "date", "withdrawn_date"],
+        ItemKind::DoNotShare => &["with"],
+        ItemKind::Override => &["agency", "lawful_basis", "decided_by", "decided_date"],
+        ItemKind::Sharing => &["date", "with", "shared"],
+        ItemKind::Participant | ItemKind::Agreement => &["name", "agency", "role", "date"],
+        ItemKind::Outcome => &["title"],
+        ItemKind::Action => &["what", "owner", "agency", "due", "status"],
+        ItemKind::Score => &["date", "score"],
+        ItemKind::Meeting => &["kind", "date", "decisions", "next_date"],
+        ItemKind::Progress => &["status", "note"],
+        ItemKind::Lead => &["name", "agency", "from", "to"],
+        ItemKind::Step => &["direction", "date", "status", "receiving_team"],
+        ItemKind::Escalation => &[
+            "stage",
+            "category",
+            "against_agency",
+            "raised_date",
+            "resolved_date",
+        ],
+        ItemKind::PostClosureAction => &["what", "owner", "due"],
+    }
+}
+
+/// A field's value as a person reads it: choices by their label, long text shortened.
+fn shown(path: &Path, raw: String) -> String {
+    if raw.trim().is_empty() {
+        return "Not recorded".into();
+    }
+    match path.kind() {
+        Kind::Bool => match raw.as_str() {
+            "yes" => "Yes".into(),
+            _ => "No".into(),
+        },
+        Kind::Choice => path
+            .choices()
+            .into_iter()
+            .find(|(v, _)| *v == raw)
+            .map_or(raw, |(_, label)| label),
+        Kind::Text if raw.chars().count() > 200 => {
+            let short: String = raw.chars().take(200).collect();
+            format!("{}…", short.trim_end())
+        }
+        _ if is_date(path.key()) => long_date(&raw).unwrap_or(raw),
+        _ => raw,
+    }
+}
+
+/// `2026-12-01` → "1 December 2026", as GOV.UK writes dates.
+fn long_date(iso: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mut parts = iso.trim().splitn(3, '-');
+    let year: u32 = parts.next()?.parse().ok()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    Some(format!(
+        "{day} {} {year}",
+        MONTHS.get(month.checked_sub(1)?)?
+    ))
+}
+
+/// Outcomes are few and hold the actions, so they start open; other items start as cards.
+fn opens_by_default(kind: ItemKind) -> bool {
+    kind == ItemKind::Outcome
 }
 
 /// The lists nested inside one item (an outcome's actions, a meeting's attendees…).
@@ -158,7 +251,11 @@ fn nested(kind: ItemKind, item: &str) -> Vec<(List, &'static str, &'static str)>
     }
 }
 
-/// A list of items with their fields, an "Add" button and a "Remove" button per item.
+/// A list of items, each a card that shows its main fields and opens to change them, with an
+/// "Add" button and a "Remove" button per item.
+///
+/// Fields mount only when a card is opened: a plan with fifty actions shows fifty cards at once
+/// rather than four hundred live form controls, so the case opens fast.
 #[component]
 pub fn ItemList(
     id: DocumentId,
@@ -168,37 +265,80 @@ pub fn ItemList(
     #[prop(optional)] nested_level: bool,
 ) -> AnyView {
     let repo = use_repo();
+    let index = use_context::<ItemIndex>();
     let kind = list.kind();
     let list = SendWrapper::new(list);
+    // The case as the screen read it once for this change: reading it again per list would
+    // decode the whole document a dozen times over on a big plan.
+    let record = use_context::<Memo<Option<CaseRecord>>>();
     let ids = Memo::new({
         let (repo, list) = (repo.clone(), list.clone());
         move |_| {
-            repo.track_changes();
-            repo.read(&id)
-                .map(|r| item_ids(&r, &list))
-                .unwrap_or_default()
+            match record {
+                Some(record) => record.with(|r| r.as_ref().map(|r| item_ids(r, &list))),
+                None => {
+                    repo.track_changes();
+                    repo.read(&id).map(|r| item_ids(&r, &list))
+                }
+            }
+            .unwrap_or_default()
         }
     });
+    // Whether each card is open, kept here so "Open all" can reach every card, and so a card
+    // someone just added opens for them to fill in.
+    let open: StoredValue<HashMap<String, RwSignal<bool>>> = StoredValue::new(HashMap::new());
     let add = {
         let (repo, list) = (repo.clone(), list.clone());
         move |_| {
-            if let Some(Err(e)) = repo.with_doc(&id, |doc| add_blank(doc, &list)) {
-                web_sys::console::warn_1(&e.to_string().into());
+            match repo.with_doc(&id, |doc| add_blank(doc, &list)) {
+                Some(Ok(item)) => open.update_value(|m| {
+                    m.insert(item, RwSignal::new(true));
+                }),
+                Some(Err(e)) => web_sys::console::warn_1(&e.to_string().into()),
+                None => {}
             }
             repo.reshaped(id);
         }
+    };
+    let open_all = move |_| {
+        open.with_value(|m| m.values().for_each(|s| s.set(true)));
     };
     let heading_view = if nested_level {
         view! { <h4 class="govuk-heading-s">{heading}</h4> }.into_any()
     } else {
         view! { <h2 class="govuk-heading-m">{heading}</h2> }.into_any()
     };
+    // One signal per card, made by whichever asks first (the count below, or the card).
+    let open_signal = move |item: &str| {
+        open.with_value(|m| m.get(item).copied())
+            .unwrap_or_else(|| {
+                let s = RwSignal::new(opens_by_default(kind));
+                open.update_value(|m| {
+                    m.insert(item.to_string(), s);
+                });
+                s
+            })
+    };
+    let closed_count = move || ids.with(|ids| ids.iter().filter(|i| !open_signal(i).get()).count());
     view! {
         {heading_view}
+        {move || (closed_count() > 1).then(|| view! {
+            <button type="button" class="govuk-button govuk-button--secondary app-no-print app-open-all"
+                data-open-all="" on:click=open_all>
+                {format!("Open all {}", plural(noun))}
+            </button>
+        })}
         <For each=move || ids.get().into_iter().enumerate() key=|(_, item)| item.clone() let:entry>
             {
                 let (n, item) = entry;
                 let repo = repo.clone();
+                let is_open = open_signal(&item);
+                on_cleanup({
+                    let item = item.clone();
+                    move || open.update_value(|m| {
+                        m.remove(&item);
+                    })
+                });
                 let remove = {
                     let (repo, item) = (repo.clone(), item.clone());
                     move |_| {
@@ -206,16 +346,63 @@ pub fn ItemList(
                         repo.reshaped(id);
                     }
                 };
+                let title = format!("{} {}", capitalise(noun), n + 1);
+                let details = format!("details-{item}");
+                let summary = {
+                    let (repo, item) = (repo.clone(), item.clone());
+                    move || {
+                        repo.track_changes();
+                        let obj = index.and_then(|i| i.0.with_value(|m| m.get(&item).cloned()));
+                        item_fields(kind, &item)
+                            .into_iter()
+                            .filter(|p| summary_keys(kind).contains(&p.key()))
+                            .map(|path| {
+                                let raw = obj.as_ref().and_then(|o| {
+                                    repo.with_doc(&id, |doc| edit::get_in(doc, o, &path).ok()).flatten()
+                                });
+                                let label = describe(&path).0;
+                                let value = shown(&path, raw.unwrap_or_default());
+                                view! {
+                                    <div class="govuk-summary-list__row">
+                                        <dt class="govuk-summary-list__key">{label}</dt>
+                                        <dd class="govuk-summary-list__value">{value}</dd>
+                                    </div>
+                                }
+                            })
+                            .collect_view()
+                    }
+                };
+                let body = {
+                    let item = item.clone();
+                    move || {
+                        let (item, remove) = (item.clone(), remove.clone());
+                        is_open.get().then(move || view! {
+                            {item_fields(kind, &item).into_iter().map(|path| view! { <RecordField id=id path=path/> }).collect_view()}
+                            {nested(kind, &item).into_iter().map(|(list, heading, noun)| view! {
+                                <div class="app-nested"><ItemList id=id list=list heading=heading noun=noun nested_level=true/></div>
+                            }).collect_view()}
+                            <button type="button" class="govuk-button govuk-button--warning app-no-print" on:click=remove>
+                                {format!("Remove this {noun}")}
+                            </button>
+                        })
+                    }
+                };
                 view! {
-                    <div class="app-item" data-item=item.clone()>
-                        <h3 class="govuk-heading-s">{format!("{} {}", capitalise(noun), n + 1)}</h3>
-                        {item_fields(kind, &item).into_iter().map(|path| view! { <RecordField id=id path=path/> }).collect_view()}
-                        {nested(kind, &item).into_iter().map(|(list, heading, noun)| view! {
-                            <div class="app-nested"><ItemList id=id list=list heading=heading noun=noun nested_level=true/></div>
-                        }).collect_view()}
-                        <button type="button" class="govuk-button govuk-button--warning app-no-print" on:click=remove>
-                            {format!("Remove this {noun}")}
-                        </button>
+                    <div class="app-item" data-item=item.clone() data-kind=format!("{kind:?}").to_lowercase()>
+                        <div class="app-item__header">
+                            <h3 class="govuk-heading-s app-item__title">{title.clone()}</h3>
+                            <button type="button" class="govuk-button govuk-button--secondary app-no-print app-item__toggle"
+                                aria-expanded=move || if is_open.get() { "true" } else { "false" }
+                                aria-controls=details.clone()
+                                on:click=move |_| is_open.update(|o| *o = !*o)>
+                                {move || if is_open.get() { "Close" } else { "Change" }}
+                                <span class="govuk-visually-hidden">{format!(" {}", title.to_lowercase())}</span>
+                            </button>
+                        </div>
+                        {move || (!is_open.get()).then(|| view! {
+                            <dl class="govuk-summary-list app-item__summary">{summary.clone()}</dl>
+                        })}
+                        <div id=details>{body}</div>
                     </div>
                 }
             }
@@ -225,6 +412,15 @@ pub fn ItemList(
         </button>
     }
     .into_any()
+}
+
+fn plural(noun: &str) -> String {
+    match noun {
+        "person" => "people".into(),
+        "entry" => "entries".into(),
+        "apology" => "apologies".into(),
+        n => format!("{n}s"),
+    }
 }
 
 fn capitalise(s: &str) -> String {
