@@ -4,6 +4,8 @@
 //! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
 //! - [`views`]: the screens.
 
+pub mod api;
+pub mod session;
 pub mod storage;
 pub mod sync;
 pub mod views;

@@ -178,4 +178,37 @@ impl Store {
         cases.sort_by_key(|c| c.child_name.to_lowercase());
         Ok(cases)
     }
+
+    /// A small value this device keeps for itself (who signed in, which cases the relay knows).
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let value = tx.store(META)?.get(JsValue::from_str(key)).await?;
+        tx.done().await?;
+        Ok(value.and_then(|v| v.as_string()))
+    }
+
+    pub async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        tx.store(META)?
+            .put(&JsValue::from_str(value), Some(&JsValue::from_str(key)))
+            .await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Removes every case, summary and note of who signed in from this device, at once.
+    pub async fn wipe(&self) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[CHUNKS, CASES, META], TransactionMode::ReadWrite)?;
+        for name in [CHUNKS, CASES, META] {
+            tx.store(name)?.clear().await?;
+        }
+        let result = tx.done().await?;
+        if result.is_committed() {
+            Ok(())
+        } else {
+            Err(StoreError::Failed("the device could not be cleared".into()))
+        }
+    }
 }

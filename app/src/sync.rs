@@ -4,9 +4,11 @@
 //! Effects run one at a time, in order, from one queue, so a change is in IndexedDB before
 //! any frame that carries it leaves the device.
 
+use crate::api::{self, CallError};
 use crate::storage::{CaseSummary, Store, StoreError, Write};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use shared::api::Me;
 use shared::record::{self, CaseRecord, RecordError};
 use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient};
 use shared::DocumentId;
@@ -40,6 +42,34 @@ pub struct SyncStatus {
     pub problem: Option<String>,
 }
 
+/// Who is using the app on this device, as far as we know.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Account {
+    /// Nobody has signed in on this device (or they signed out): only the sign-in page shows.
+    SignedOut,
+    /// Signed in. Offline, this is who signed in last; the relay confirms it on each connection.
+    SignedIn(Me),
+    /// Their session ended (expired, revoked, or signed out elsewhere): they keep working on
+    /// this device, and sign in again to share their changes.
+    Ended(Me),
+}
+
+impl Account {
+    pub fn me(&self) -> Option<&Me> {
+        match self {
+            Account::SignedOut => None,
+            Account::SignedIn(me) | Account::Ended(me) => Some(me),
+        }
+    }
+}
+
+/// Where this device keeps who signed in last (not a secret: the session is a cookie).
+const ME_KEY: &str = "me";
+/// Where it keeps the ids of cases the relay knows about.
+const REGISTERED_KEY: &str = "registered";
+/// The close code the relay uses when a session ends.
+const SESSION_ENDED: u16 = 4401;
+
 /// Code to run just before remote changes are applied, with the handle that removes it.
 type Hooks = Vec<(u32, Rc<dyn Fn()>)>;
 
@@ -67,6 +97,9 @@ struct Inner {
     /// Keeps the current socket's handlers alive.
     handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
     status: RwSignal<SyncStatus>,
+    account: RwSignal<Account>,
+    /// Cases the relay has accepted from this device (so they sync).
+    registered: RefCell<HashSet<DocumentId>>,
     cases: RwSignal<Vec<CaseSummary>>,
     /// Bumped whenever documents change from outside this tab's typing.
     remote: RwSignal<u64>,
@@ -82,7 +115,19 @@ impl Repo {
         let store = Store::open().await?;
         let storage_id = store.storage_id().await?;
         let cases = store.list_cases().await?;
-        let peer_id = format!("browser-{}", DocumentId::random());
+        let me: Option<Me> = store
+            .get_meta(ME_KEY)
+            .await?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        let registered: HashSet<DocumentId> = store
+            .get_meta(REGISTERED_KEY)
+            .await?
+            .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        let peer_id = peer_id_for(me.as_ref());
         let inner = Inner {
             client: RefCell::new(SyncClient::new(peer_id, storage_id)),
             store,
@@ -103,6 +148,8 @@ impl Repo {
                 unsent: 0,
                 problem: None,
             }),
+            account: RwSignal::new(me.map_or(Account::SignedOut, Account::SignedIn)),
+            registered: RefCell::new(registered),
             cases: RwSignal::new(cases),
             remote: RwSignal::new(0),
             local: RwSignal::new(0),
@@ -111,6 +158,113 @@ impl Repo {
         repo.connect();
         repo.watch_page_lifecycle();
         Ok(repo)
+    }
+
+    pub fn account(&self) -> ReadSignal<Account> {
+        self.0.account.read_only()
+    }
+
+    /// Someone signed in: remember who (so the app opens offline next time) and start syncing
+    /// as them.
+    pub async fn signed_in(&self, me: Me) -> Result<(), StoreError> {
+        let json = serde_json::to_string(&me).expect("Me serialises");
+        self.0.store.put_meta(ME_KEY, &json).await?;
+        self.0
+            .client
+            .borrow_mut()
+            .set_peer_id(peer_id_for(Some(&me)));
+        self.0.account.set(Account::SignedIn(me));
+        self.0.attempt.set(0);
+        self.connect();
+        Ok(())
+    }
+
+    /// Edits not yet shared with the relay, across every open case.
+    pub fn unsent(&self) -> usize {
+        self.0.status.with_untracked(|s| s.unsent)
+    }
+
+    /// Signing out: stop syncing and remove every case from this device.
+    pub async fn wipe(&self) -> Result<(), StoreError> {
+        self.0.account.set(Account::SignedOut);
+        self.disconnect();
+        self.0.store.wipe().await
+    }
+
+    /// Closes the socket and does not come back until someone signs in.
+    fn disconnect(&self) {
+        self.0.generation.set(self.0.generation.get() + 1);
+        if let Some(ws) = self.0.socket.borrow_mut().take() {
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        self.0.client.borrow_mut().disconnected();
+        self.0.status.update(|s| s.link = Link::Offline);
+    }
+
+    /// The relay says the session has ended: keep everything, ask the person to sign in.
+    fn session_ended(&self) {
+        self.disconnect();
+        let account = self.0.account.get_untracked();
+        if let Account::SignedIn(me) = account {
+            self.0.account.set(Account::Ended(me));
+        }
+    }
+
+    /// Tells the relay about cases made on this device that it does not know yet, so they
+    /// sync. Stops at the first sign of being offline or signed out.
+    async fn register_cases(&self, ids: Vec<DocumentId>) -> Result<(), CallError> {
+        let mut added = false;
+        for id in ids {
+            if self.0.registered.borrow().contains(&id) {
+                continue;
+            }
+            match api::register_case(&id).await {
+                Ok(()) => {
+                    self.0.registered.borrow_mut().insert(id);
+                    added = true;
+                    let effects = self.0.client.borrow_mut().resync(&id);
+                    self.run(effects);
+                }
+                // Someone else's case that this person is not (or no longer) in the team for:
+                // the relay will not sync it; the copy stays here untouched.
+                Err(CallError::Refused(..)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if added {
+            let ids: Vec<String> = self
+                .0
+                .registered
+                .borrow()
+                .iter()
+                .map(|id| id.to_string())
+                .collect();
+            let json = serde_json::to_string(&ids).expect("ids serialise");
+            if let Err(e) = self.0.store.put_meta(REGISTERED_KEY, &json).await {
+                self.0.status.update(|s| s.problem = Some(e.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches the cases this person is in the team for but that are not on this device yet
+    /// (e.g. a new laptop, or a colleague's invitation).
+    pub async fn fetch_my_cases(&self) -> Result<(), CallError> {
+        for case in api::my_cases().await? {
+            let Ok(id) = case.id.parse::<DocumentId>() else {
+                continue;
+            };
+            self.0.registered.borrow_mut().insert(id);
+            let known = self
+                .0
+                .cases
+                .with_untracked(|c| c.iter().any(|c| c.id == id));
+            if !known {
+                let _ = self.open(id).await;
+            }
+        }
+        Ok(())
     }
 
     pub fn status(&self) -> ReadSignal<SyncStatus> {
@@ -152,6 +306,13 @@ impl Repo {
         let (id, effects) = self.0.client.borrow_mut().create(doc);
         self.run(effects);
         self.note_document(id);
+        // The relay syncs only cases it knows; offline, this happens on the next connection.
+        if matches!(self.0.account.get_untracked(), Account::SignedIn(_)) {
+            let repo = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = repo.register_cases(vec![id]).await;
+            });
+        }
         Ok(id)
     }
 
@@ -397,11 +558,45 @@ impl Repo {
         });
     }
 
-    /// Opens a WebSocket to the relay that served the app.
+    /// Checks the session, tells the relay about new cases, then opens the sync socket.
     fn connect(&self) {
         self.0.reconnect_pending.set(false);
+        let Account::SignedIn(me) = self.0.account.get_untracked() else {
+            return;
+        };
         let generation = self.0.generation.get() + 1;
         self.0.generation.set(generation);
+        self.0.status.update(|s| s.link = Link::Connecting);
+        let repo = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let checked = match api::current_session().await {
+                Ok(current) if current.id == me.id => {
+                    let ids = repo
+                        .0
+                        .cases
+                        .with_untracked(|c| c.iter().map(|c| c.id).collect());
+                    repo.register_cases(ids).await
+                }
+                // Someone else signed in on this browser since: this person's session is over.
+                Ok(_) => Err(CallError::SignedOut),
+                Err(e) => Err(e),
+            };
+            if repo.0.generation.get() != generation {
+                return;
+            }
+            match checked {
+                Ok(()) => repo.open_socket(generation),
+                Err(CallError::SignedOut) => repo.session_ended(),
+                Err(_) => {
+                    repo.0.status.update(|s| s.link = Link::Offline);
+                    repo.schedule_reconnect();
+                }
+            }
+        });
+    }
+
+    /// Opens a WebSocket to the relay that served the app.
+    fn open_socket(&self, generation: u32) {
         let Some(url) = sync_url() else { return };
         let ws = match WebSocket::new(&url) {
             Ok(ws) => ws,
@@ -455,8 +650,13 @@ impl Repo {
             }
         });
         let repo = self.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
-            if repo.0.generation.get() == generation {
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            if repo.0.generation.get() != generation {
+                return;
+            }
+            if ev.code() == SESSION_ENDED {
+                repo.session_ended();
+            } else {
                 repo.drop_socket();
             }
         });
@@ -470,13 +670,7 @@ impl Repo {
 
     /// Closes the current socket (if any), forgets what was in flight and tries again later.
     fn drop_socket(&self) {
-        self.0.generation.set(self.0.generation.get() + 1);
-        if let Some(ws) = self.0.socket.borrow_mut().take() {
-            ws.set_onclose(None);
-            let _ = ws.close();
-        }
-        self.0.client.borrow_mut().disconnected();
-        self.0.status.update(|s| s.link = Link::Offline);
+        self.disconnect();
         self.schedule_reconnect();
     }
 
@@ -519,7 +713,9 @@ impl Repo {
         }
         let repo = self.clone();
         let on_online = Closure::<dyn FnMut()>::new(move || {
-            if repo.0.socket.borrow().is_none() {
+            if repo.0.socket.borrow().is_none()
+                && repo.0.status.with_untracked(|s| s.link == Link::Offline)
+            {
                 repo.0.attempt.set(0);
                 repo.connect();
             }
@@ -530,6 +726,13 @@ impl Repo {
         on_hide.forget();
         on_online.forget();
     }
+}
+
+/// The sync connection's name: it must start with the session's prefix, which binds the socket
+/// to the person signed in.
+fn peer_id_for(me: Option<&Me>) -> String {
+    let prefix = me.map_or("browser-", |me| me.peer_prefix.as_str());
+    format!("{prefix}{}", DocumentId::random())
 }
 
 fn write_of(effect: Effect) -> Write {

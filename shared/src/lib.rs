@@ -13,6 +13,7 @@
 //! - [`record`]: the case record (version 2): family, consent, assessment, plan, meetings, step-up/down, escalation, closure.
 //! - [`text`]: keeping the caret in place when others edit the same text.
 
+pub mod api;
 pub mod case;
 pub mod document_id;
 pub mod protocol;

@@ -121,6 +121,12 @@ impl SyncClient {
         &self.peer_id
     }
 
+    /// Names the next connection differently, e.g. once someone signs in (the relay checks the
+    /// peer id against the session). Takes effect on the next [`SyncClient::connected`].
+    pub fn set_peer_id(&mut self, peer_id: String) {
+        self.peer_id = peer_id;
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.connection
     }
@@ -156,6 +162,17 @@ impl SyncClient {
         for entry in self.docs.values_mut() {
             entry.sync = sync::State::new();
         }
+    }
+
+    /// Starts syncing one document afresh, e.g. once the relay has let us in to a case it
+    /// turned away before (its sync state still thinks our first message is in flight).
+    pub fn resync(&mut self, id: &DocumentId) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if let Some(e) = self.docs.get_mut(id) {
+            e.sync = sync::State::new();
+            self.generate(id, &mut out);
+        }
+        out
     }
 
     /// Adds a document made on this device, and returns the effects that store and send it.

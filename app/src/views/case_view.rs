@@ -79,6 +79,7 @@ pub fn CaseView() -> impl IntoView {
 fn CaseScreen(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let params = use_params_map();
+    let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
         SECTIONS
@@ -142,7 +143,11 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     // Runs once the screen is in the page: the end of "opening a case" (see the benchmark).
     Effect::new(move |_| mark("case-interactive"));
     mark("case-view-start");
-    let print = |_| {
+    let print = move |_| {
+        // Printing takes the case off the system: it is recorded (ids only) when online.
+        leptos::task::spawn_local(async move {
+            let _ = crate::api::record_export(&id, "print").await;
+        });
         if let Some(w) = web_sys::window() {
             let _ = w.print();
         }
@@ -167,9 +172,17 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                         </li>
                     }
                 }).collect_view()}
+                <li class="app-section-nav__item">
+                    <A href=format!("/case/{id}/team") attr:class="govuk-link"
+                        attr:aria-current=move || on_team.get().then_some("page")>"Team"</A>
+                </li>
             </ul>
         </nav>
-        {move || {
+        {move || on_team.get().then(|| view! {
+            <h2 class="govuk-heading-l app-section-title">"Team around the child"</h2>
+            <super::team::Team id=id/>
+        })}
+        {move || (!on_team.get()).then(|| {
             let sec = section.get();
             let title = SECTIONS.iter().find(|(s, _, _)| *s == sec).map(|(_, _, t)| *t).unwrap_or_default();
             view! {
@@ -187,7 +200,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 }}
                 <div data-testid="section" data-section=format!("{sec:?}")>{section_view(id, sec)}</div>
             }
-        }}
+        })}
         <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
     }
 }

@@ -1,15 +1,18 @@
 //! The screens: one module per screen, shared field widgets in [`fields`].
 
+mod admin;
 mod case_list;
 mod case_view;
 mod fields;
 mod labels;
 mod sections;
+mod sign_in;
 mod status;
+mod team;
 
-use crate::sync::Repo;
+use crate::sync::{Account, Repo};
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Redirect, Route, Router, Routes, A};
 use leptos_router::path;
 
 /// The whole app: opens the device's store, then shows the screens.
@@ -17,16 +20,13 @@ use leptos_router::path;
 pub fn App() -> impl IntoView {
     let repo = LocalResource::new(|| async { Repo::start().await.map_err(|e| e.to_string()) });
     view! {
-        <header class="govuk-header" role="banner">
-            <div class="govuk-header__container govuk-width-container">
-                <a href="/" class="govuk-header__link govuk-header__service-name">"TAC Planner"</a>
-            </div>
-        </header>
         {move || match repo.get() {
             None => view! {
+                <Header/>
                 <div class="govuk-width-container"><p class="govuk-body">"Opening your cases…"</p></div>
             }.into_any(),
             Some(Err(e)) => view! {
+                <Header/>
                 <div class="govuk-width-container">
                     <div class="govuk-error-summary" role="alert">
                         <h2 class="govuk-error-summary__title">"TAC Planner cannot open its storage on this device"</h2>
@@ -45,22 +45,111 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Screens() -> impl IntoView {
+    let account = use_repo().account();
+    leptos::task::spawn_local(crate::session::finish_pending_sign_out());
     view! {
-        <status::SyncStatusBar/>
         <Router>
+            <Header/>
+            <status::SyncStatusBar/>
             <div class="govuk-width-container">
                 <main class="govuk-main-wrapper" id="main-content">
-                    <Routes fallback=|| view! {
-                        <h1 class="govuk-heading-l">"Page not found"</h1>
-                        <p class="govuk-body"><A href="/" attr:class="govuk-link">"Go to your cases"</A></p>
-                    }>
-                        <Route path=path!("/") view=case_list::CaseList/>
-                        <Route path=path!("/case/:id") view=case_view::CaseView/>
-                        <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
-                    </Routes>
+                    {move || match account.get() {
+                        Account::SignedOut => view! { <sign_in::SignIn/> }.into_any(),
+                        Account::Ended(me) => view! {
+                            <div class="app-session-ended" data-testid="session-ended">
+                                <h2 class="govuk-heading-m">"Your session has ended"</h2>
+                                <p class="govuk-body">"Sign in again to share your changes. Everything you have typed is saved on this device."</p>
+                                <sign_in::SignIn again=me.email.clone()/>
+                            </div>
+                            <Pages/>
+                        }.into_any(),
+                        Account::SignedIn(_) => view! { <Pages/> }.into_any(),
+                    }}
                 </main>
             </div>
         </Router>
+    }
+}
+
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! {
+            <h1 class="govuk-heading-l">"Page not found"</h1>
+            <p class="govuk-body"><A href="/" attr:class="govuk-link">"Go to your cases"</A></p>
+        }>
+            <Route path=path!("/") view=case_list::CaseList/>
+            <Route path=path!("/sign-in") view=|| view! { <Redirect path="/"/> }/>
+            <Route path=path!("/admin") view=admin::Admin/>
+            <Route path=path!("/case/:id") view=case_view::CaseView/>
+            <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
+        </Routes>
+    }
+}
+
+/// The black bar: the service's name, who is signed in, and signing out.
+#[component]
+fn Header() -> impl IntoView {
+    let repo = use_context::<Repo>();
+    let account = repo.as_ref().map(|r| r.account());
+    let signing_out = RwSignal::new(false);
+    let sign_out = {
+        let repo = repo.clone();
+        move |_| {
+            let Some(repo) = repo.clone() else { return };
+            let unsent = repo.unsent();
+            if unsent > 0 {
+                let question = format!(
+                    "{unsent} edits on this device have not been shared yet. If you sign out now they will be lost. Sign out anyway?"
+                );
+                let sure = web_sys::window()
+                    .and_then(|w| w.confirm_with_message(&question).ok())
+                    .unwrap_or(false);
+                if !sure {
+                    return;
+                }
+            }
+            signing_out.set(true);
+            leptos::task::spawn_local(async move {
+                if let Err(e) = crate::session::sign_out(&repo).await {
+                    signing_out.set(false);
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.alert_with_message(&e);
+                    }
+                }
+            });
+        }
+    };
+    let me = move || account.and_then(|a| a.get().me().cloned());
+    view! {
+        <header class="govuk-header" role="banner">
+            <div class="govuk-header__container govuk-width-container app-header">
+                <a href="/" class="govuk-header__link govuk-header__service-name">"TAC Planner"</a>
+                {move || me().map(|me| {
+                    let admin = me.role.is_admin();
+                    view! {
+                        <nav aria-label="Your account" class="app-header__account">
+                            <ul class="govuk-header__navigation-list">
+                                <li class="govuk-header__navigation-item app-header__who" data-testid="signed-in-as">
+                                    {format!("{}, {}", me.name, me.agency_name)}
+                                </li>
+                                {admin.then(|| view! {
+                                    <li class="govuk-header__navigation-item">
+                                        <a class="govuk-header__link" href="/admin">"Manage accounts"</a>
+                                    </li>
+                                })}
+                                <li class="govuk-header__navigation-item">
+                                    <button type="button" class="app-header__button" on:click=sign_out.clone()
+                                        disabled=move || signing_out.get()>
+                                        {move || if signing_out.get() { "Signing out…" } else { "Sign out" }}
+                                    </button>
+                                </li>
+                            </ul>
+                        </nav>
+                    }
+                })}
+            </div>
+        </header>
     }
 }
 

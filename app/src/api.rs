@@ -1,0 +1,220 @@
+//! Calls to the relay's JSON API (accounts, case membership, audit): a thin adapter over the
+//! browser's `fetch`. The session travels as an HttpOnly cookie the page cannot read.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use shared::api::{
+    Agency, ApiError, Export, Invite, Me, Member, MyCase, NewAgency, NewProfessional, Professional,
+    RegisterCase, SignIn,
+};
+use shared::DocumentId;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// Why a call did not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The relay could not be reached: carry on offline.
+    Offline,
+    /// No session, or it has ended or been revoked: sign in again.
+    SignedOut,
+    /// The relay refused, with a sentence for the person.
+    Refused(u16, String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Offline => write!(f, "You are offline, or TAC Planner's server cannot be reached. Try again when you are online."),
+            CallError::SignedOut => write!(f, "Your session has ended. Sign in again."),
+            CallError::Refused(_, message) => write!(f, "{message}"),
+        }
+    }
+}
+
+async fn call(method: &str, path: &str, body: Option<String>) -> Result<Response, CallError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| CallError::Offline)?;
+    if method != "GET" {
+        let _ = request.headers().set("Content-Type", "application/json");
+    }
+    let window = web_sys::window().ok_or(CallError::Offline)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| CallError::Offline)?
+        .unchecked_into();
+    match response.status() {
+        200..=299 => Ok(response),
+        401 => Err(CallError::SignedOut),
+        status => {
+            let message = text(&response)
+                .await
+                .ok()
+                .and_then(|t| serde_json::from_str::<ApiError>(&t).ok())
+                .map(|e| e.error)
+                .unwrap_or_else(|| match status {
+                    403 | 404 => "You do not have access to this.".to_string(),
+                    429 => "Too many attempts. Wait a few minutes, then try again.".to_string(),
+                    // A service worker answers 503 for API calls made offline.
+                    502..=504 => return CallError::Offline.to_string(),
+                    _ => "Something went wrong on TAC Planner's server. Try again.".to_string(),
+                });
+            if (502..=504).contains(&status) {
+                return Err(CallError::Offline);
+            }
+            Err(CallError::Refused(status, message))
+        }
+    }
+}
+
+async fn text(response: &Response) -> Result<String, CallError> {
+    let promise = response.text().map_err(|_| CallError::Offline)?;
+    JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or(CallError::Offline)
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
+    let response = call("GET", path, None).await?;
+    json(&response).await
+}
+
+async fn json<T: DeserializeOwned>(response: &Response) -> Result<T, CallError> {
+    let body = text(response).await?;
+    serde_json::from_str(&body).map_err(|_| {
+        CallError::Refused(
+            500,
+            "TAC Planner's server sent something this version of the app does not understand. Reload the page.".into(),
+        )
+    })
+}
+
+async fn send<B: Serialize>(method: &str, path: &str, body: &B) -> Result<Response, CallError> {
+    let body = serde_json::to_string(body).expect("API bodies serialise");
+    call(method, path, Some(body)).await
+}
+
+pub async fn current_session() -> Result<Me, CallError> {
+    get("/api/session").await
+}
+
+pub async fn sign_in(email: &str, password: &str) -> Result<Me, CallError> {
+    let body = SignIn {
+        email: email.trim().to_string(),
+        password: password.to_string(),
+    };
+    let response = send("POST", "/api/session", &body)
+        .await
+        .map_err(|e| match e {
+            // Here a 401 means wrong details, not an ended session.
+            CallError::SignedOut => {
+                CallError::Refused(401, "Email address or password is not right".into())
+            }
+            e => e,
+        })?;
+    json(&response).await
+}
+
+pub async fn sign_out() -> Result<(), CallError> {
+    call("DELETE", "/api/session", None).await.map(drop)
+}
+
+pub async fn my_cases() -> Result<Vec<MyCase>, CallError> {
+    get("/api/cases").await
+}
+
+/// Tells the relay about a case made on this device; its maker becomes the lead professional.
+pub async fn register_case(id: &DocumentId) -> Result<(), CallError> {
+    send("POST", "/api/cases", &RegisterCase { id: id.to_string() })
+        .await
+        .map(drop)
+}
+
+pub async fn members(id: &DocumentId) -> Result<Vec<Member>, CallError> {
+    get(&format!("/api/cases/{id}/members")).await
+}
+
+pub async fn invite(id: &DocumentId, professional_id: &str) -> Result<(), CallError> {
+    let body = Invite {
+        professional_id: professional_id.to_string(),
+    };
+    send("POST", &format!("/api/cases/{id}/members"), &body)
+        .await
+        .map(drop)
+}
+
+pub async fn remove_member(id: &DocumentId, professional_id: &str) -> Result<(), CallError> {
+    call(
+        "DELETE",
+        &format!("/api/cases/{id}/members/{professional_id}"),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+pub async fn directory() -> Result<Vec<Professional>, CallError> {
+    get("/api/professionals").await
+}
+
+/// Records that something left the system (e.g. a printed copy for the family).
+pub async fn record_export(id: &DocumentId, kind: &str) -> Result<(), CallError> {
+    let body = Export {
+        kind: kind.to_string(),
+    };
+    send("POST", &format!("/api/cases/{id}/exports"), &body)
+        .await
+        .map(drop)
+}
+
+/// The case's audit trail, as rows of column name → value (admins only).
+pub async fn audit(
+    id: &DocumentId,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, CallError> {
+    get(&format!("/api/cases/{id}/audit")).await
+}
+
+pub async fn agencies() -> Result<Vec<Agency>, CallError> {
+    get("/api/agencies").await
+}
+
+pub async fn create_agency(name: &str) -> Result<Agency, CallError> {
+    let body = NewAgency {
+        name: name.trim().to_string(),
+    };
+    json(&send("POST", "/api/agencies", &body).await?).await
+}
+
+pub async fn create_professional(new: &NewProfessional) -> Result<(), CallError> {
+    send("POST", "/api/professionals", new).await.map(drop)
+}
+
+/// A leaver: no more sign-ins, every session ended, live connections cut off.
+pub async fn deactivate(professional_id: &str) -> Result<(), CallError> {
+    call(
+        "POST",
+        &format!("/api/professionals/{professional_id}/deactivate"),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+/// A lost laptop: every session of this professional ends now.
+pub async fn revoke_sessions(professional_id: &str) -> Result<(), CallError> {
+    call(
+        "POST",
+        &format!("/api/professionals/{professional_id}/revoke-sessions"),
+        None,
+    )
+    .await
+    .map(drop)
+}
