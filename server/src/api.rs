@@ -335,10 +335,19 @@ async fn add_member(
     if state.access.role(&id, invitee.id).is_some() {
         return Ok(StatusCode::OK.into_response());
     }
+    // Colleagues in the agency holding the case (the lead's) need no separate consent, as
+    // withdrawal never removes them either; every other agency needs the family's consent.
+    let mut holder = false;
+    for (pid, role) in state.access.members(&id) {
+        if role == MemberRole::Lead {
+            let lead = accounts::professional(&state.db, pid).await?;
+            holder |= lead.is_some_and(|l| l.agency_id == invitee.agency_id);
+        }
+    }
     let consent = crate::consent::of_case(&state.repo, &id)
         .await
         .unwrap_or_default();
-    if !crate::consent::allows(&consent, &invitee.agency_name) {
+    if !holder && !crate::consent::allows(&consent, &invitee.agency_name) {
         state.audit.record(event("denied_no_consent")).await;
         return Err(ApiError::new(
             StatusCode::CONFLICT,
