@@ -519,26 +519,18 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
         .iter()
         .any(|r| r["event"] == "export_audit_csv"));
 
-    let all: Vec<(
-        i64,
-        i64,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        String,
-        Option<String>,
-    )> = sqlx::query_as("SELECT * FROM audit")
+    // Every column of every row, as stored.
+    let all: Vec<server::audit::Row> = sqlx::query_as("SELECT * FROM audit")
         .fetch_all(&relay.state.db)
         .await
         .unwrap();
     assert!(all
         .iter()
-        .any(|r| r.2 == "professional_deactivated" && r.5 == Some(nurse.id)));
+        .any(|r| r.event == "professional_deactivated"
+            && r.subject_professional_id == Some(nurse.id)));
     assert!(all
         .iter()
-        .any(|r| r.2 == "sessions_revoked" && r.5 == Some(senco.id)));
+        .any(|r| r.event == "sessions_revoked" && r.subject_professional_id == Some(senco.id)));
     let text = format!("{all:?}").to_lowercase();
     for person in [&ADMIN, &LEAD, &TEACHER, &NURSE, &COLLEAGUE, &SENCO] {
         for secret in [person.name, person.email, person.agency] {
