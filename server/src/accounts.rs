@@ -319,6 +319,18 @@ pub async fn create_admin(
     email: &str,
     password: &str,
 ) -> Result<Professional, AccountError> {
+    // Refuse before making the agency, so a failed attempt leaves nothing behind.
+    normalise_email(email)?;
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM professionals WHERE email = ?")
+        .bind(email.trim())
+        .fetch_optional(pool)
+        .await?;
+    if taken.is_some() {
+        return Err(AccountError::EmailTaken);
+    }
     let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE name = ?")
         .bind(agency_name.trim())
         .fetch_optional(pool)

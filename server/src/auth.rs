@@ -194,6 +194,10 @@ impl Sessions {
     /// Resolves when the session expires or is revoked (or its owner deactivated).
     pub async fn ended(&self, session_id: i64, expires_at: i64) {
         let mut revoked = self.revoked.subscribe();
+        // Revoked before we subscribed (e.g. while the socket was upgrading)?
+        if !self.is_live(session_id).await.unwrap_or(false) {
+            return;
+        }
         let left = (expires_at - now()).max(0) as u64;
         let expiry = tokio::time::sleep(Duration::from_secs(left));
         tokio::pin!(expiry);

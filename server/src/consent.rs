@@ -120,16 +120,22 @@ impl Watcher {
             let Ok(id) = case_id.parse::<samod::DocumentId>() else {
                 return;
             };
-            // The first sync message may still be on its way into the document: wait for it.
-            let handle = loop {
+            // The first sync message may still be on its way into the document: wait a while
+            // for it. If it never comes, forget the case so that its next sync message retries.
+            let mut handle = None;
+            for _ in 0..60 {
                 match me.repo.find(id.clone()).await {
-                    Ok(Some(handle)) => break handle,
+                    Ok(Some(h)) => {
+                        handle = Some(h);
+                        break;
+                    }
                     Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-                    Err(_) => return, // the repo stopped
+                    Err(_) => break, // the repo stopped
                 }
-                if !me.access.is_registered(&case_id) {
-                    return;
-                }
+            }
+            let Some(handle) = handle else {
+                me.forget(&case_id);
+                return;
             };
             use futures::StreamExt;
             let mut changes = handle.changes();
@@ -145,11 +151,15 @@ impl Watcher {
                     break;
                 }
             }
-            me.watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&case_id);
+            me.forget(&case_id);
         });
+    }
+
+    fn forget(&self, case_id: &str) {
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(case_id);
     }
 
     /// Removes members whose agency the record now withholds the case from, except members of

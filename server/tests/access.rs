@@ -575,6 +575,49 @@ async fn sign_in_sign_out_and_too_many_attempts() {
     }
     assert!(!cookie.contains("Secure"));
 
+    // A peer id that is not the session's is refused at the handshake.
+    {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message as WsMessage;
+        let mut ws = common::ws_connect(&relay.ws_url(), Some(&lead.token))
+            .await
+            .unwrap();
+        let spoof = shared::protocol::Message::Join {
+            sender_id: "p999-someone-else".into(),
+            supported_protocol_versions: vec!["1".into()],
+            metadata: None,
+        };
+        ws.send(WsMessage::Binary(spoof.encode().into()))
+            .await
+            .unwrap();
+        match ws.next().await {
+            Some(Ok(WsMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1008),
+            other => panic!("expected a close, got {other:?}"),
+        }
+    }
+
+    // A session that expires while its sync connection is open: closed with 4401.
+    {
+        let soon = sign_in(relay.addr, LEAD.email, PASSWORD).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        sqlx::query("UPDATE sessions SET expires_at = ? WHERE professional_id = ?")
+            .bind(now + 2)
+            .bind(soon.id)
+            .execute(&relay.state.db)
+            .await
+            .unwrap();
+        let mut peer = Peer::connect(&relay.ws_url(), &soon, soon.client("expiring")).await;
+        assert_eq!(peer.close_code().await, Some(4401));
+        assert_eq!(
+            upgrade_status(&relay.ws_url(), Some(&soon.token)).await,
+            401
+        );
+    }
+    let lead = sign_in(relay.addr, LEAD.email, PASSWORD).await;
+
     let out = api(&relay, "DELETE", "/api/session", &lead, None).await;
     assert_eq!(out.status, 204);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
