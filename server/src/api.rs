@@ -9,11 +9,13 @@ use crate::accounts::{self, AccountError, NewProfessional, Professional, Role};
 use crate::audit::{self, Event};
 use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A refusal or failure, sent as `{"error": "<sentence>"}`.
@@ -81,6 +83,36 @@ impl From<AccountError> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A JSON request body whose rejection is a JSON error like every other answer.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(_) => Err(ApiError::bad_request(
+                "The request was not understood. Reload the page and try again.",
+            )),
+        }
+    }
+}
+
+/// Path parameters; ones that do not parse (e.g. a non-numeric id) are simply not found.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|_| ApiError::not_found("page"))
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(sign_in).get(session).delete(sign_out))
@@ -111,7 +143,7 @@ struct SignIn {
 async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    Json(body): Json<SignIn>,
+    Body(body): Body<SignIn>,
 ) -> ApiResult<Response> {
     let found = accounts::by_email(&state.db, &body.email).await?;
     let subject = found.as_ref().map(|(p, _)| p.id);
@@ -227,7 +259,7 @@ async fn register_case(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
-    Json(body): Json<RegisterCase>,
+    Body(body): Body<RegisterCase>,
 ) -> ApiResult<Response> {
     let id = body
         .id
@@ -312,7 +344,7 @@ async fn add_member(
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    Json(body): Json<AddMember>,
+    Body(body): Body<AddMember>,
 ) -> ApiResult<Response> {
     let id = case_id(&id)?;
     if role_on(&state, &id, &me.professional)? != MemberRole::Lead {
@@ -482,7 +514,7 @@ async fn record_export(
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    Json(body): Json<Export>,
+    Body(body): Body<Export>,
 ) -> ApiResult<StatusCode> {
     let id = case_id(&id)?;
     role_on(&state, &id, &me.professional)?;
@@ -551,7 +583,7 @@ async fn create_agency(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
-    Json(body): Json<NewAgency>,
+    Body(body): Body<NewAgency>,
 ) -> ApiResult<Response> {
     if me.professional.role != Role::SystemAdmin {
         return Err(ApiError::forbidden(
@@ -594,7 +626,7 @@ async fn create_professional(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
-    Json(body): Json<CreateProfessional>,
+    Body(body): Body<CreateProfessional>,
 ) -> ApiResult<Response> {
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::bad_request("Choose a role: practitioner, agency_admin or system_admin.")

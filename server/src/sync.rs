@@ -188,9 +188,14 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     }
     tracing::debug!(professional, "sync connection accepted");
 
+    // Why we stopped, if we did: samod may finish (and drop its sink) a moment before this
+    // loop sees the signal, so the close code is read from the signal's state either way.
+    let why = end_rx.clone();
     let mut end = Box::pin(ended(end_rx));
     loop {
         tokio::select! {
+            biased;
+            _ = &mut end => break,
             frame = out_rx.next() => match frame {
                 Some(frame) => {
                     if outbound_allowed(&state.access, professional, &frame)
@@ -199,24 +204,23 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                         break;
                     }
                 }
-                None => {
-                    let _ = ws_out.close().await;
-                    break;
-                }
+                None => break,
             },
-            why = &mut end => {
-                let (code, reason) = match why {
-                    Some(End::Storage) => (1011, "storage is failing"),
-                    _ => (CLOSE_SESSION_ENDED, "session ended"),
-                };
-                tracing::info!(professional, code, "closing sync connection");
-                let _ = ws_out
-                    .send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() })))
-                    .await;
-                break;
-            }
         }
     }
+    let why = *why.borrow();
+    let close = why.map(|why| {
+        let (code, reason) = match why {
+            End::Storage => (1011, "storage is failing"),
+            End::Session => (CLOSE_SESSION_ENDED, "session ended"),
+        };
+        tracing::info!(professional, code, "closing sync connection");
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
+    });
+    let _ = ws_out.send(WsMessage::Close(close)).await;
     ender.abort();
 }
 

@@ -834,5 +834,25 @@ async fn administrators_manage_accounts_within_their_powers() {
             .status,
         404
     );
+    let odd = api(
+        &relay,
+        "POST",
+        "/api/professionals/abc/deactivate",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(odd.status, 404);
+    assert!(odd.json()["error"].is_string());
+    let odd = api(
+        &relay,
+        "POST",
+        "/api/agencies",
+        &admin,
+        Some(json!({"nom": "x"})),
+    )
+    .await;
+    assert_eq!(odd.status, 400);
+    assert!(odd.json()["error"].is_string());
     relay.stop().await;
 }
