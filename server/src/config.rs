@@ -14,6 +14,10 @@ pub struct Config {
     pub bind: SocketAddr,
     /// `--dist` / `DIST_DIR`: the built app to serve (default `./dist`).
     pub dist_dir: PathBuf,
+    /// `--session-hours` / `SESSION_HOURS`: how long a sign-in lasts (default 12, a working day).
+    pub session_hours: u32,
+    /// `--secure-cookies` / `SECURE_COOKIES=1`: mark the session cookie `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 /// A setting that could not be understood.
@@ -25,15 +29,24 @@ pub enum ConfigError {
     Unknown(String),
     #[error("{0} is not an address like 127.0.0.1:8080")]
     BadAddress(String),
+    #[error("{0} is not a number of hours between 1 and 168")]
+    BadHours(String),
 }
 
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
+          [--session-hours N] [--secure-cookies]
+tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
   --bind ADDR          address to listen on (BIND, default 127.0.0.1:8080)
   --data-dir DIR       folder for the database (DATA_DIR, default ./data)
   --database-url URL   database (DATABASE_URL, default sqlite://DIR/tac-planner.db)
-  --dist DIR           built app to serve (DIST_DIR, default ./dist)";
+  --dist DIR           built app to serve (DIST_DIR, default ./dist)
+  --session-hours N    how long a sign-in lasts (SESSION_HOURS, default 12)
+  --secure-cookies     send the session cookie only over HTTPS (SECURE_COOKIES=1)
+
+create-admin makes the agency if needed and a system administrator in it; the password is read
+from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
 
 impl Config {
     /// Reads flags (without the program name) and the environment.
@@ -45,9 +58,16 @@ impl Config {
         let mut data_dir = env("DATA_DIR");
         let mut database_url = env("DATABASE_URL");
         let mut dist = env("DIST_DIR");
+        let mut hours = env("SESSION_HOURS");
+        let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let slot = match flag.as_str() {
+                "--secure-cookies" => {
+                    secure_cookies = true;
+                    continue;
+                }
+                "--session-hours" => &mut hours,
                 "--bind" => &mut bind,
                 "--data-dir" => &mut data_dir,
                 "--database-url" => &mut database_url,
@@ -58,7 +78,17 @@ impl Config {
         }
         let data_dir = PathBuf::from(data_dir.unwrap_or_else(|| "data".into()));
         let bind_text = bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let session_hours = match hours {
+            None => 12,
+            Some(h) => h
+                .parse()
+                .ok()
+                .filter(|n| (1..=168).contains(n))
+                .ok_or(ConfigError::BadHours(h))?,
+        };
         Ok(Config {
+            session_hours,
+            secure_cookies,
             database_url: database_url.unwrap_or_else(|| {
                 format!("sqlite://{}", data_dir.join("tac-planner.db").display())
             }),
@@ -83,5 +113,18 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:///srv/tac/tac-planner.db");
         assert!(Config::from_args(["--nope".to_string()], |_| None).is_err());
         assert!(Config::from_args(["--bind".to_string()], |_| None).is_err());
+        assert_eq!(c.session_hours, 12);
+        assert!(!c.secure_cookies);
+        let c = Config::from_args(
+            [
+                "--secure-cookies".to_string(),
+                "--session-hours".into(),
+                "8".into(),
+            ],
+            |_| None,
+        )
+        .unwrap();
+        assert!(c.secure_cookies && c.session_hours == 8);
+        assert!(Config::from_args(["--session-hours".to_string(), "0".into()], |_| None).is_err());
     }
 }

@@ -5,14 +5,27 @@
 //! - [`config`]: where data lives and where to listen,
 //! - [`storage`]: samod's key-value storage on SQL, durable and honest about failures,
 //! - [`health`]: whether storage is working, so a failing disk refuses work instead of losing it,
-//! - [`routes`]: the HTTP surface (the app, `/sync`, `/health`).
+//! - [`accounts`]: agencies and professionals, passwords,
+//! - [`auth`]: sessions (cookie), failed sign-in limits,
+//! - [`access`]: case memberships and samod's share policy over them,
+//! - [`consent`]: invitations need the family's consent; withdrawal removes access,
+//! - [`audit`]: who did what to which case, by id only,
+//! - [`api`]: the JSON API, [`sync`]: the signed-in sync WebSocket, [`routes`]: all of it.
 
+pub mod access;
+pub mod accounts;
+pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod config;
+pub mod consent;
 pub mod health;
 pub mod routes;
 pub mod storage;
+pub mod sync;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Everything a request handler may need.
 #[derive(Clone)]
@@ -20,6 +33,12 @@ pub struct AppState {
     pub repo: samod::Repo,
     pub acceptor: samod::AcceptorHandle,
     pub health: Arc<health::Health>,
+    pub db: sqlx::SqlitePool,
+    pub sessions: auth::Sessions,
+    pub rate_limit: auth::RateLimit,
+    pub access: access::Access,
+    pub audit: audit::Audit,
+    pub consent: consent::Watcher,
 }
 
 /// Opens the database and the samod repo, and returns the router to serve.
@@ -28,21 +47,36 @@ pub async fn build(
 ) -> Result<(axum::Router, AppState), storage::StorageError> {
     let health = Arc::new(health::Health::default());
     let store = storage::SqlStorage::open(&config.database_url, health.clone()).await?;
+    let db = store.pool().clone();
+    let access = access::Access::load(db.clone()).await?;
+    let audit = audit::Audit::open(db.clone()).await?;
     let repo = samod::Repo::build_tokio()
         .with_storage(store.clone())
-        // Serve any document a client asks for, but never push documents at a client that did
-        // not ask: a browser syncs only the cases it opens.
-        .with_share_policy(samod::ShareConfig::read_write().with_announce(false))
+        // Members get their cases read-write; everyone else gets doc-unavailable. Never push
+        // documents at a client that did not ask: a browser syncs only the cases it opens.
+        .with_share_policy(access.policy())
         .load()
         .await;
     let acceptor = repo
         .make_acceptor(samod::Url::parse("ws://relay/sync").expect("static URL"))
         .map_err(|_| storage::StorageError::Stopped)?;
     tokio::spawn(health::watch(store, health.clone()));
+    let sessions = auth::Sessions::new(
+        db.clone(),
+        Duration::from_secs(u64::from(config.session_hours) * 3600),
+        config.secure_cookies,
+    );
+    let consent = consent::Watcher::new(repo.clone(), db.clone(), access.clone(), audit.clone());
     let state = AppState {
         repo,
         acceptor,
         health,
+        db,
+        sessions,
+        rate_limit: auth::RateLimit::default(),
+        access,
+        audit,
+        consent,
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

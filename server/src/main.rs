@@ -26,6 +26,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    if args.first().map(String::as_str) == Some("create-admin") {
+        return create_admin(args[1..].to_vec()).await;
+    }
     let config = Config::from_args(args, |k| std::env::var(k).ok())?;
     let (router, state) = server::build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
@@ -36,11 +39,57 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     // Tests and scripts read this line to find the relay.
     println!("TAC Planner relay listening on http://{addr}/");
     tracing::info!(data_dir = %config.data_dir.display(), "relay started");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Connect info gives the client address for sign-in limits and audit hashes.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     state.repo.stop().await;
+    Ok(())
+}
+
+/// `tac-relay create-admin --agency NAME --name NAME --email EMAIL [relay flags]`.
+async fn create_admin(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut agency, mut name, mut email) = (None, None, None);
+    let mut rest = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let slot = match flag.as_str() {
+            "--agency" => &mut agency,
+            "--name" => &mut name,
+            "--email" => &mut email,
+            _ => {
+                rest.push(flag);
+                continue;
+            }
+        };
+        *slot = Some(args.next().ok_or(format!("{flag} needs a value"))?);
+    }
+    let (Some(agency), Some(name), Some(email)) = (agency, name, email) else {
+        return Err("create-admin needs --agency, --name and --email (try --help)".into());
+    };
+    let config = Config::from_args(rest, |k| std::env::var(k).ok())?;
+    let password = match std::env::var("TAC_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprint!("Password for the new administrator: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let health = std::sync::Arc::new(server::health::Health::default());
+    let store = server::storage::SqlStorage::open(&config.database_url, health).await?;
+    let admin =
+        server::accounts::create_admin(store.pool(), &agency, &name, &email, &password).await?;
+    // Ids only in output that may end up in logs.
+    println!(
+        "Created system administrator {} in agency {}.",
+        admin.id, admin.agency_id
+    );
     Ok(())
 }

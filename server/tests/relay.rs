@@ -3,16 +3,17 @@
 
 mod common;
 
-use common::{http_get, Peer, TestRelay};
+use common::{
+    http_get, practitioner, register, sign_in, upgrade_status, ws_connect, Peer, TestRelay,
+    PASSWORD,
+};
 use futures::SinkExt;
 use shared::case::{Case, Field};
-use shared::sync::{Holding, SyncClient};
-use std::time::Duration;
+use shared::protocol::Message;
+use shared::sync::Holding;
+use shared::DocumentId;
+use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-fn client(name: &str) -> SyncClient {
-    SyncClient::new(name.into(), format!("{name}-store"))
-}
 
 /// Deterministic pseudo-random bytes (xorshift), so a failure can be replayed.
 fn noise(seed: &mut u64, len: usize) -> Vec<u8> {
@@ -26,75 +27,149 @@ fn noise(seed: &mut u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Frames a signed-in hostile client might send: junk, truncated or mis-typed CBOR, and
+/// well-formed requests for cases it may not see or that do not exist.
+fn hostile_frame(i: u64, seed: &mut u64, join: &[u8], prefix: &str, case: DocumentId) -> WsMessage {
+    let ask = |document_id, sync: bool| {
+        let (sender_id, target_id, data) =
+            (format!("{prefix}hostile"), "relay".to_string(), vec![0x42]);
+        if sync {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }
+        .encode()
+    };
+    match i % 8 {
+        0 => WsMessage::Text("hello".into()),
+        1 => WsMessage::Binary(join[..join.len() / 2].to_vec().into()),
+        2 => WsMessage::Binary(vec![0xbf; 1 + (i as usize % 40)].into()),
+        3 => WsMessage::Binary(ask(case, i % 16 == 3).into()),
+        4 => WsMessage::Binary(ask(DocumentId::random(), false).into()),
+        _ => {
+            let len = (*seed % 300) as usize;
+            WsMessage::Binary(noise(seed, len).into())
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_frames_do_not_stop_the_relay_serving_others() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
     let url = relay.ws_url();
-    let mut good = Peer::connect(&url, client("good")).await;
+    let good_login = practitioner(&relay, "good").await;
+    let mut good = Peer::connect(&url, &good_login, good_login.client("good")).await;
     let (id, effects) = good
         .client
         .create(Case::new("Sam").into_document().unwrap());
+    assert_eq!(register(&relay, &good_login, &id).await, 201);
     good.run(effects).await;
 
-    let join = shared::protocol::Message::Join {
-        sender_id: "hostile".into(),
-        supported_protocol_versions: vec!["1".into()],
-        metadata: None,
-    }
-    .encode();
-    let mut seed = 0x5eed_u64;
-    // 40 connections × 25 frames, bounded in count and time.
-    for round in 0..40u64 {
-        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
-            panic!("relay refused connection {round}");
-        };
-        if round % 2 == 0 {
-            let _ = ws.send(WsMessage::Binary(join.clone().into())).await;
+    let hostile = practitioner(&relay, "hostile").await;
+    let join = |sender_id: String| {
+        Message::Join {
+            sender_id,
+            supported_protocol_versions: vec!["1".into()],
+            metadata: None,
         }
-        for i in 0..25 {
-            let frame = match (round + i) % 5 {
-                0 => WsMessage::Text("hello".into()),
-                1 => WsMessage::Binary(join[..join.len() / 2].to_vec().into()),
-                2 => WsMessage::Binary(vec![0xbf; 1 + (i as usize % 40)].into()),
-                _ => {
-                    let len = (seed % 300) as usize;
-                    WsMessage::Binary(noise(&mut seed, len).into())
+        .encode()
+    };
+    let own_join = join(format!("{}hostile", hostile.peer_prefix));
+    let mut seed = 0x5eed_u64;
+    // About 10,000 frames over many signed-in connections, bounded in count and time. The relay
+    // closes a connection at its first bad frame, so each connection carries a burst.
+    const FRAMES: u64 = 10_000;
+    let started = Instant::now();
+    let (mut sent, mut round) = (0u64, 0u64);
+    while sent < FRAMES && started.elapsed() < Duration::from_secs(90) {
+        match round % 10 {
+            // No cookie, or another professional's peer id: refused before samod sees anything.
+            7 => assert_eq!(upgrade_status(&url, None).await, 401),
+            8 => {
+                let mut ws = ws_connect(&url, Some(&hostile.token)).await.unwrap();
+                let _ = ws
+                    .send(WsMessage::Binary(join("p999999-spoof".into()).into()))
+                    .await;
+                let _ = ws.send(WsMessage::Binary(own_join.clone().into())).await;
+                sent += 2;
+            }
+            _ => {
+                let Ok(mut ws) = ws_connect(&url, Some(&hostile.token)).await else {
+                    panic!("relay refused connection {round}");
+                };
+                if round % 3 != 0 {
+                    let _ = ws.send(WsMessage::Binary(own_join.clone().into())).await;
+                    sent += 1;
                 }
-            };
-            if ws.send(frame).await.is_err() {
-                break; // closed on us: fine
+                for i in 0..200u64 {
+                    let frame = hostile_frame(
+                        round * 7 + i,
+                        &mut seed,
+                        &own_join,
+                        &hostile.peer_prefix,
+                        id,
+                    );
+                    if ws.send(frame).await.is_err() {
+                        break; // closed on us: fine
+                    }
+                    sent += 1;
+                }
+                if round == 0 {
+                    // One frame over the size limit.
+                    let _ = ws
+                        .send(WsMessage::Binary(vec![0u8; 17 * 1024 * 1024].into()))
+                        .await;
+                }
+                let _ = ws.close(None).await;
             }
         }
-        if round == 0 {
-            // One frame over the size limit.
-            let _ = ws
-                .send(WsMessage::Binary(vec![0u8; 17 * 1024 * 1024].into()))
-                .await;
-        }
-        let _ = ws.close(None).await;
         // Meanwhile the well-behaved client keeps syncing.
-        Field::Concerns
-            .write(
-                good.client.document_mut(&id).unwrap(),
-                &format!("Visit {round}"),
-            )
-            .unwrap();
-        good.flush(&id).await;
-        good.until("acknowledgement", |p| p.client.unsent_changes(&id) == 0)
-            .await;
+        if round % 5 == 0 {
+            Field::Concerns
+                .write(
+                    good.client.document_mut(&id).unwrap(),
+                    &format!("Visit {round}"),
+                )
+                .unwrap();
+            good.flush(&id).await;
+            good.until("acknowledgement", |p| p.client.unsent_changes(&id) == 0)
+                .await;
+            assert_eq!(http_get(relay.addr, "/health").await, (200, "ok".into()));
+        }
+        round += 1;
     }
+    eprintln!(
+        "storm: {sent} frames over {round} connections in {:?}",
+        started.elapsed()
+    );
+    assert!(sent >= FRAMES, "only {sent} frames in the time allowed");
+    Field::Concerns
+        .write(good.client.document_mut(&id).unwrap(), "Last visit")
+        .unwrap();
+    good.flush(&id).await;
+    good.until("acknowledgement", |p| p.client.unsent_changes(&id) == 0)
+        .await;
     assert_eq!(http_get(relay.addr, "/health").await, (200, "ok".into()));
 
-    // Someone else can still fetch the case, with the latest words.
-    let mut other = Peer::connect(&url, client("other")).await;
-    let effects = other.client.request(id);
-    other.run(effects).await;
-    other
-        .until("the case", |p| p.client.holding(&id) == Some(Holding::Have))
-        .await;
+    // The same professional on another device still fetches the case, with the latest words;
+    // the hostile one never got it.
+    let mut other = Peer::connect(&url, &good_login, good_login.client("laptop")).await;
+    assert_eq!(other.ask(id).await, Holding::Have);
     let case = Case::from_document(other.client.document(&id).unwrap()).unwrap();
-    assert_eq!(case.concerns.as_str(), "Visit 39");
+    assert_eq!(case.concerns.as_str(), "Last visit");
+    let mut snoop = Peer::connect(&url, &hostile, hostile.client("again")).await;
+    assert_eq!(snoop.ask(id).await, Holding::Unavailable);
     relay.stop().await;
 }
 
@@ -103,8 +178,10 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
     let url = relay.ws_url();
-    let mut a = Peer::connect(&url, client("a")).await;
+    let login = practitioner(&relay, "a").await;
+    let mut a = Peer::connect(&url, &login, login.client("a")).await;
     let (id, effects) = a.client.create(Case::new("Jo").into_document().unwrap());
+    assert_eq!(register(&relay, &login, &id).await, 201);
     a.run(effects).await;
     a.until("acknowledgement", |p| p.client.unsent_changes(&id) == 0)
         .await;
@@ -129,8 +206,9 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
         "the relay closes sync connections"
     );
     assert_eq!(http_get(relay.addr, "/health").await.0, 503);
-    assert!(
-        tokio_tungstenite::connect_async(&url).await.is_err(),
+    assert_eq!(
+        upgrade_status(&url, Some(&login.token)).await,
+        503,
         "new sync connections are refused while storage fails"
     );
 
@@ -151,11 +229,10 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
 
     // After a restart (memory gone), the relay still has the words written during the failure.
     let relay = TestRelay::start(data.path()).await;
-    let mut b = Peer::connect(&relay.ws_url(), client("b")).await;
-    let effects = b.client.request(id);
-    b.run(effects).await;
-    b.until("the case", |p| p.client.holding(&id) == Some(Holding::Have))
-        .await;
+    // Sessions and memberships survive the restart too.
+    let again = sign_in(relay.addr, "a@example.org", PASSWORD).await;
+    let mut b = Peer::connect(&relay.ws_url(), &again, again.client("b")).await;
+    assert_eq!(b.ask(id).await, Holding::Have);
     let case = Case::from_document(b.client.document(&id).unwrap()).unwrap();
     assert_eq!(case.concerns.as_str(), "Written while the disk failed.");
     relay.stop().await;

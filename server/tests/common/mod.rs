@@ -1,5 +1,5 @@
-//! Shared test helpers: the real relay on a loopback port, and a peer that drives our sync
-//! client core over a real WebSocket.
+//! Shared test helpers: the real relay on a loopback port, accounts and sign-in over its HTTP
+//! API, and a peer that drives our sync client core over a real, signed-in WebSocket.
 #![allow(dead_code)]
 
 use futures::{SinkExt, StreamExt};
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub type Ws =
@@ -40,7 +41,12 @@ impl TestRelay {
         let listener = tokio::net::TcpListener::bind(config.bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         TestRelay {
             addr,
@@ -67,20 +73,207 @@ impl TestRelay {
 
 /// A GET over plain HTTP/1.1, returning (status, body); enough for `/health`.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let r = http(addr, "GET", path, None, None).await;
+    (r.status, r.body)
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request with an optional session cookie and JSON body.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> HttpResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Cookie: tac_session={t}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
-    (status, body)
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// A signed-in professional: their session token (the cookie's value) and details.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub id: i64,
+    pub token: String,
+    pub peer_prefix: String,
+    pub agency_id: i64,
+}
+
+impl Login {
+    /// A sync client whose peer id is bound to this session.
+    pub fn client(&self, name: &str) -> SyncClient {
+        SyncClient::new(
+            format!("{}{name}", self.peer_prefix),
+            format!("{name}-store"),
+        )
+    }
+}
+
+/// Signs in over the API; panics unless it succeeds.
+pub async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> Login {
+    let r = http(
+        addr,
+        "POST",
+        "/api/session",
+        None,
+        Some(&serde_json::json!({ "email": email, "password": password })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "sign in as {email}: {}", r.body);
+    let cookie = r
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    let token = cookie
+        .strip_prefix("tac_session=")
+        .and_then(|c| c.split(';').next())
+        .expect("tac_session cookie")
+        .to_string();
+    let json = r.json();
+    Login {
+        id: json["id"].as_i64().unwrap(),
+        token,
+        peer_prefix: json["peer_prefix"].as_str().unwrap().to_string(),
+        agency_id: json["agency_id"].as_i64().unwrap(),
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Makes (or finds) an agency and a professional in it, straight in the database.
+pub async fn professional(
+    relay: &TestRelay,
+    agency: &str,
+    name: &str,
+    email: &str,
+    role: &str,
+) -> i64 {
+    let db = &relay.state.db;
+    let agency_id = match server::accounts::agencies(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.name == agency)
+    {
+        Some(a) => a.id,
+        None => {
+            server::accounts::create_agency(db, agency)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    server::accounts::create_professional(
+        db,
+        server::accounts::NewProfessional {
+            name,
+            email,
+            agency_id,
+            role: server::accounts::Role::parse(role).unwrap(),
+            password: PASSWORD,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// A practitioner made and signed in, for tests that are not about accounts.
+pub async fn practitioner(relay: &TestRelay, name: &str) -> Login {
+    let email = format!("{name}@example.org");
+    professional(relay, "Test Agency", name, &email, "practitioner").await;
+    sign_in(relay.addr, &email, PASSWORD).await
+}
+
+/// Registers a case id for the signed-in professional; returns the HTTP status.
+pub async fn register(relay: &TestRelay, login: &Login, id: &shared::DocumentId) -> u16 {
+    http(
+        relay.addr,
+        "POST",
+        "/api/cases",
+        Some(&login.token),
+        Some(&serde_json::json!({ "id": id.to_string() })),
+    )
+    .await
+    .status
+}
+
+/// A WebSocket upgrade to `/sync` with this session's cookie (or none).
+pub async fn ws_connect(
+    url: &str,
+    token: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut request = url.into_client_request().unwrap();
+    if let Some(t) = token {
+        request
+            .headers_mut()
+            .insert("cookie", format!("tac_session={t}").parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The HTTP status of a refused upgrade, or 101 if it was accepted.
+pub async fn upgrade_status(url: &str, token: Option<&str>) -> u16 {
+    use tokio_tungstenite::tungstenite::Error;
+    match ws_connect(url, token).await {
+        Ok(_) => 101,
+        Err(Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("upgrade failed oddly: {e}"),
+    }
 }
 
 /// Our sync client over a real WebSocket, with an in-memory store.
@@ -88,18 +281,22 @@ pub struct Peer {
     pub client: SyncClient,
     pub store: HashMap<StorageKey, Vec<u8>>,
     pub events: Vec<Effect>,
+    /// Sync messages received, per document.
+    pub syncs: HashMap<shared::DocumentId, usize>,
     ws: Ws,
 }
 
 impl Peer {
-    pub async fn connect(url: &str, client: SyncClient) -> Peer {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+    /// Connects with `login`'s session; `client` must use its peer prefix ([`Login::client`]).
+    pub async fn connect(url: &str, login: &Login, client: SyncClient) -> Peer {
+        let ws = ws_connect(url, Some(&login.token))
             .await
             .expect("websocket connects");
         let mut peer = Peer {
             client,
             store: HashMap::new(),
             events: Vec::new(),
+            syncs: HashMap::new(),
             ws,
         };
         let effects = peer.client.connected();
@@ -133,12 +330,56 @@ impl Peer {
                 .await
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
             match msg {
-                Some(Ok(WsMessage::Binary(frame))) => {
-                    let effects = self.client.receive(&frame).expect("valid frame from relay");
-                    self.run(effects).await;
-                }
+                Some(Ok(WsMessage::Binary(frame))) => self.receive(&frame).await,
                 Some(Ok(_)) => {}
                 other => panic!("relay closed the connection while waiting for {what}: {other:?}"),
+            }
+        }
+    }
+
+    async fn receive(&mut self, frame: &[u8]) {
+        if let Ok(shared::protocol::Message::Sync { document_id, .. }) =
+            shared::protocol::Message::decode(frame)
+        {
+            *self.syncs.entry(document_id).or_default() += 1;
+        }
+        let effects = self.client.receive(frame).expect("valid frame from relay");
+        self.run(effects).await;
+    }
+
+    /// Processes whatever arrives for `time`; panics if the relay hangs up.
+    pub async fn idle(&mut self, time: Duration) {
+        let deadline = tokio::time::Instant::now() + time;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(WsMessage::Binary(frame)))) => self.receive(&frame).await,
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("relay closed the connection: {other:?}"),
+            }
+        }
+    }
+
+    /// Asks for a document and waits for the relay's answer: `Have` or `Unavailable`.
+    pub async fn ask(&mut self, id: shared::DocumentId) -> shared::sync::Holding {
+        let effects = self.client.request(id);
+        self.run(effects).await;
+        self.until("an answer", |p| {
+            p.client.holding(&id) != Some(shared::sync::Holding::Requested)
+        })
+        .await;
+        self.client.holding(&id).unwrap()
+    }
+
+    /// Waits for the relay to close the connection; returns the close code it gave, if any.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("the relay did not close the connection"),
+                Ok(Some(Ok(WsMessage::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(None | Some(Err(_))) => return None,
+                Ok(Some(Ok(_))) => {}
             }
         }
     }

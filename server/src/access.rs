@@ -1,0 +1,346 @@
+//! Who may sync which case: case memberships, kept in SQL and mirrored in memory.
+//!
+//! The in-memory copy answers every access check synchronously (the sync socket checks each
+//! frame; samod asks per document and peer), and it is updated *before* an API call that changes
+//! membership returns, so the change is in force for frames sent after that moment.
+//!
+//! Two places enforce it, on purpose:
+//! - [`CasePolicy`], samod's `SharePolicy`: samod subscribes one stream per (document, peer)
+//!   and re-applies each new decision to open connections, so a removed member stops receiving
+//!   the case without reconnecting;
+//! - the sync socket's frame filter (`crate::sync`), which answers non-members' requests itself
+//!   with `doc-unavailable` (the same answer as for an unknown id) and drops outbound frames
+//!   about cases the peer is not a member of, so nothing already queued inside samod leaks
+//!   between a removal and samod applying it.
+//!
+//! Deny by default: unknown case, unknown peer id, inactive professional, all mean no access.
+
+use crate::accounts::now;
+use crate::auth::professional_of_peer;
+use futures::Stream;
+use serde::Serialize;
+use sqlx::SqlitePool;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// The lead professional: adds and removes members.
+    Lead,
+    Member,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Lead => "lead",
+            MemberRole::Member => "member",
+        }
+    }
+}
+
+/// Something that may change who can see a case. `None` means "any".
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub case_id: Option<String>,
+    pub professional_id: Option<i64>,
+}
+
+impl Change {
+    fn concerns(&self, case_id: &str, professional_id: i64) -> bool {
+        self.case_id.as_deref().is_none_or(|c| c == case_id)
+            && self.professional_id.is_none_or(|p| p == professional_id)
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Registered cases and their members.
+    cases: HashMap<String, HashMap<i64, MemberRole>>,
+    inactive: HashSet<i64>,
+}
+
+/// Case memberships: the database, its in-memory mirror, and a change signal.
+#[derive(Clone)]
+pub struct Access {
+    pool: SqlitePool,
+    cache: Arc<RwLock<Cache>>,
+    changes: broadcast::Sender<Change>,
+}
+
+/// Result of registering a case id.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Registered {
+    Created,
+    AlreadyMember,
+    /// Someone else's case (or one whose members have all gone): the caller must not learn that.
+    Refused,
+}
+
+impl Access {
+    /// Loads every membership into memory.
+    pub async fn load(pool: SqlitePool) -> Result<Self, sqlx::Error> {
+        let mut cache = Cache::default();
+        for id in sqlx::query_scalar::<_, String>("SELECT id FROM cases")
+            .fetch_all(&pool)
+            .await?
+        {
+            cache.cases.insert(id, HashMap::new());
+        }
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT case_id, professional_id, role FROM case_members")
+                .fetch_all(&pool)
+                .await?;
+        for (case, prof, role) in rows {
+            let role = if role == "lead" {
+                MemberRole::Lead
+            } else {
+                MemberRole::Member
+            };
+            cache.cases.entry(case).or_default().insert(prof, role);
+        }
+        cache.inactive = crate::accounts::inactive_ids(&pool)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            pool,
+            cache: Arc::new(RwLock::new(cache)),
+            changes: broadcast::channel(1024).0,
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Cache> {
+        self.cache.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn changed(&self, change: Change) {
+        // No receivers just means no open policy streams.
+        let _ = self.changes.send(change);
+    }
+
+    /// Whether this professional may sync this case right now.
+    pub fn may_sync(&self, case_id: &str, professional_id: i64) -> bool {
+        let cache = self.read();
+        !cache.inactive.contains(&professional_id)
+            && cache
+                .cases
+                .get(case_id)
+                .is_some_and(|m| m.contains_key(&professional_id))
+    }
+
+    /// The professional's role on the case, if a member (active or not).
+    pub fn role(&self, case_id: &str, professional_id: i64) -> Option<MemberRole> {
+        self.read()
+            .cases
+            .get(case_id)?
+            .get(&professional_id)
+            .copied()
+    }
+
+    pub fn is_registered(&self, case_id: &str) -> bool {
+        self.read().cases.contains_key(case_id)
+    }
+
+    /// The case's members and their roles.
+    pub fn members(&self, case_id: &str) -> Vec<(i64, MemberRole)> {
+        let mut v: Vec<_> = self
+            .read()
+            .cases
+            .get(case_id)
+            .map(|m| m.iter().map(|(p, r)| (*p, *r)).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// The cases a professional is a member of.
+    pub fn cases_of(&self, professional_id: i64) -> Vec<(String, MemberRole)> {
+        let mut v: Vec<_> = self
+            .read()
+            .cases
+            .iter()
+            .filter_map(|(c, m)| m.get(&professional_id).map(|r| (c.clone(), *r)))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Registers a new case with `professional_id` as its lead.
+    pub async fn register(
+        &self,
+        case_id: &str,
+        professional_id: i64,
+    ) -> Result<Registered, sqlx::Error> {
+        if let Some(members) = self.read().cases.get(case_id) {
+            return Ok(if members.contains_key(&professional_id) {
+                Registered::AlreadyMember
+            } else {
+                Registered::Refused
+            });
+        }
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO cases (id, registered_by, registered_at) VALUES (?, ?, ?)
+             ON CONFLICT(id) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(professional_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // Registered by someone else a moment ago.
+            return Ok(Registered::Refused);
+        }
+        sqlx::query(
+            "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
+             VALUES (?, ?, 'lead', ?, ?)",
+        )
+        .bind(case_id)
+        .bind(professional_id)
+        .bind(professional_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.write()
+            .cases
+            .entry(case_id.to_string())
+            .or_default()
+            .insert(professional_id, MemberRole::Lead);
+        self.changed(Change {
+            case_id: Some(case_id.into()),
+            professional_id: Some(professional_id),
+        });
+        Ok(Registered::Created)
+    }
+
+    /// Adds a member; false if they already were one.
+    pub async fn add(
+        &self,
+        case_id: &str,
+        professional_id: i64,
+        added_by: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let added = sqlx::query(
+            "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
+             VALUES (?, ?, 'member', ?, ?) ON CONFLICT(case_id, professional_id) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(professional_id)
+        .bind(added_by)
+        .bind(now())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0;
+        if added {
+            self.write()
+                .cases
+                .entry(case_id.to_string())
+                .or_default()
+                .insert(professional_id, MemberRole::Member);
+            self.changed(Change {
+                case_id: Some(case_id.into()),
+                professional_id: Some(professional_id),
+            });
+        }
+        Ok(added)
+    }
+
+    /// Removes a member; false if they were not one.
+    pub async fn remove(&self, case_id: &str, professional_id: i64) -> Result<bool, sqlx::Error> {
+        let removed =
+            sqlx::query("DELETE FROM case_members WHERE case_id = ? AND professional_id = ?")
+                .bind(case_id)
+                .bind(professional_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                > 0;
+        // Update memory even if the row was already gone, so memory never grants more than SQL.
+        if let Some(m) = self.write().cases.get_mut(case_id) {
+            m.remove(&professional_id);
+        }
+        self.changed(Change {
+            case_id: Some(case_id.into()),
+            professional_id: Some(professional_id),
+        });
+        Ok(removed)
+    }
+
+    /// A leaver: no access to anything from now on (memberships are kept for the record).
+    pub fn deactivated(&self, professional_id: i64) {
+        self.write().inactive.insert(professional_id);
+        self.changed(Change {
+            case_id: None,
+            professional_id: Some(professional_id),
+        });
+    }
+
+    /// samod's share policy over these memberships.
+    pub fn policy(&self) -> CasePolicy {
+        CasePolicy(self.clone())
+    }
+}
+
+/// samod's [`samod::SharePolicy`]: read-write for members, nothing for anyone else, never
+/// announced. The stream yields the current decision, then a new one after every membership
+/// change that concerns this case and peer; samod drops repeats and applies changes to open
+/// connections.
+#[derive(Clone)]
+pub struct CasePolicy(Access);
+
+impl CasePolicy {
+    fn decide(&self, case_id: &str, professional_id: Option<i64>) -> samod::ShareConfig {
+        match professional_id {
+            Some(p) if self.0.may_sync(case_id, p) => {
+                samod::ShareConfig::read_write().with_announce(false)
+            }
+            _ => samod::ShareConfig::none(),
+        }
+    }
+}
+
+impl samod::SharePolicy for CasePolicy {
+    fn share(
+        &self,
+        doc_id: samod::DocumentId,
+        peer_id: samod::PeerId,
+    ) -> impl Stream<Item = samod::ShareConfig> + Send + 'static {
+        let case_id = doc_id.to_string();
+        let professional = professional_of_peer(peer_id.as_str());
+        let policy = self.clone();
+        // Subscribe before the first decision so no change can fall between the two.
+        let changes = self.0.changes.subscribe();
+        futures::stream::unfold((true, changes), move |(first, mut changes)| {
+            let policy = policy.clone();
+            let case_id = case_id.clone();
+            async move {
+                if !first {
+                    let Some(p) = professional else {
+                        return None; // an unknown peer stays denied for good
+                    };
+                    loop {
+                        match changes.recv().await {
+                            Ok(change) if change.concerns(&case_id, p) => break,
+                            Ok(_) => continue,
+                            // Missed some changes: decide again to be safe.
+                            Err(broadcast::error::RecvError::Lagged(_)) => break,
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        }
+                    }
+                }
+                Some((policy.decide(&case_id, professional), (false, changes)))
+            }
+        })
+    }
+}

@@ -1,0 +1,743 @@
+//! The JSON API under `/api`: signing in, cases and their members, accounts, audit.
+//!
+//! Handlers are thin: they check who is asking, call [`crate::accounts`], [`crate::access`],
+//! [`crate::consent`] and [`crate::audit`], and say what happened in plain English. Anything a
+//! caller may not see answers 404, the same as something that does not exist.
+
+use crate::access::{MemberRole, Registered};
+use crate::accounts::{self, AccountError, NewProfessional, Professional, Role};
+use crate::audit::{self, Event};
+use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
+use crate::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A refusal or failure, sent as `{"error": "<sentence>"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn session_ended() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, SESSION_ENDED)
+    }
+    fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("We could not find that {what}."),
+        )
+    }
+    fn forbidden(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    fn bad_request(message: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on the server. Try again in a minute.",
+        )
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Database(e) => e.into(),
+            AccountError::EmailTaken | AccountError::AgencyTaken => {
+                Self::new(StatusCode::CONFLICT, e.to_string())
+            }
+            e => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON request body whose rejection is a JSON error like every other answer.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(_) => Err(ApiError::bad_request(
+                "The request was not understood. Reload the page and try again.",
+            )),
+        }
+    }
+}
+
+/// Path parameters; ones that do not parse (e.g. a non-numeric id) are simply not found.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|_| ApiError::not_found("page"))
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(sign_in).get(session).delete(sign_out))
+        .route("/cases", get(cases).post(register_case))
+        .route("/cases/{id}/members", get(members).post(add_member))
+        .route(
+            "/cases/{id}/members/{professional_id}",
+            delete(remove_member),
+        )
+        .route("/cases/{id}/audit", get(case_audit))
+        .route("/cases/{id}/audit.csv", get(case_audit_csv))
+        .route("/cases/{id}/exports", post(record_export))
+        .route("/professionals", get(directory).post(create_professional))
+        .route("/professionals/{id}/deactivate", post(deactivate))
+        .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
+        .route("/agencies", get(agencies).post(create_agency))
+        .route("/{*rest}", any(|| async { ApiError::not_found("page") }))
+}
+
+// ---- Signing in ----
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Body(body): Body<SignIn>,
+) -> ApiResult<Response> {
+    let found = accounts::by_email(&state.db, &body.email).await?;
+    let subject = found.as_ref().map(|(p, _)| p.id);
+    let event = |outcome| {
+        let e = Event::new("sign_in", outcome).client(client);
+        match subject {
+            Some(id) => e.professional(id),
+            None => e,
+        }
+    };
+    if !state.rate_limit.allows(&body.email, client) {
+        state.audit.record(event("rate_limited")).await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts to sign in. Wait 15 minutes and try again, or ask your administrator to check your account.",
+        ));
+    }
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let (password, hash) = (body.password, found.as_ref().map(|(_, h)| h.clone()));
+    let matches =
+        tokio::task::spawn_blocking(move || accounts::verify_password(&password, hash.as_deref()))
+            .await
+            .unwrap_or(false);
+    let professional = match found {
+        Some((p, _)) if matches && p.active => p,
+        _ => {
+            state.rate_limit.failed(&body.email, client);
+            state.audit.record(event("failed")).await;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Email address or password is not right",
+            ));
+        }
+    };
+    state.rate_limit.succeeded(&body.email);
+    let (session, token) = state.sessions.start(professional).await?;
+    state
+        .audit
+        .record(
+            Event::new("sign_in", "success")
+                .actor(session.professional.id)
+                .client(client),
+        )
+        .await;
+    Ok((
+        [(header::SET_COOKIE, state.sessions.cookie(&token))],
+        Json(session.view()),
+    )
+        .into_response())
+}
+
+async fn session(SignedIn(session): SignedIn) -> Json<crate::auth::SessionView> {
+    Json(session.view())
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(token) = token_from(&headers) {
+        if let Some(session) = state.sessions.find(&token).await? {
+            state.sessions.revoke(session.id).await?;
+            state
+                .audit
+                .record(
+                    Event::new("sign_out", "success")
+                        .actor(session.professional.id)
+                        .client(client),
+                )
+                .await;
+        }
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.sessions.clear_cookie())],
+    )
+        .into_response())
+}
+
+// ---- Cases and members ----
+
+#[derive(Serialize)]
+struct CaseView {
+    id: String,
+    role: MemberRole,
+}
+
+async fn cases(State(state): State<AppState>, SignedIn(me): SignedIn) -> Json<Vec<CaseView>> {
+    Json(
+        state
+            .access
+            .cases_of(me.professional.id)
+            .into_iter()
+            .map(|(id, role)| CaseView { id, role })
+            .collect(),
+    )
+}
+
+/// The canonical (bare bs58check) form of a case id from a path or body.
+fn case_id(raw: &str) -> ApiResult<String> {
+    raw.parse::<shared::DocumentId>()
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::not_found("case"))
+}
+
+#[derive(Deserialize)]
+struct RegisterCase {
+    id: String,
+}
+
+async fn register_case(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Body(body): Body<RegisterCase>,
+) -> ApiResult<Response> {
+    let id = body
+        .id
+        .parse::<shared::DocumentId>()
+        .map_err(|_| ApiError::bad_request("That is not a case id."))?
+        .to_string();
+    let me_id = me.professional.id;
+    let event = |outcome| {
+        Event::new("case_registered", outcome)
+            .actor(me_id)
+            .case(&id)
+            .client(client)
+    };
+    match state.access.register(&id, me_id).await? {
+        Registered::Created => {
+            state.audit.record(event("success")).await;
+            let body = CaseView {
+                id: id.clone(),
+                role: MemberRole::Lead,
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        Registered::AlreadyMember => {
+            let role = state.access.role(&id, me_id).unwrap_or(MemberRole::Member);
+            Ok(Json(CaseView { id, role }).into_response())
+        }
+        Registered::Refused => {
+            state.audit.record(event("denied")).await;
+            Err(ApiError::not_found("case"))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    professional_id: i64,
+    name: String,
+    agency_id: i64,
+    agency_name: String,
+    role: MemberRole,
+}
+
+/// The caller's role on a case; 404 for non-members, so a case's existence never leaks.
+fn role_on(state: &AppState, case: &str, me: &Professional) -> ApiResult<MemberRole> {
+    state
+        .access
+        .role(case, me.id)
+        .ok_or_else(|| ApiError::not_found("case"))
+}
+
+async fn members(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MemberView>>> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    let mut out = Vec::new();
+    for (pid, role) in state.access.members(&id) {
+        if let Some(p) = accounts::professional(&state.db, pid).await? {
+            out.push(MemberView {
+                professional_id: p.id,
+                name: p.name,
+                agency_id: p.agency_id,
+                agency_name: p.agency_name,
+                role,
+            });
+        }
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct AddMember {
+    professional_id: i64,
+}
+
+/// Lead professional only (not administrators: adding someone to a family's record is a
+/// practice decision made with the family's consent, by the person who holds the case).
+async fn add_member(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(body): Body<AddMember>,
+) -> ApiResult<Response> {
+    let id = case_id(&id)?;
+    if role_on(&state, &id, &me.professional)? != MemberRole::Lead {
+        return Err(ApiError::forbidden(
+            "Only the lead professional can add people to this case.",
+        ));
+    }
+    let invitee = accounts::professional(&state.db, body.professional_id)
+        .await?
+        .filter(|p| p.active)
+        .ok_or_else(|| ApiError::not_found("professional"))?;
+    let event = |outcome| {
+        Event::new("member_added", outcome)
+            .actor(me.professional.id)
+            .case(&id)
+            .professional(invitee.id)
+            .agency(invitee.agency_id)
+            .client(client)
+    };
+    if state.access.role(&id, invitee.id).is_some() {
+        return Ok(StatusCode::OK.into_response());
+    }
+    // Colleagues in the agency holding the case (the lead's) need no separate consent, as
+    // withdrawal never removes them either; every other agency needs the family's consent.
+    let mut holder = false;
+    for (pid, role) in state.access.members(&id) {
+        if role == MemberRole::Lead {
+            let lead = accounts::professional(&state.db, pid).await?;
+            holder |= lead.is_some_and(|l| l.agency_id == invitee.agency_id);
+        }
+    }
+    let consent = crate::consent::of_case(&state.repo, &id)
+        .await
+        .unwrap_or_default();
+    if !holder && !crate::consent::allows(&consent, &invitee.agency_name) {
+        state.audit.record(event("denied_no_consent")).await;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "The family has not given consent to share with {}. Record their consent, or a safeguarding override, in the Consent section first.",
+                invitee.agency_name
+            ),
+        ));
+    }
+    state
+        .access
+        .add(&id, invitee.id, me.professional.id)
+        .await?;
+    state.audit.record(event("success")).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(MemberView {
+            professional_id: invitee.id,
+            name: invitee.name,
+            agency_id: invitee.agency_id,
+            agency_name: invitee.agency_name,
+            role: MemberRole::Member,
+        }),
+    )
+        .into_response())
+}
+
+/// Lead professional only; the lead cannot remove themself.
+async fn remove_member(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path((id, professional_id)): Path<(String, i64)>,
+) -> ApiResult<StatusCode> {
+    let id = case_id(&id)?;
+    if role_on(&state, &id, &me.professional)? != MemberRole::Lead {
+        return Err(ApiError::forbidden(
+            "Only the lead professional can remove people from this case.",
+        ));
+    }
+    if professional_id == me.professional.id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "You hold this case as lead professional, so you cannot remove yourself.",
+        ));
+    }
+    if !state.access.remove(&id, professional_id).await? {
+        return Err(ApiError::not_found("member"));
+    }
+    state
+        .audit
+        .record(
+            Event::new("member_removed", "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .professional(professional_id)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- Audit and exports ----
+
+/// Case audit trails are for system administrators (information governance), who answer
+/// subject access requests and investigate; others get 403 whether or not the case exists.
+fn audit_reader(me: &Professional) -> ApiResult<()> {
+    if me.role == Role::SystemAdmin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only a system administrator can read a case's audit trail.",
+        ))
+    }
+}
+
+async fn case_audit(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<audit::Row>>> {
+    audit_reader(&me.professional)?;
+    let id = case_id(&id)?;
+    Ok(Json(state.audit.for_case(&id).await?))
+}
+
+async fn case_audit_csv(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    audit_reader(&me.professional)?;
+    let id = case_id(&id)?;
+    state
+        .audit
+        .record(
+            Event::new("export_audit_csv", "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .client(client),
+        )
+        .await;
+    let rows = state.audit.for_case(&id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"audit-{id}.csv\""),
+            ),
+        ],
+        audit::to_csv(&rows),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct Export {
+    kind: String,
+}
+
+/// Export kinds are short fixed words (stored in the audit), never free text.
+fn export_kind(kind: &str) -> Option<&str> {
+    let ok =
+        (1..=40).contains(&kind.len()) && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    ok.then_some(kind)
+}
+
+async fn record_export(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(body): Body<Export>,
+) -> ApiResult<StatusCode> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    let kind = export_kind(&body.kind).ok_or_else(|| {
+        ApiError::bad_request("Say what was exported in a few lowercase words, like family_copy.")
+    })?;
+    state
+        .audit
+        .record(
+            Event::new(format!("export_{kind}"), "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- Accounts ----
+
+#[derive(Serialize)]
+struct DirectoryEntry {
+    id: i64,
+    name: String,
+    agency_id: i64,
+    agency_name: String,
+    role: Role,
+    active: bool,
+}
+
+/// For inviting: practitioners see active colleagues; administrators see everyone.
+async fn directory(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<Vec<DirectoryEntry>>> {
+    let only_active = !me.professional.role.is_admin();
+    let people = accounts::directory(&state.db, only_active).await?;
+    Ok(Json(
+        people
+            .into_iter()
+            .map(|p| DirectoryEntry {
+                id: p.id,
+                name: p.name,
+                agency_id: p.agency_id,
+                agency_name: p.agency_name,
+                role: p.role,
+                active: p.active,
+            })
+            .collect(),
+    ))
+}
+
+async fn agencies(
+    State(state): State<AppState>,
+    SignedIn(_): SignedIn,
+) -> ApiResult<Json<Vec<accounts::Agency>>> {
+    Ok(Json(accounts::agencies(&state.db).await?))
+}
+
+#[derive(Deserialize)]
+struct NewAgency {
+    name: String,
+}
+
+async fn create_agency(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Body(body): Body<NewAgency>,
+) -> ApiResult<Response> {
+    if me.professional.role != Role::SystemAdmin {
+        return Err(ApiError::forbidden(
+            "Only a system administrator can add agencies.",
+        ));
+    }
+    let agency = accounts::create_agency(&state.db, &body.name).await?;
+    state
+        .audit
+        .record(
+            Event::new("agency_created", "success")
+                .actor(me.professional.id)
+                .agency(agency.id)
+                .client(client),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(agency)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateProfessional {
+    name: String,
+    email: String,
+    agency_id: i64,
+    role: String,
+    password: String,
+}
+
+/// May `me` manage `target`'s account? System admins: anyone. Agency admins: people in their
+/// own agency who are not system admins.
+fn manages(me: &Professional, agency_id: i64, role: Role) -> bool {
+    match me.role {
+        Role::SystemAdmin => true,
+        Role::AgencyAdmin => agency_id == me.agency_id && role != Role::SystemAdmin,
+        Role::Practitioner => false,
+    }
+}
+
+async fn create_professional(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Body(body): Body<CreateProfessional>,
+) -> ApiResult<Response> {
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::bad_request("Choose a role: practitioner, agency_admin or system_admin.")
+    })?;
+    if !manages(&me.professional, body.agency_id, role) {
+        return Err(ApiError::forbidden(
+            "You can only add accounts for your own agency, and not system administrators.",
+        ));
+    }
+    let created = accounts::create_professional(
+        &state.db,
+        NewProfessional {
+            name: &body.name,
+            email: &body.email,
+            agency_id: body.agency_id,
+            role,
+            password: &body.password,
+        },
+    )
+    .await?;
+    state
+        .audit
+        .record(
+            Event::new("professional_created", "success")
+                .actor(me.professional.id)
+                .professional(created.id)
+                .agency(created.agency_id)
+                .client(client),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn managed_target(state: &AppState, me: &Professional, id: i64) -> ApiResult<Professional> {
+    let target = accounts::professional(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("professional"))?;
+    if target.id != me.id && !manages(me, target.agency_id, target.role) {
+        return Err(ApiError::forbidden(
+            "You can only manage accounts in your own agency.",
+        ));
+    }
+    Ok(target)
+}
+
+/// A leaver: the account stops working at once, everywhere (sessions revoked, open sync
+/// connections closed with 4401, and access withdrawn from every case).
+async fn deactivate(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    if id == me.professional.id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "You cannot deactivate your own account. Ask another administrator.",
+        ));
+    }
+    if !me.professional.role.is_admin() {
+        return Err(ApiError::forbidden(
+            "Only an administrator can deactivate accounts.",
+        ));
+    }
+    let target = managed_target(&state, &me.professional, id).await?;
+    accounts::deactivate(&state.db, target.id).await?;
+    state.access.deactivated(target.id);
+    state.sessions.revoke_all(target.id).await?;
+    state
+        .audit
+        .record(
+            Event::new("professional_deactivated", "success")
+                .actor(me.professional.id)
+                .professional(target.id)
+                .agency(target.agency_id)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A lost laptop: every session of the account ends (their own, or one an admin manages).
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let target = managed_target(&state, &me.professional, id).await?;
+    state.sessions.revoke_all(target.id).await?;
+    state
+        .audit
+        .record(
+            Event::new("sessions_revoked", "success")
+                .actor(me.professional.id)
+                .professional(target.id)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_kinds_are_short_words() {
+        assert_eq!(export_kind("family_copy"), Some("family_copy"));
+        assert_eq!(export_kind("Family copy"), None);
+        assert_eq!(export_kind(""), None);
+        assert_eq!(export_kind(&"a".repeat(41)), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! The audit trail: who did what to which case, and whether it was allowed.
+//!
+//! Rows hold ids only (professional, agency, case) and a salted hash of the client's address,
+//! never names, emails, case content or passwords: an audit export can then be handed to an
+//! information governance team without becoming a copy of the records it describes.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+use std::net::IpAddr;
+
+/// One thing that happened. Build with [`Event::new`] and the `actor`/`case`/... setters.
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    pub kind: String,
+    pub outcome: &'static str,
+    pub actor: Option<i64>,
+    pub case_id: Option<String>,
+    pub subject_professional: Option<i64>,
+    pub subject_agency: Option<i64>,
+    pub client: Option<IpAddr>,
+}
+
+impl Event {
+    pub fn new(kind: impl Into<String>, outcome: &'static str) -> Self {
+        Self {
+            kind: kind.into(),
+            outcome,
+            ..Self::default()
+        }
+    }
+    pub fn actor(mut self, id: i64) -> Self {
+        self.actor = Some(id);
+        self
+    }
+    pub fn case(mut self, id: impl ToString) -> Self {
+        self.case_id = Some(id.to_string());
+        self
+    }
+    pub fn professional(mut self, id: i64) -> Self {
+        self.subject_professional = Some(id);
+        self
+    }
+    pub fn agency(mut self, id: i64) -> Self {
+        self.subject_agency = Some(id);
+        self
+    }
+    pub fn client(mut self, addr: Option<IpAddr>) -> Self {
+        self.client = addr;
+        self
+    }
+}
+
+/// An audit row as the API returns it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Row {
+    pub id: i64,
+    pub at: i64,
+    pub event: String,
+    pub actor_professional_id: Option<i64>,
+    pub case_id: Option<String>,
+    pub subject_professional_id: Option<i64>,
+    pub subject_agency_id: Option<i64>,
+    pub outcome: String,
+    pub client_hash: Option<String>,
+}
+
+/// Writes audit rows to the relay's database.
+#[derive(Clone)]
+pub struct Audit {
+    pool: SqlitePool,
+    /// Random per relay (kept in `settings`), so address hashes cannot be reversed by hashing
+    /// every IPv4 address.
+    salt: String,
+}
+
+impl Audit {
+    pub async fn open(pool: SqlitePool) -> Result<Self, sqlx::Error> {
+        let salt = match sqlx::query_scalar::<_, String>(
+            "SELECT value FROM settings WHERE name = 'client_hash_salt'",
+        )
+        .fetch_optional(&pool)
+        .await?
+        {
+            Some(s) => s,
+            None => {
+                let fresh = hex::encode(crate::accounts::random_bytes());
+                sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES ('client_hash_salt', ?)
+                     ON CONFLICT(name) DO NOTHING",
+                )
+                .bind(&fresh)
+                .execute(&pool)
+                .await?;
+                sqlx::query_scalar("SELECT value FROM settings WHERE name = 'client_hash_salt'")
+                    .fetch_one(&pool)
+                    .await?
+            }
+        };
+        Ok(Self { pool, salt })
+    }
+
+    fn client_hash(&self, addr: IpAddr) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt.as_bytes());
+        h.update(addr.to_string().as_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    /// Records an event. An audit row that cannot be written is logged (ids only) rather than
+    /// failing the request: the database being down already stops the relay serving.
+    pub async fn record(&self, event: Event) {
+        let client = event.client.map(|a| self.client_hash(a));
+        let result = sqlx::query(
+            "INSERT INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
+                                subject_agency_id, outcome, client_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(crate::accounts::now())
+        .bind(&event.kind)
+        .bind(event.actor)
+        .bind(&event.case_id)
+        .bind(event.subject_professional)
+        .bind(event.subject_agency)
+        .bind(event.outcome)
+        .bind(client)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = result {
+            tracing::error!(event = %event.kind, outcome = event.outcome, actor = ?event.actor,
+                case = ?event.case_id, error = %e, "audit row could not be written");
+        }
+    }
+
+    /// Records without waiting (from places that cannot await, e.g. a frame filter).
+    pub fn record_later(&self, event: Event) {
+        let audit = self.clone();
+        tokio::spawn(async move { audit.record(event).await });
+    }
+
+    /// Every row about a case, oldest first.
+    pub async fn for_case(&self, case_id: &str) -> Result<Vec<Row>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM audit WHERE case_id = ? ORDER BY id")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+}
+
+/// Rows as CSV. Every column is an id, a time, a fixed word or a hex hash, so nothing needs
+/// quoting; `at` is also given as RFC 3339 for people opening it in a spreadsheet.
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "id,at,at_utc,event,actor_professional_id,case_id,subject_professional_id,subject_agency_id,outcome,client_hash\r\n",
+    );
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            r.id,
+            r.at,
+            crate::accounts::rfc3339(r.at),
+            r.event,
+            opt(r.actor_professional_id),
+            r.case_id.as_deref().unwrap_or_default(),
+            opt(r.subject_professional_id),
+            opt(r.subject_agency_id),
+            r.outcome,
+            r.client_hash.as_deref().unwrap_or_default(),
+        ));
+    }
+    out
+}

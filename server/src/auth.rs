@@ -1,0 +1,409 @@
+//! Signing in: sessions carried in an HttpOnly cookie, failed-attempt limits, and the
+//! [`SignedIn`] extractor every protected route uses.
+//!
+//! The cookie holds a random 32-byte token; the database keeps only its SHA-256, so a copy of
+//! the database cannot be used to sign in. A session ends when it expires, when its owner signs
+//! out, when an administrator revokes it (lost laptop) or deactivates its owner (leaver); open
+//! sync connections watch for that through [`Sessions::ended`].
+
+use crate::accounts::{self, now, Professional};
+use crate::api::ApiError;
+use crate::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+pub const COOKIE: &str = "tac_session";
+
+pub const SESSION_ENDED: &str = "Your session has ended. Sign in again.";
+
+/// The sign-in answer (and `GET /api/session`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub role: accounts::Role,
+    /// The start every sync peer id of this professional must have.
+    pub peer_prefix: String,
+    pub expires_at: String,
+}
+
+/// The peer id prefix bound to a professional: `p<id>-`. The dash ends the number, so `p1-`
+/// is never a prefix of `p12-...`.
+pub fn peer_prefix(professional_id: i64) -> String {
+    format!("p{professional_id}-")
+}
+
+/// The professional a (transport-verified) peer id belongs to.
+pub fn professional_of_peer(peer_id: &str) -> Option<i64> {
+    let rest = peer_id.strip_prefix('p')?;
+    let (digits, _) = rest.split_once('-')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A valid session and whose it is.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub expires_at: i64,
+    pub professional: Professional,
+}
+
+impl Session {
+    pub fn view(&self) -> SessionView {
+        let p = &self.professional;
+        SessionView {
+            id: p.id,
+            name: p.name.clone(),
+            email: p.email.clone(),
+            agency_id: p.agency_id,
+            agency_name: p.agency_name.clone(),
+            role: p.role,
+            peer_prefix: peer_prefix(p.id),
+            expires_at: accounts::rfc3339(self.expires_at),
+        }
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Session storage plus a signal that some session was revoked.
+#[derive(Clone)]
+pub struct Sessions {
+    pool: SqlitePool,
+    pub lifetime: Duration,
+    pub secure_cookies: bool,
+    /// Bumped whenever sessions are revoked, so open sync connections re-check theirs.
+    revoked: Arc<watch::Sender<u64>>,
+}
+
+impl Sessions {
+    pub fn new(pool: SqlitePool, lifetime: Duration, secure_cookies: bool) -> Self {
+        Self {
+            pool,
+            lifetime,
+            secure_cookies,
+            revoked: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// A new session; returns it and the token for the cookie.
+    pub async fn start(
+        &self,
+        professional: Professional,
+    ) -> Result<(Session, String), sqlx::Error> {
+        let token = hex::encode(accounts::random_bytes());
+        let created = now();
+        let expires_at = created + self.lifetime.as_secs() as i64;
+        let id = sqlx::query(
+            "INSERT INTO sessions (token_hash, professional_id, created_at, expires_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash(&token))
+        .bind(professional.id)
+        .bind(created)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok((
+            Session {
+                id,
+                expires_at,
+                professional,
+            },
+            token,
+        ))
+    }
+
+    /// The live session for a token: not expired, not revoked, its professional active.
+    pub async fn find(&self, token: &str) -> Result<Option<Session>, sqlx::Error> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.expires_at, s.professional_id FROM sessions s
+             JOIN professionals p ON p.id = s.professional_id
+             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND p.active = 1",
+        )
+        .bind(token_hash(token))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, expires_at, professional_id)) = row else {
+            return Ok(None);
+        };
+        Ok(accounts::professional(&self.pool, professional_id)
+            .await?
+            .map(|professional| Session {
+                id,
+                expires_at,
+                professional,
+            }))
+    }
+
+    async fn is_live(&self, session_id: i64) -> Result<bool, sqlx::Error> {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT s.id FROM sessions s JOIN professionals p ON p.id = s.professional_id
+             WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND p.active = 1",
+        )
+        .bind(session_id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(live.is_some())
+    }
+
+    pub async fn revoke(&self, session_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        self.revoked.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    /// Ends every session of a professional (lost laptop, leaver).
+    pub async fn revoke_all(&self, professional_id: i64) -> Result<u64, sqlx::Error> {
+        let n = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE professional_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(professional_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        self.revoked.send_modify(|n| *n += 1);
+        Ok(n)
+    }
+
+    /// Resolves when the session expires or is revoked (or its owner deactivated).
+    pub async fn ended(&self, session_id: i64, expires_at: i64) {
+        let mut revoked = self.revoked.subscribe();
+        // Revoked before we subscribed (e.g. while the socket was upgrading)?
+        if !self.is_live(session_id).await.unwrap_or(false) {
+            return;
+        }
+        let left = (expires_at - now()).max(0) as u64;
+        let expiry = tokio::time::sleep(Duration::from_secs(left));
+        tokio::pin!(expiry);
+        loop {
+            tokio::select! {
+                _ = &mut expiry => return,
+                changed = revoked.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // Deny on a database error: a connection we cannot vouch for should end.
+                    if !self.is_live(session_id).await.unwrap_or(false) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Set-Cookie` for a new session.
+    pub fn cookie(&self, token: &str) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+            self.lifetime.as_secs()
+        )
+    }
+
+    /// `Set-Cookie` that removes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
+    }
+}
+
+/// The session token from the request's cookies, if any.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The signed-in professional; rejects with 401 "Your session has ended" otherwise.
+pub struct SignedIn(pub Session);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from(&parts.headers).ok_or_else(ApiError::session_ended)?;
+        match state.sessions.find(&token).await? {
+            Some(session) => Ok(SignedIn(session)),
+            None => Err(ApiError::session_ended()),
+        }
+    }
+}
+
+/// The client's address as the relay sees the connection (`None` if the server was not started
+/// with connect info). Behind a reverse proxy this is the proxy's address.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// Failed sign-ins per account and per client address in a sliding window.
+#[derive(Clone)]
+pub struct RateLimit {
+    window: Duration,
+    per_account: usize,
+    per_address: usize,
+    failures: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+}
+
+impl Default for RateLimit {
+    /// 5 failures per account and 20 per address in 15 minutes.
+    fn default() -> Self {
+        Self::new(Duration::from_secs(15 * 60), 5, 20)
+    }
+}
+
+impl RateLimit {
+    pub fn new(window: Duration, per_account: usize, per_address: usize) -> Self {
+        Self {
+            window,
+            per_account,
+            per_address,
+            failures: Arc::default(),
+        }
+    }
+
+    fn keys(email: &str, addr: Option<IpAddr>) -> [(String, bool); 2] {
+        [
+            (format!("account:{}", email.trim().to_lowercase()), true),
+            (
+                format!(
+                    "address:{}",
+                    addr.map(|a| a.to_string()).unwrap_or_default()
+                ),
+                false,
+            ),
+        ]
+    }
+
+    /// Whether another attempt may be made now.
+    pub fn allows(&self, email: &str, addr: Option<IpAddr>) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        Self::keys(email, addr).iter().all(|(key, is_account)| {
+            let limit = if *is_account {
+                self.per_account
+            } else {
+                self.per_address
+            };
+            let Some(q) = map.get_mut(key) else {
+                return true;
+            };
+            while q
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > self.window)
+            {
+                q.pop_front();
+            }
+            q.len() < limit
+        })
+    }
+
+    pub fn failed(&self, email: &str, addr: Option<IpAddr>) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Bound memory under a spray of made-up emails: forget windows that have passed.
+        if map.len() > 100_000 {
+            map.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| now.duration_since(*t) <= self.window)
+            });
+        }
+        for (key, _) in Self::keys(email, addr) {
+            map.entry(key).or_default().push_back(now);
+        }
+    }
+
+    /// A successful sign-in clears the account's failures (not the address's).
+    pub fn succeeded(&self, email: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&format!("account:{}", email.trim().to_lowercase()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ids_map_back_to_their_professional_only() {
+        assert_eq!(professional_of_peer("p12-abc"), Some(12));
+        assert_eq!(
+            professional_of_peer(&format!("{}xyz", peer_prefix(7))),
+            Some(7)
+        );
+        assert_eq!(professional_of_peer("p12abc"), None);
+        assert_eq!(professional_of_peer("p-1-abc"), None);
+        assert_eq!(professional_of_peer("p012-abc"), None);
+        assert_eq!(professional_of_peer("q12-abc"), None);
+        assert!(!"p12-x".starts_with(&peer_prefix(1)));
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        let token = "ab".repeat(32);
+        h.insert(
+            header::COOKIE,
+            format!("a=1; {COOKIE}={token}; b=2").parse().unwrap(),
+        );
+        assert_eq!(token_from(&h), Some(token));
+        h.insert(header::COOKIE, format!("{COOKIE}=short").parse().unwrap());
+        assert_eq!(token_from(&h), None);
+    }
+
+    #[test]
+    fn the_limit_counts_failures_per_account_and_address() {
+        let limit = RateLimit::new(Duration::from_secs(60), 2, 3);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limit.allows("a@x.org", Some(ip)));
+        limit.failed("a@x.org", Some(ip));
+        limit.failed("A@x.org", Some(ip));
+        assert!(!limit.allows("a@x.org", Some(ip)), "per account, any case");
+        assert!(limit.allows("b@x.org", Some(ip)));
+        limit.failed("b@x.org", Some(ip));
+        assert!(!limit.allows("c@x.org", Some(ip)), "per address");
+        assert!(limit.allows("c@x.org", Some("10.0.0.2".parse().unwrap())));
+    }
+}

@@ -1,0 +1,263 @@
+//! Consent as the relay enforces it: a professional joins a case only if the family agreed to
+//! share with their agency (or a safeguarding override says why it is shared without
+//! agreement), and when consent is withdrawn that agency's members lose the case.
+//!
+//! The relay reads the `consent` part of its own copy of the case document (what members have
+//! synced to it), so the record the practitioners keep is the single source of truth.
+
+use crate::access::{Access, MemberRole};
+use crate::audit::{Audit, Event};
+use automerge::ROOT;
+use shared::record::consent::Consent;
+use sqlx::SqlitePool;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Agency names match trimmed and ignoring case: "oak primary school " is "Oak Primary School".
+fn same_agency(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// A safeguarding override that says what it must: lawful basis, reason and decider.
+fn has_override(consent: &Consent, agency: &str) -> bool {
+    consent.overrides.iter().any(|o| {
+        same_agency(&o.agency, agency)
+            && !o.lawful_basis.trim().is_empty()
+            && !o.reason.as_str().trim().is_empty()
+            && !o.decided_by.trim().is_empty()
+    })
+}
+
+/// Whether the record allows sharing the case with this agency.
+pub fn allows(consent: &Consent, agency: &str) -> bool {
+    if has_override(consent, agency) {
+        return true;
+    }
+    let refused = consent
+        .do_not_share
+        .iter()
+        .any(|d| same_agency(&d.with, agency));
+    let agreed = consent
+        .agencies
+        .iter()
+        .any(|c| same_agency(&c.agency, agency) && c.is_current());
+    agreed && !refused
+}
+
+/// Whether the record now withholds the case from an agency that had it: consent withdrawn
+/// (and none current), or the family asked not to share with it, and no override either way.
+/// Consent that is merely not recorded yet does not remove anyone: a half-typed date must not
+/// throw colleagues off a case.
+pub fn withholds(consent: &Consent, agency: &str) -> bool {
+    if has_override(consent, agency) {
+        return false;
+    }
+    let mine = || {
+        consent
+            .agencies
+            .iter()
+            .filter(|c| same_agency(&c.agency, agency))
+    };
+    let withdrawn =
+        mine().any(|c| !c.withdrawn_date.trim().is_empty()) && !mine().any(|c| c.is_current());
+    let refused = consent
+        .do_not_share
+        .iter()
+        .any(|d| same_agency(&d.with, agency));
+    withdrawn || refused
+}
+
+/// The consent part of a case document; empty if it has none (or cannot be read).
+pub fn read(doc: &automerge::Automerge) -> Consent {
+    autosurgeon::hydrate_prop::<_, Option<Consent>, _, _>(doc, ROOT, "consent")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The relay's copy of a case's consent, or `None` if the relay holds no copy of the case.
+pub async fn of_case(repo: &samod::Repo, case_id: &str) -> Option<Consent> {
+    let id: samod::DocumentId = case_id.parse().ok()?;
+    let handle = repo.find(id).await.ok()??;
+    handle.with_document_async(|doc| read(doc)).await.ok()
+}
+
+/// Watches the consent of cases being synced and removes members whose agency lost consent.
+#[derive(Clone)]
+pub struct Watcher {
+    repo: samod::Repo,
+    pool: SqlitePool,
+    access: Access,
+    audit: Audit,
+    watched: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Watcher {
+    pub fn new(repo: samod::Repo, pool: SqlitePool, access: Access, audit: Audit) -> Self {
+        Self {
+            repo,
+            pool,
+            access,
+            audit,
+            watched: Arc::default(),
+        }
+    }
+
+    /// Starts watching a case (once). Called when a member syncs it: a case's document only
+    /// changes on the relay through members' sync messages, so every change is seen.
+    pub fn watch(&self, case_id: &str) {
+        if !self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(case_id.to_string())
+        {
+            return;
+        }
+        let me = self.clone();
+        let case_id = case_id.to_string();
+        tokio::spawn(async move {
+            let Ok(id) = case_id.parse::<samod::DocumentId>() else {
+                return;
+            };
+            // The first sync message may still be on its way into the document: wait a while
+            // for it. If it never comes, forget the case so that its next sync message retries.
+            let mut handle = None;
+            for _ in 0..60 {
+                match me.repo.find(id.clone()).await {
+                    Ok(Some(h)) => {
+                        handle = Some(h);
+                        break;
+                    }
+                    Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(_) => break, // the repo stopped
+                }
+            }
+            let Some(handle) = handle else {
+                me.forget(&case_id);
+                return;
+            };
+            use futures::StreamExt;
+            let mut changes = handle.changes();
+            loop {
+                let consent = handle
+                    .with_document_async(|doc| read(doc))
+                    .await
+                    .unwrap_or_default();
+                if let Err(e) = me.enforce(&case_id, &consent).await {
+                    tracing::error!(case = %case_id, error = %e, "could not apply consent withdrawal");
+                }
+                if changes.next().await.is_none() {
+                    break;
+                }
+            }
+            me.forget(&case_id);
+        });
+    }
+
+    fn forget(&self, case_id: &str) {
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(case_id);
+    }
+
+    /// Removes members whose agency the record now withholds the case from, except members of
+    /// the lead professional's own agency (the agency holding the case).
+    pub async fn enforce(&self, case_id: &str, consent: &Consent) -> Result<(), sqlx::Error> {
+        let members = self.access.members(case_id);
+        if members.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = members.iter().map(|(p, _)| *p).collect();
+        let agencies = agencies_of(&self.pool, &ids).await?;
+        let lead_agencies: HashSet<i64> = members
+            .iter()
+            .filter(|(_, r)| *r == MemberRole::Lead)
+            .filter_map(|(p, _)| agencies.iter().find(|a| a.0 == *p).map(|a| a.1))
+            .collect();
+        for (professional, agency_id, agency_name) in agencies {
+            if lead_agencies.contains(&agency_id) || !withholds(consent, &agency_name) {
+                continue;
+            }
+            if self.access.remove(case_id, professional).await? {
+                tracing::info!(case = %case_id, professional, agency = agency_id, "member removed: consent withdrawn");
+                self.audit
+                    .record(
+                        Event::new("member_removed", "consent_withdrawn")
+                            .case(case_id)
+                            .professional(professional)
+                            .agency(agency_id),
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// (professional id, agency id, agency name) for each professional.
+async fn agencies_of(
+    pool: &SqlitePool,
+    ids: &[i64],
+) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = crate::accounts::professional(pool, *id).await? {
+            out.push((p.id, p.agency_id, p.agency_name));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::record::consent::{AgencyConsent, ConsentOverride, DoNotShare};
+
+    fn consent_for(agency: &str) -> AgencyConsent {
+        AgencyConsent {
+            date: "2026-01-05".into(),
+            ..AgencyConsent::new(agency)
+        }
+    }
+
+    #[test]
+    fn sharing_needs_current_consent_or_a_complete_override() {
+        let mut c = Consent::default();
+        assert!(!allows(&c, "Oak Primary School"));
+        c.agencies.push(consent_for("Oak Primary School"));
+        assert!(allows(&c, " oak primary school "));
+        assert!(!allows(&c, "Health visiting"));
+        c.do_not_share.push(DoNotShare::new("OAK PRIMARY SCHOOL"));
+        assert!(
+            !allows(&c, "Oak Primary School"),
+            "do not share wins over consent"
+        );
+        let mut o = ConsentOverride::new("Oak Primary School");
+        o.lawful_basis = "Children Act 1989 s.47".into();
+        o.decided_by = "A. Manager, team manager".into();
+        c.overrides.push(o.clone());
+        assert!(
+            !allows(&c, "Oak Primary School"),
+            "an override needs a reason"
+        );
+        o.reason = autosurgeon::Text::with_value("Risk of significant harm");
+        c.overrides = vec![o];
+        assert!(allows(&c, "Oak Primary School"));
+    }
+
+    #[test]
+    fn withdrawal_withholds_but_missing_consent_does_not() {
+        let mut c = Consent::default();
+        assert!(!withholds(&c, "Oak Primary School"));
+        let mut given = consent_for("Oak Primary School");
+        c.agencies.push(given.clone());
+        assert!(!withholds(&c, "Oak Primary School"));
+        given.withdrawn_date = "2026-02-01".into();
+        c.agencies = vec![given];
+        assert!(withholds(&c, "oak primary school"));
+        c.agencies.push(consent_for("Oak Primary School"));
+        assert!(!withholds(&c, "Oak Primary School"), "consent given again");
+    }
+}

@@ -1,0 +1,353 @@
+//! The automerge-repo WebSocket (`/sync`), signed in.
+//!
+//! 1. The upgrade needs a live session cookie (401 otherwise) from this site (Origin check).
+//! 2. The client's first frame must be its `join`, with a peer id starting with the session's
+//!    prefix (`p<professional id>-`); otherwise the socket is closed (1008). samod is then told
+//!    to expect exactly that peer id, so the id samod's share policy sees is authenticated.
+//! 3. Every frame passes a filter that enforces case membership (see [`crate::access`]) and
+//!    audits each case's first served or denied request on the connection.
+//! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
+//!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
+
+use crate::access::Access;
+use crate::api::ApiError;
+use crate::audit::{Audit, Event};
+use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
+use crate::consent::Watcher;
+use crate::AppState;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use shared::protocol::{Message, MAX_FRAME_BYTES};
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Close code for "your session has ended" (4000-4999 are for applications).
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+/// How long a client has to send its `join` after the upgrade.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest peer id accepted (ours are ~40 characters).
+const MAX_PEER_ID: usize = 128;
+/// Distinct (case, outcome) pairs audited per connection; past that, one row says audit was
+/// suppressed, so a client spraying random ids cannot flood the audit table.
+const MAX_AUDITED_PER_CONNECTION: usize = 1000;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !state.health.is_ok() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The relay cannot store changes right now. Your changes are safe on your device; try again shortly.",
+        )
+        .into_response();
+    }
+    if !same_origin(&headers) {
+        return ApiError::new(StatusCode::FORBIDDEN, "This page may not sync cases.")
+            .into_response();
+    }
+    let session = match token_from(&headers) {
+        Some(token) => match state.sessions.find(&token).await {
+            Ok(s) => s,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let Some(session) = session else {
+        return ApiError::session_ended().into_response();
+    };
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| serve(state, session, client, socket))
+}
+
+/// A browser always sends `Origin` on a WebSocket upgrade; it must be this relay's own host,
+/// so another site cannot ride on the session cookie. Non-browser clients send none.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum End {
+    Session,
+    Storage,
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let _ = socket
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+/// Waits for the client's `join` frame and returns it with the peer id it claims.
+async fn read_join(socket: &mut WebSocket, prefix: &str) -> Option<(Vec<u8>, String)> {
+    let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        match msg.ok()? {
+            WsMessage::Binary(bytes) => {
+                return match Message::decode(&bytes) {
+                    Ok(Message::Join { sender_id, .. })
+                        if sender_id.starts_with(prefix)
+                            && sender_id.len() > prefix.len()
+                            && sender_id.len() <= MAX_PEER_ID =>
+                    {
+                        Some((bytes.to_vec(), sender_id))
+                    }
+                    _ => None,
+                };
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut socket: WebSocket) {
+    let professional = session.professional.id;
+    let Some((join, peer_id)) = read_join(&mut socket, &peer_prefix(professional)).await else {
+        tracing::info!(
+            professional,
+            "sync connection closed: join missing or peer id not bound to the session"
+        );
+        close(socket, 1008, "peer id does not match the session").await;
+        return;
+    };
+
+    // What ends the connection from our side.
+    let (end_tx, end_rx) = watch::channel(None::<End>);
+    let ender = {
+        let (sessions, health) = (state.sessions.clone(), state.health.clone());
+        tokio::spawn(async move {
+            let end = tokio::select! {
+                _ = sessions.ended(session.id, session.expires_at) => End::Session,
+                _ = health.failed() => End::Storage,
+            };
+            end_tx.send_replace(Some(end));
+        })
+    };
+    let ended = |mut rx: watch::Receiver<Option<End>>| async move {
+        rx.wait_for(Option::is_some).await.ok().and_then(|e| *e)
+    };
+
+    let (mut ws_out, ws_in) = socket.split();
+    // samod writes here; the forwarder below filters and writes to the socket. Replies the
+    // inbound filter makes itself (doc-unavailable) go the same way.
+    let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
+    let mut filter = Inbound {
+        access: state.access.clone(),
+        audit: state.audit.clone(),
+        consent: state.consent.clone(),
+        professional,
+        peer_id: peer_id.clone(),
+        relay_peer_id: state.repo.peer_id().to_string(),
+        client,
+        audited: HashSet::new(),
+        reply: out_tx.clone(),
+    };
+    let inbound = futures::stream::once(async move { Ok(join) })
+        .chain(ws_in.filter_map(|msg| async move {
+            match msg {
+                Ok(WsMessage::Binary(bytes)) => Some(Ok(bytes.to_vec())),
+                // The protocol is binary CBOR; text frames are malformed input.
+                Ok(WsMessage::Text(_)) => Some(Err(TransportError::Text)),
+                Ok(_) => None,
+                Err(e) => Some(Err(TransportError::Socket(e.to_string()))),
+            }
+        }))
+        .filter_map(move |frame| futures::future::ready(filter.pass(frame)))
+        .take_until(Box::pin(ended(end_rx.clone())));
+    let outbound = out_tx.sink_map_err(|_| TransportError::Closed);
+    let transport = samod::Transport::new(Box::pin(inbound), outbound)
+        .with_expected_peer_id(samod::PeerId::from(peer_id.as_str()));
+    if state.acceptor.accept(transport).is_err() {
+        tracing::warn!("sync connection refused: the repo has stopped");
+        ender.abort();
+        return;
+    }
+    tracing::debug!(professional, "sync connection accepted");
+
+    // Why we stopped, if we did: samod may finish (and drop its sink) a moment before this
+    // loop sees the signal, so the close code is read from the signal's state either way.
+    let why = end_rx.clone();
+    let mut end = Box::pin(ended(end_rx));
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut end => break,
+            frame = out_rx.next() => match frame {
+                Some(frame) => {
+                    if outbound_allowed(&state.access, professional, &frame)
+                        && ws_out.send(WsMessage::Binary(frame.into())).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    let why = *why.borrow();
+    let close = why.map(|why| {
+        let (code, reason) = match why {
+            End::Storage => (1011, "storage is failing"),
+            End::Session => (CLOSE_SESSION_ENDED, "session ended"),
+        };
+        tracing::info!(professional, code, "closing sync connection");
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
+    });
+    let _ = ws_out.send(WsMessage::Close(close)).await;
+    ender.abort();
+}
+
+/// Drops frames about cases the professional is not (or no longer) a member of, whatever
+/// samod had queued before it learnt of the change.
+fn outbound_allowed(access: &Access, professional: i64, frame: &[u8]) -> bool {
+    match Message::decode(frame) {
+        Ok(Message::Sync { document_id, .. })
+        | Ok(Message::Request { document_id, .. })
+        | Ok(Message::Ephemeral { document_id, .. }) => {
+            access.may_sync(&document_id.to_string(), professional)
+        }
+        _ => true,
+    }
+}
+
+/// Inbound membership filter and access audit for one connection.
+struct Inbound {
+    access: Access,
+    audit: Audit,
+    consent: Watcher,
+    professional: i64,
+    peer_id: String,
+    relay_peer_id: String,
+    client: Option<IpAddr>,
+    audited: HashSet<(String, bool)>,
+    reply: futures::channel::mpsc::Sender<Vec<u8>>,
+}
+
+impl Inbound {
+    /// The frame to hand to samod, or `None` to drop it (having answered it if needed).
+    fn pass(
+        &mut self,
+        frame: Result<Vec<u8>, TransportError>,
+    ) -> Option<Result<Vec<u8>, TransportError>> {
+        let bytes = match frame {
+            Ok(bytes) => bytes,
+            err => return Some(err),
+        };
+        // Frames we cannot read go to samod, which rejects them as it always has.
+        let Ok(message) = Message::decode(&bytes) else {
+            return Some(Ok(bytes));
+        };
+        let (document_id, asks) = match &message {
+            Message::Request { document_id, .. } | Message::Sync { document_id, .. } => {
+                (*document_id, true)
+            }
+            Message::Ephemeral { document_id, .. }
+            | Message::DocUnavailable { document_id, .. } => (*document_id, false),
+            _ => return Some(Ok(bytes)),
+        };
+        let case_id = document_id.to_string();
+        let allowed = self.access.may_sync(&case_id, self.professional);
+        if asks {
+            self.audit_once(&case_id, allowed);
+        }
+        if allowed {
+            if matches!(message, Message::Sync { .. }) {
+                self.consent.watch(&case_id);
+            }
+            return Some(Ok(bytes));
+        }
+        if asks {
+            // Exactly what samod says about a document it does not have: a forbidden case
+            // and an unknown id look the same.
+            let answer = Message::DocUnavailable {
+                sender_id: self.relay_peer_id.clone(),
+                target_id: self.peer_id.clone(),
+                document_id,
+            }
+            .encode();
+            // A client that does not read its answers loses them rather than growing memory.
+            let _ = self.reply.try_send(answer);
+        }
+        None
+    }
+
+    fn audit_once(&mut self, case_id: &str, allowed: bool) {
+        if self.audited.len() > MAX_AUDITED_PER_CONNECTION {
+            return;
+        }
+        if self.audited.len() == MAX_AUDITED_PER_CONNECTION {
+            self.audited.insert((String::new(), false));
+            self.audit.record_later(
+                Event::new("sync_access", "audit_suppressed")
+                    .actor(self.professional)
+                    .client(self.client),
+            );
+            return;
+        }
+        if self.audited.insert((case_id.to_string(), allowed)) {
+            let outcome = if allowed { "served" } else { "denied" };
+            self.audit.record_later(
+                Event::new("sync_access", outcome)
+                    .actor(self.professional)
+                    .case(case_id)
+                    .client(self.client),
+            );
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TransportError {
+    #[error("text frames are not part of the protocol")]
+    Text,
+    #[error("websocket error: {0}")]
+    Socket(String),
+    #[error("the connection has closed")]
+    Closed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_must_be_this_host_when_given() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "relay.example:8080".parse().unwrap());
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            "https://relay.example:8080".parse().unwrap(),
+        );
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&h));
+    }
+}
