@@ -142,16 +142,14 @@ pub async fn members(id: &DocumentId) -> Result<Vec<Member>, CallError> {
     get(&format!("/api/cases/{id}/members")).await
 }
 
-pub async fn invite(id: &DocumentId, professional_id: &str) -> Result<(), CallError> {
-    let body = Invite {
-        professional_id: professional_id.to_string(),
-    };
+pub async fn invite(id: &DocumentId, professional_id: i64) -> Result<(), CallError> {
+    let body = Invite { professional_id };
     send("POST", &format!("/api/cases/{id}/members"), &body)
         .await
         .map(drop)
 }
 
-pub async fn remove_member(id: &DocumentId, professional_id: &str) -> Result<(), CallError> {
+pub async fn remove_member(id: &DocumentId, professional_id: i64) -> Result<(), CallError> {
     call(
         "DELETE",
         &format!("/api/cases/{id}/members/{professional_id}"),
@@ -198,7 +196,7 @@ pub async fn create_professional(new: &NewProfessional) -> Result<(), CallError>
 }
 
 /// A leaver: no more sign-ins, every session ended, live connections cut off.
-pub async fn deactivate(professional_id: &str) -> Result<(), CallError> {
+pub async fn deactivate(professional_id: i64) -> Result<(), CallError> {
     call(
         "POST",
         &format!("/api/professionals/{professional_id}/deactivate"),
@@ -209,7 +207,7 @@ pub async fn deactivate(professional_id: &str) -> Result<(), CallError> {
 }
 
 /// A lost laptop: every session of this professional ends now.
-pub async fn revoke_sessions(professional_id: &str) -> Result<(), CallError> {
+pub async fn revoke_sessions(professional_id: i64) -> Result<(), CallError> {
     call(
         "POST",
         &format!("/api/professionals/{professional_id}/revoke-sessions"),

@@ -3,21 +3,7 @@
 //! Sign-in sets an HttpOnly session cookie; every other call relies on it. Errors come back as
 //! [`ApiError`] with a sentence fit to show to the person.
 
-use serde::{Deserialize, Deserializer, Serialize};
-
-/// Ids are opaque strings to the app, whether the relay's database numbers them or not.
-fn id_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Text(String),
-        Number(i64),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::Text(s) => s,
-        Id::Number(n) => n.to_string(),
-    })
-}
+use serde::{Deserialize, Serialize};
 
 /// What a professional may do beyond their own cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +26,21 @@ impl Role {
     pub fn is_admin(self) -> bool {
         self != Role::Practitioner
     }
+
+    /// As stored and sent: `practitioner`, `agency_admin`, `system_admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Practitioner => "practitioner",
+            Role::AgencyAdmin => "agency_admin",
+            Role::SystemAdmin => "system_admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Practitioner, Role::AgencyAdmin, Role::SystemAdmin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 /// `POST /api/session`.
@@ -52,16 +53,16 @@ pub struct SignIn {
 /// The signed-in professional (`GET`/`POST /api/session`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub id: i64,
     pub name: String,
     pub email: String,
-    #[serde(deserialize_with = "id_string")]
-    pub agency_id: String,
+    pub agency_id: i64,
     pub agency_name: String,
     pub role: Role,
     /// The sync connection's peer id must start with this: it binds the socket to the session.
     pub peer_prefix: String,
+    /// When the session ends (RFC 3339).
+    pub expires_at: String,
 }
 
 /// A professional's part in a case.
@@ -88,11 +89,9 @@ pub struct RegisterCase {
 /// Someone in the team around the child (`GET /api/cases/:id/members`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
-    #[serde(deserialize_with = "id_string")]
-    pub professional_id: String,
+    pub professional_id: i64,
     pub name: String,
-    #[serde(deserialize_with = "id_string")]
-    pub agency_id: String,
+    pub agency_id: i64,
     pub agency_name: String,
     pub role: CaseRole,
 }
@@ -100,32 +99,24 @@ pub struct Member {
 /// `POST /api/cases/:id/members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Invite {
-    pub professional_id: String,
+    pub professional_id: i64,
 }
 
 /// A professional in the directory (`GET /api/professionals`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Professional {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub id: i64,
     pub name: String,
-    #[serde(deserialize_with = "id_string")]
-    pub agency_id: String,
+    pub agency_id: i64,
     pub agency_name: String,
     pub role: Role,
-    #[serde(default = "yes")]
     pub active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// An organisation (`GET`/`POST /api/agencies`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agency {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub id: i64,
     pub name: String,
 }
 
@@ -140,7 +131,7 @@ pub struct NewAgency {
 pub struct NewProfessional {
     pub name: String,
     pub email: String,
-    pub agency_id: String,
+    pub agency_id: i64,
     pub role: Role,
     pub password: String,
 }
@@ -162,13 +153,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_may_be_numbers_or_strings() {
+    fn roles_read_and_write_as_the_relay_stores_them() {
+        for role in [Role::Practitioner, Role::AgencyAdmin, Role::SystemAdmin] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::parse("root"), None);
         let me: Me = serde_json::from_str(
-            r#"{"id":7,"name":"A","email":"a@x","agency_id":"3","agency_name":"School","role":"agency_admin","peer_prefix":"p7-","expires_at":"x"}"#,
+            r#"{"id":7,"name":"A","email":"a@x","agency_id":3,"agency_name":"School","role":"agency_admin","peer_prefix":"p7-","expires_at":"x"}"#,
         )
         .unwrap();
-        assert_eq!((me.id.as_str(), me.agency_id.as_str()), ("7", "3"));
-        assert_eq!(me.role, Role::AgencyAdmin);
-        assert!(serde_json::from_str::<Me>(r#"{"id":null}"#).is_err());
+        assert_eq!((me.id, me.agency_id, me.role), (7, 3, Role::AgencyAdmin));
     }
 }

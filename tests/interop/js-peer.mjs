@@ -14,6 +14,8 @@
 // after the writer disconnected. Exit 0 on success; on any failure (or after
 // 20 s) the reason goes to stderr and the exit code is 1. Nothing else is logged.
 import { createRequire } from "node:module";
+import http from "node:http";
+import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
 const TIMEOUT_MS = 20_000;
@@ -35,10 +37,50 @@ const load = (name) => import(pathToFileURL(toolsRequire.resolve(name)).href);
 const { Repo, encodeHeads } = await load("@automerge/automerge-repo");
 const { WebSocketClientAdapter } = await load("@automerge/automerge-repo-network-websocket");
 
+// The relay syncs only with signed-in professionals: sign in once (account from TAC_EMAIL /
+// TAC_PASSWORD), send the session cookie on every WebSocket upgrade, and use a peer id that
+// starts with the session's peer_prefix.
+let session = null;
+async function signIn(wsUrl) {
+  if (session) return session;
+  phase = "signing in";
+  const base = wsUrl.replace(/^ws/, "http").replace(/\/sync$/, "");
+  const res = await fetch(`${base}/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: process.env.TAC_EMAIL, password: process.env.TAC_PASSWORD }),
+  });
+  if (!res.ok) throw new Error(`sign-in refused: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get("set-cookie").split(";")[0];
+  const { peer_prefix } = await res.json();
+  // The adapter's `ws` builds its upgrade request with http.request and takes no headers:
+  // add the cookie there (a browser sends it by itself).
+  const request = http.request;
+  http.request = (opts, ...rest) => request({ ...opts, headers: { ...opts.headers, Cookie: cookie } }, ...rest);
+  session = { base, cookie, peerPrefix: peer_prefix };
+  return session;
+}
+
+/** Registers a new document as a case of ours, so the relay will accept and serve it. */
+async function register(wsUrl, documentId) {
+  const { base, cookie } = await signIn(wsUrl);
+  phase = `registering ${documentId}`;
+  const res = await fetch(`${base}/api/cases`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify({ id: documentId }),
+  });
+  if (!res.ok) throw new Error(`registering refused: ${res.status} ${await res.text()}`);
+}
+
 /** A fresh, storage-less Repo, resolved once the relay has answered our join. */
 async function connect(url) {
+  const { peerPrefix } = await signIn(url);
   phase = `waiting for the relay at ${url} to answer our join`;
-  const repo = new Repo({ network: [new WebSocketClientAdapter(url)] });
+  const repo = new Repo({
+    network: [new WebSocketClientAdapter(url)],
+    peerId: `${peerPrefix}${randomUUID()}`,
+  });
   await new Promise((resolve) => repo.networkSubsystem.once("peer", resolve));
   return repo;
 }
@@ -92,8 +134,13 @@ async function main([command, url, ...args]) {
       const content = JSON.parse(args[0]);
       if (typeof content !== "object" || content === null || Array.isArray(content))
         throw new Error("<json> must be a JSON object");
+      // Make it offline first: the relay refuses a document nobody has registered.
+      const offline = new Repo({ network: [] });
+      const draft = offline.create(content);
+      await register(url, draft.documentId);
       const repo = await connect(url);
-      const handle = repo.create(content);
+      const handle = repo.import(await offline.export(draft.documentId), { docId: draft.documentId });
+      offline.shutdown();
       await verifyOnRelay(url, repo, handle);
       return handle.documentId;
     }

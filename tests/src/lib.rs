@@ -5,6 +5,8 @@
 //! Needs `dist/` (built by `trunk build --release`), the relay binary (built by
 //! `cargo build -p server`) and Debian's chromium + chromedriver; `scripts/test.sh` does all that.
 
+pub mod accounts;
+
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -57,6 +59,7 @@ impl Relay {
             data: tempfile::tempdir().expect("temp dir"),
             child: None,
         };
+        relay.create_admin();
         relay.restart();
         relay
     }
@@ -74,6 +77,27 @@ impl Relay {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The first administrator, made with the relay's own `create-admin` command as the README
+    /// says: [`accounts::ADMIN_EMAIL`] in "Council Early Help", password [`accounts::PASSWORD`].
+    fn create_admin(&self) {
+        let status = Command::new(Self::binary())
+            .args([
+                "create-admin",
+                "--agency",
+                accounts::COUNCIL,
+                "--name",
+                "Ada Admin",
+            ])
+            .args(["--email", accounts::ADMIN_EMAIL])
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .env("TAC_ADMIN_PASSWORD", accounts::PASSWORD)
+            .stdout(Stdio::null())
+            .status()
+            .expect("create-admin runs");
+        assert!(status.success(), "create-admin failed");
     }
 
     /// Starts (again) on the same port and data folder.
@@ -176,6 +200,35 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Signs in through the app's sign-in page, and waits until the person's name is in the header.
+pub async fn sign_in(browser: &Client, relay: &Relay, email: &str) {
+    browser.goto(&relay.url()).await.unwrap();
+    type_into(browser, "email", email).await;
+    type_into(browser, "password", accounts::PASSWORD).await;
+    click_button(browser, "Sign in").await;
+    find(browser, "[data-testid=signed-in-as]").await;
+}
+
+/// Opens every item card on the screen, including cards inside cards.
+pub async fn open_cards(browser: &Client) {
+    for _ in 0..5 {
+        let clicked = js(
+            browser,
+            "(() => { const closed = document.querySelectorAll('.app-item__toggle[aria-expanded=false]'); closed.forEach(t => t.click()); return closed.length; })()",
+        )
+        .await;
+        if clicked == "0" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(browser, "debug-cards").await;
+    let left = js(browser, "Array.from(document.querySelectorAll('.app-item__toggle[aria-expanded=false]')).map(t => t.closest('[data-kind]').dataset.kind).join(',')").await;
+    let probe = browser.execute_async("const done = arguments[0]; const t = document.querySelector('.app-item__toggle[aria-expanded=false]'); t.click(); setTimeout(() => done(t.isConnected + ' ' + t.getAttribute('aria-expanded') + ' ' + document.querySelectorAll('.app-item__toggle[aria-expanded=true]').length), 100);", vec![]).await;
+    eprintln!("probe: {probe:?}");
+    panic!("item cards did not open: {left}");
 }
 
 /// Polls `check` until it returns Some, or panics after `secs` with `what`.

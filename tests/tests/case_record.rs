@@ -3,9 +3,10 @@
 //! a step-up and a closure. Then the relay stops, the page reloads, and everything is there.
 //! Every section is checked with axe-core.
 
+use e2e::accounts::ADMIN_EMAIL;
 use e2e::{
-    choose, click_button, eventually, find, js, last_field, screenshot,
-    serious_accessibility_problems, type_into, Driver, Relay,
+    choose, click_button, eventually, find, js, last_field, open_cards, screenshot,
+    serious_accessibility_problems, sign_in, type_into, Driver, Relay,
 };
 use fantoccini::{Client, Locator};
 
@@ -41,22 +42,6 @@ async fn values_of(b: &Client, kind: &str, field: &str) -> Vec<String> {
     joined.split('|').map(str::to_string).collect()
 }
 
-/// Opens every item card on the section, including cards inside cards.
-async fn open_all_items(b: &Client) {
-    for _ in 0..5 {
-        let clicked = js(
-            b,
-            "(() => { const closed = document.querySelectorAll('.app-item__toggle[aria-expanded=false]'); closed.forEach(t => t.click()); return closed.length; })()",
-        )
-        .await;
-        if clicked == "0" {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("item cards did not open");
-}
-
 /// The text of the closed item cards on the section.
 async fn card_text(b: &Client) -> String {
     js(
@@ -79,7 +64,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     let b = driver.browser().await;
     let mut problems = Vec::new();
 
-    b.goto(&relay.url()).await.unwrap();
+    sign_in(&b, &relay, ADMIN_EMAIL).await;
     find(&b, "#new-child-name")
         .await
         .send_keys("Amira Khan")
@@ -297,7 +282,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
 
     open_section(&b, "Family").await;
     assert_eq!(value(&b, "field-family-address").await, "12 Elm Road");
-    open_all_items(&b).await;
+    open_cards(&b).await;
     assert!(values_of(&b, "person", "name")
         .await
         .contains(&"Omar Khan".to_string()));
@@ -305,7 +290,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         .await
         .contains(&"father".to_string()));
     open_section(&b, "Consent").await;
-    open_all_items(&b).await;
+    open_cards(&b).await;
     assert_eq!(
         values_of(&b, "override", "lawfulbasis").await,
         ["Children Act 1989 s47"]
@@ -338,7 +323,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         "accessibility problems:\n{}",
         problems.join("\n")
     );
-    open_all_items(&b).await;
+    open_cards(&b).await;
     assert_eq!(
         values_of(&b, "outcome", "title").await,
         ["Amira feels safe at home", "Amira is in school every day"]
@@ -356,10 +341,10 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         ["2026-12-01", "2026-11-01", "2027-01-15"]
     );
     open_section(&b, "Meetings and reviews").await;
-    open_all_items(&b).await;
+    open_cards(&b).await;
     assert_eq!(values_of(&b, "meeting", "kind").await, ["review"]);
     open_section(&b, "Step up or down").await;
-    open_all_items(&b).await;
+    open_cards(&b).await;
     assert_eq!(values_of(&b, "step", "consent").await, ["override"]);
     open_section(&b, "Closure").await;
     assert_eq!(value(&b, "field-closure-reason").await, "stepped_up");

@@ -1,7 +1,8 @@
 //! Two professionals, two browsers, one case: live sync, offline edits in the same text,
 //! convergence when the relay returns, and an offline reload from IndexedDB.
 
-use e2e::{eventually, find, js, screenshot, Driver, Relay};
+use e2e::accounts::{Api, COUNCIL};
+use e2e::{eventually, find, js, open_cards, screenshot, sign_in, Driver, Relay};
 use fantoccini::Client;
 
 const TEXTAREA: &str = "#field-worriedabout";
@@ -59,9 +60,14 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     let mut driver = Driver::start();
     let a = driver.browser().await;
     let b = driver.browser().await;
+    // Two early help workers in the council's team.
+    let admin = Api::admin(&relay);
+    admin.add_practitioner("Alex Adams", "alex@council.test", COUNCIL);
+    let bea = admin.add_practitioner("Bea Brown", "bea@council.test", COUNCIL);
+    sign_in(&a, &relay, "alex@council.test").await;
+    sign_in(&b, &relay, "bea@council.test").await;
 
     // A starts a case and records something.
-    a.goto(&relay.url()).await.unwrap();
     find(&a, "#new-child-name")
         .await
         .send_keys("Sam Smith")
@@ -71,6 +77,7 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     find(&a, "button[type=submit]").await.click().await.unwrap();
     let title = find(&a, "[data-testid=case-title]").await;
     assert_eq!(title.text().await.unwrap(), "Sam Smith");
+    open_cards(&a).await;
     find(&a, SETTING)
         .await
         .send_keys("Oak Primary")
@@ -89,8 +96,18 @@ async fn two_browsers_share_a_case_live_offline_and_after_reload() {
     wait_synced(&a, "A").await;
     screenshot(&a, "02-assessment-a").await;
 
-    // B opens the link and sees A's words within a few seconds.
+    // A, the lead professional, adds B to the team; B opens the link and sees A's words
+    // within a few seconds.
+    let case_id = link.rsplit('/').next().unwrap();
+    let (code, body) = Api::sign_in(&relay, "alex@council.test").call(
+        "POST",
+        &format!("/api/cases/{case_id}/members"),
+        Some(serde_json::json!({ "professional_id": bea })),
+    );
+    assert_eq!(code, 201, "inviting B: {body}");
     b.goto(&link).await.unwrap();
+    find(&b, "[data-testid=case-title]").await;
+    open_cards(&b).await;
 
     eventually(10, "B to see A's setting", || async {
         let setting = js(&b, &format!("document.querySelector('{SETTING}')?.value")).await;

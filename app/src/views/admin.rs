@@ -49,9 +49,9 @@ pub fn Admin() -> impl IntoView {
         ev.prevent_default();
         let Some(me) = me() else { return };
         let agency_id = if me.role == Role::SystemAdmin {
-            agency.get_untracked()
+            agency.get_untracked().parse().unwrap_or(0)
         } else {
-            me.agency_id.clone()
+            me.agency_id
         };
         let new = NewProfessional {
             name: name.get_untracked().trim().to_string(),
@@ -66,7 +66,7 @@ pub fn Admin() -> impl IntoView {
         };
         if new.name.is_empty()
             || new.email.is_empty()
-            || new.agency_id.is_empty()
+            || new.agency_id == 0
             || new.password.is_empty()
         {
             message.set(Some(Err(
@@ -86,7 +86,7 @@ pub fn Admin() -> impl IntoView {
     };
 
     let person_row = move |p: Professional| {
-        let (id1, id2) = (p.id.clone(), p.id.clone());
+        let (id1, id2) = (p.id, p.id);
         let (n1, n2) = (p.name.clone(), p.name.clone());
         view! {
             <tr class="govuk-table__row">
@@ -97,15 +97,15 @@ pub fn Admin() -> impl IntoView {
                 <td class="govuk-table__cell">
                     {p.active.then(|| view! {
                         <button type="button" class="govuk-button govuk-button--secondary app-small-button"
-                            on:click=move |_| { let (id, n) = (id1.clone(), n1.clone()); leptos::task::spawn_local(async move {
-                                report(api::revoke_sessions(&id).await.map(|()| format!("{n} has been signed out on every device.")));
+                            on:click=move |_| { let (id, n) = (id1, n1.clone()); leptos::task::spawn_local(async move {
+                                report(api::revoke_sessions(id).await.map(|()| format!("{n} has been signed out on every device.")));
                             }); }>
                             "Sign out everywhere"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>
                         " "
                         <button type="button" class="govuk-button govuk-button--warning app-small-button"
-                            on:click=move |_| { let (id, n) = (id2.clone(), n2.clone()); leptos::task::spawn_local(async move {
-                                report(api::deactivate(&id).await.map(|()| format!("{n} can no longer sign in or open any case.")));
+                            on:click=move |_| { let (id, n) = (id2, n2.clone()); leptos::task::spawn_local(async move {
+                                report(api::deactivate(id).await.map(|()| format!("{n} can no longer sign in or open any case.")));
                             }); }>
                             "Remove access"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>
@@ -171,7 +171,7 @@ pub fn Admin() -> impl IntoView {
                                 <select class="govuk-select" id="person-agency" on:change=move |ev| agency.set(event_target_value(&ev))>
                                     <option value="">"Choose an organisation"</option>
                                     {move || agencies.get().and_then(|a| a.ok()).unwrap_or_default().into_iter().map(|a| view! {
-                                        <option value=a.id.clone() selected=move || agency.get() == a.id>{a.name.clone()}</option>
+                                        <option value=a.id.to_string() selected=move || agency.get() == a.id.to_string()>{a.name.clone()}</option>
                                     }).collect_view()}
                                 </select>
                             </div>

@@ -287,13 +287,24 @@ pub fn ItemList(
     // Whether each card is open, kept here so "Open all" can reach every card, and so a card
     // someone just added opens for them to fill in.
     let open: StoredValue<HashMap<String, RwSignal<bool>>> = StoredValue::new(HashMap::new());
+    // One signal per card, made by whichever asks first (the count below, the card, or "Add"),
+    // and owned by the list: one made inside the count's closure would die when it reran.
+    let owner = StoredValue::new(Owner::current().expect("lists render inside a reactive owner"));
+    let open_signal = move |item: &str| {
+        open.with_value(|m| m.get(item).copied())
+            .unwrap_or_else(|| {
+                let s = owner.with_value(|o| o.with(|| RwSignal::new(opens_by_default(kind))));
+                open.update_value(|m| {
+                    m.insert(item.to_string(), s);
+                });
+                s
+            })
+    };
     let add = {
         let (repo, list) = (repo.clone(), list.clone());
         move |_| {
             match repo.with_doc(&id, |doc| add_blank(doc, &list)) {
-                Some(Ok(item)) => open.update_value(|m| {
-                    m.insert(item, RwSignal::new(true));
-                }),
+                Some(Ok(item)) => open_signal(&item).set(true),
                 Some(Err(e)) => web_sys::console::warn_1(&e.to_string().into()),
                 None => {}
             }
@@ -307,17 +318,6 @@ pub fn ItemList(
         view! { <h4 class="govuk-heading-s">{heading}</h4> }.into_any()
     } else {
         view! { <h2 class="govuk-heading-m">{heading}</h2> }.into_any()
-    };
-    // One signal per card, made by whichever asks first (the count below, or the card).
-    let open_signal = move |item: &str| {
-        open.with_value(|m| m.get(item).copied())
-            .unwrap_or_else(|| {
-                let s = RwSignal::new(opens_by_default(kind));
-                open.update_value(|m| {
-                    m.insert(item.to_string(), s);
-                });
-                s
-            })
     };
     let closed_count = move || ids.with(|ids| ids.iter().filter(|i| !open_signal(i).get()).count());
     view! {

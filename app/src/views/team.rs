@@ -31,11 +31,10 @@ pub fn Team(id: DocumentId) -> impl IntoView {
     };
     let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let who = chosen.get_untracked();
-        if who.is_empty() {
+        let Ok(who) = chosen.get_untracked().parse::<i64>() else {
             message.set(Some(Err("Choose who to invite".into())));
             return;
-        }
+        };
         let name = directory
             .get_untracked()
             .and_then(|d| d.ok())
@@ -43,7 +42,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
             .map(|p| p.name)
             .unwrap_or_default();
         leptos::task::spawn_local(async move {
-            match api::invite(&id, &who).await {
+            match api::invite(&id, who).await {
                 Ok(()) => {
                     message.set(Some(Ok(format!("{name} can now open this case."))));
                     chosen.set(String::new());
@@ -55,7 +54,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
     };
     let remove = move |member: Member| {
         leptos::task::spawn_local(async move {
-            match api::remove_member(&id, &member.professional_id).await {
+            match api::remove_member(&id, member.professional_id).await {
                 Ok(()) => {
                     message.set(Some(Ok(format!(
                         "{} can no longer open this case.",
@@ -92,7 +91,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
             Some(Err(e)) => view! { <p class="govuk-body">{e.to_string()}</p> }.into_any(),
             Some(Ok(list)) => {
                 let lead = is_lead().unwrap_or(false);
-                let my_id = me().map(|m| m.id).unwrap_or_default();
+                let my_id = me().map(|m| m.id);
                 view! {
                     <table class="govuk-table" data-testid="members">
                         <thead><tr>
@@ -103,7 +102,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
                         </tr></thead>
                         <tbody>
                             {list.into_iter().map(|m| {
-                                let can_remove = lead && m.professional_id != my_id;
+                                let can_remove = lead && Some(m.professional_id) != my_id;
                                 let label = format!("Remove {}", m.name);
                                 let member = m.clone();
                                 view! {
@@ -126,7 +125,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
             }
         }}
         {move || is_lead().unwrap_or(false).then(|| {
-            let members_now: Vec<String> = members.get().and_then(|m| m.ok()).unwrap_or_default()
+            let members_now: Vec<i64> = members.get().and_then(|m| m.ok()).unwrap_or_default()
                 .into_iter().map(|m| m.professional_id).collect();
             let options: Vec<Professional> = directory.get().and_then(|d| d.ok()).unwrap_or_default()
                 .into_iter().filter(|p| p.active && !members_now.contains(&p.id)).collect();
@@ -140,7 +139,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
                             on:change=move |ev| chosen.set(event_target_value(&ev))>
                             <option value="" selected=move || chosen.get().is_empty()>"Choose a person"</option>
                             {options.into_iter().map(|p| view! {
-                                <option value=p.id.clone()>{format!("{}, {}", p.name, p.agency_name)}</option>
+                                <option value=p.id.to_string()>{format!("{}, {}", p.name, p.agency_name)}</option>
                             }).collect_view()}
                         </select>
                     </div>

@@ -143,7 +143,7 @@ async fn main() {
     let relay = Relay::start();
     let mut driver = Driver::start();
     let b = driver.browser().await;
-    b.goto(&relay.url()).await.unwrap();
+    e2e::sign_in(&b, &relay, e2e::accounts::ADMIN_EMAIL).await;
     eventually(20, "the app", || async {
         (js(&b, "document.querySelector('#new-child-name') ? 'y' : ''").await == "y").then_some(())
     })

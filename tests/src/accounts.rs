@@ -1,0 +1,116 @@
+//! Accounts for end-to-end tests, made through the relay's own API as an administrator would.
+
+use crate::Relay;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ADMIN_EMAIL: &str = "admin@council.test";
+pub const COUNCIL: &str = "Council Early Help";
+
+/// A signed-in session on the relay's API.
+pub struct Api {
+    port: u16,
+    cookie: String,
+    pub me: Value,
+}
+
+impl Api {
+    pub fn sign_in(relay: &Relay, email: &str) -> Api {
+        let (status, headers, body) = request(
+            relay.port,
+            "POST",
+            "/api/session",
+            None,
+            Some(json!({ "email": email, "password": PASSWORD })),
+        );
+        assert_eq!(status, 200, "sign in as {email}: {body}");
+        let cookie = headers
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("set-cookie")
+                    .then(|| v.trim().to_string())
+            })
+            .and_then(|c| c.split(';').next().map(str::to_string))
+            .expect("a session cookie");
+        Api {
+            port: relay.port,
+            cookie,
+            me: serde_json::from_str(&body).expect("JSON"),
+        }
+    }
+
+    pub fn admin(relay: &Relay) -> Api {
+        Api::sign_in(relay, ADMIN_EMAIL)
+    }
+
+    /// (status, JSON body or Null).
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, text) = request(self.port, method, path, Some(&self.cookie), body);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The agency's id, making it if needed.
+    pub fn agency(&self, name: &str) -> i64 {
+        let (_, list) = self.call("GET", "/api/agencies", None);
+        if let Some(a) = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == name)
+        {
+            return a["id"].as_i64().expect("an agency id");
+        }
+        let (status, made) = self.call("POST", "/api/agencies", Some(json!({ "name": name })));
+        assert_eq!(status, 201, "making agency {name}: {made}");
+        made["id"].as_i64().expect("an agency id")
+    }
+
+    /// Adds a practitioner in an agency (made if needed); returns their id.
+    pub fn add_practitioner(&self, name: &str, email: &str, agency: &str) -> i64 {
+        let agency_id = self.agency(agency);
+        let (status, body) = self.call(
+            "POST",
+            "/api/professionals",
+            Some(
+                json!({ "name": name, "email": email, "agency_id": agency_id,
+                         "role": "practitioner", "password": PASSWORD }),
+            ),
+        );
+        assert_eq!(status, 201, "adding {email}: {body}");
+        body["id"].as_i64().expect("a professional id")
+    }
+}
+
+/// One HTTP/1.1 request to the relay on 127.0.0.1: (status, raw headers, body).
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("relay reachable");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        head.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
