@@ -18,28 +18,11 @@
 use crate::accounts::now;
 use crate::auth::professional_of_peer;
 use futures::Stream;
-use serde::Serialize;
+use shared::api::CaseRole;
 use sqlx::SqlitePool;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberRole {
-    /// The lead professional: adds and removes members.
-    Lead,
-    Member,
-}
-
-impl MemberRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberRole::Lead => "lead",
-            MemberRole::Member => "member",
-        }
-    }
-}
 
 /// Something that may change who can see a case. `None` means "any".
 #[derive(Debug, Clone)]
@@ -58,7 +41,7 @@ impl Change {
 #[derive(Default)]
 struct Cache {
     /// Registered cases and their members.
-    cases: HashMap<String, HashMap<i64, MemberRole>>,
+    cases: HashMap<String, HashMap<i64, CaseRole>>,
     inactive: HashSet<i64>,
 }
 
@@ -95,9 +78,9 @@ impl Access {
                 .await?;
         for (case, prof, role) in rows {
             let role = if role == "lead" {
-                MemberRole::Lead
+                CaseRole::Lead
             } else {
-                MemberRole::Member
+                CaseRole::Member
             };
             cache.cases.entry(case).or_default().insert(prof, role);
         }
@@ -136,7 +119,7 @@ impl Access {
     }
 
     /// The professional's role on the case, if a member (active or not).
-    pub fn role(&self, case_id: &str, professional_id: i64) -> Option<MemberRole> {
+    pub fn role(&self, case_id: &str, professional_id: i64) -> Option<CaseRole> {
         self.read()
             .cases
             .get(case_id)?
@@ -149,19 +132,19 @@ impl Access {
     }
 
     /// The case's members and their roles.
-    pub fn members(&self, case_id: &str) -> Vec<(i64, MemberRole)> {
+    pub fn members(&self, case_id: &str) -> Vec<(i64, CaseRole)> {
         let mut v: Vec<_> = self
             .read()
             .cases
             .get(case_id)
             .map(|m| m.iter().map(|(p, r)| (*p, *r)).collect())
             .unwrap_or_default();
-        v.sort();
+        v.sort_by_key(|(p, _)| *p);
         v
     }
 
     /// The cases a professional is a member of.
-    pub fn cases_of(&self, professional_id: i64) -> Vec<(String, MemberRole)> {
+    pub fn cases_of(&self, professional_id: i64) -> Vec<(String, CaseRole)> {
         let mut v: Vec<_> = self
             .read()
             .cases
@@ -215,7 +198,7 @@ impl Access {
             .cases
             .entry(case_id.to_string())
             .or_default()
-            .insert(professional_id, MemberRole::Lead);
+            .insert(professional_id, CaseRole::Lead);
         self.changed(Change {
             case_id: Some(case_id.into()),
             professional_id: Some(professional_id),
@@ -247,7 +230,7 @@ impl Access {
                 .cases
                 .entry(case_id.to_string())
                 .or_default()
-                .insert(professional_id, MemberRole::Member);
+                .insert(professional_id, CaseRole::Member);
             self.changed(Change {
                 case_id: Some(case_id.into()),
                 professional_id: Some(professional_id),

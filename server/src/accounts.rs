@@ -7,41 +7,10 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use std::sync::OnceLock;
 
-/// What a professional may do beyond working on their own cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Practitioner,
-    /// Adds and deactivates professionals in their own agency.
-    AgencyAdmin,
-    /// Manages agencies and every account; reads case audit trails.
-    SystemAdmin,
-}
+pub use shared::api::{Agency, NewProfessional, Role};
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Practitioner => "practitioner",
-            Role::AgencyAdmin => "agency_admin",
-            Role::SystemAdmin => "system_admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "practitioner" => Some(Role::Practitioner),
-            "agency_admin" => Some(Role::AgencyAdmin),
-            "system_admin" => Some(Role::SystemAdmin),
-            _ => None,
-        }
-    }
-
-    pub fn is_admin(self) -> bool {
-        self != Role::Practitioner
-    }
-}
-
-/// A professional as others see them (no password, no session).
+/// A professional as the relay knows them (no password, no session). The API's
+/// [`shared::api::Professional`] is this without the email address.
 #[derive(Debug, Clone, Serialize)]
 pub struct Professional {
     pub id: i64,
@@ -51,6 +20,19 @@ pub struct Professional {
     pub agency_name: String,
     pub role: Role,
     pub active: bool,
+}
+
+impl From<Professional> for shared::api::Professional {
+    fn from(p: Professional) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            agency_id: p.agency_id,
+            agency_name: p.agency_name,
+            role: p.role,
+            active: p.active,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,12 +64,6 @@ impl From<ProfessionalRow> for Professional {
 const SELECT_PROFESSIONAL: &str =
     "SELECT p.id, p.name, p.email, p.agency_id, a.name AS agency_name,
         p.role, p.active FROM professionals p JOIN agencies a ON a.id = p.agency_id";
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Agency {
-    pub id: i64,
-    pub name: String,
-}
 
 /// Why an account change was refused. The messages are shown to people.
 #[derive(Debug, thiserror::Error)]
@@ -175,16 +151,21 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
 }
 
 pub async fn agencies(pool: &SqlitePool) -> Result<Vec<Agency>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name FROM agencies ORDER BY name")
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies ORDER BY name")
         .fetch_all(pool)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Agency { id, name })
+        .collect())
 }
 
 pub async fn agency(pool: &SqlitePool, id: i64) -> Result<Option<Agency>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name FROM agencies WHERE id = ?")
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies WHERE id = ?")
         .bind(id)
         .fetch_optional(pool)
-        .await
+        .await?;
+    Ok(row.map(|(id, name)| Agency { id, name }))
 }
 
 pub async fn create_agency(pool: &SqlitePool, name: &str) -> Result<Agency, AccountError> {
@@ -208,31 +189,23 @@ pub async fn create_agency(pool: &SqlitePool, name: &str) -> Result<Agency, Acco
     })
 }
 
-/// The new professional's details, as an administrator enters them.
-pub struct NewProfessional<'a> {
-    pub name: &'a str,
-    pub email: &'a str,
-    pub agency_id: i64,
-    pub role: Role,
-    pub password: &'a str,
-}
-
+/// Adds a professional with the details an administrator entered.
 pub async fn create_professional(
     pool: &SqlitePool,
-    new: NewProfessional<'_>,
+    new: &NewProfessional,
 ) -> Result<Professional, AccountError> {
     let name = new.name.trim();
     if name.is_empty() {
         return Err(AccountError::NoName);
     }
-    let email = normalise_email(new.email)?;
+    let email = normalise_email(&new.email)?;
     if new.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::WeakPassword);
     }
     if agency(pool, new.agency_id).await?.is_none() {
         return Err(AccountError::NoSuchAgency);
     }
-    let hash = hash_password(new.password);
+    let hash = hash_password(&new.password);
     let id = sqlx::query(
         "INSERT INTO professionals (name, email, agency_id, role, password_hash, active, created_at)
          VALUES (?, ?, ?, ?, ?, 1, ?)",
@@ -341,12 +314,12 @@ pub async fn create_admin(
     };
     create_professional(
         pool,
-        NewProfessional {
-            name,
-            email,
+        &NewProfessional {
+            name: name.to_string(),
+            email: email.to_string(),
             agency_id,
             role: Role::SystemAdmin,
-            password,
+            password: password.to_string(),
         },
     )
     .await

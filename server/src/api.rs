@@ -4,8 +4,8 @@
 //! [`crate::consent`] and [`crate::audit`], and say what happened in plain English. Anything a
 //! caller may not see answers 404, the same as something that does not exist.
 
-use crate::access::{MemberRole, Registered};
-use crate::accounts::{self, AccountError, NewProfessional, Professional, Role};
+use crate::access::Registered;
+use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
 use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
 use crate::AppState;
@@ -16,7 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use shared::api::{
+    Agency, CaseRole, Export, Invite, Me, Member, MyCase, NewAgency, NewProfessional, RegisterCase,
+    Role, SignIn,
+};
 
 /// A refusal or failure, sent as `{"error": "<sentence>"}`.
 #[derive(Debug)]
@@ -51,11 +55,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        let body = shared::api::ApiError {
+            error: self.message,
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -83,6 +86,8 @@ impl From<AccountError> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+const NOT_UNDERSTOOD: &str = "The request was not understood. Reload the page and try again.";
+
 /// A JSON request body whose rejection is a JSON error like every other answer.
 pub struct Body<T>(pub T);
 
@@ -92,9 +97,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(_) => Err(ApiError::bad_request(
-                "The request was not understood. Reload the page and try again.",
-            )),
+            Err(_) => Err(ApiError::bad_request(NOT_UNDERSTOOD)),
         }
     }
 }
@@ -133,12 +136,6 @@ pub fn router() -> Router<AppState> {
 }
 
 // ---- Signing in ----
-
-#[derive(Deserialize)]
-struct SignIn {
-    email: String,
-    password: String,
-}
 
 async fn sign_in(
     State(state): State<AppState>,
@@ -195,7 +192,7 @@ async fn sign_in(
         .into_response())
 }
 
-async fn session(SignedIn(session): SignedIn) -> Json<crate::auth::SessionView> {
+async fn session(SignedIn(session): SignedIn) -> Json<Me> {
     Json(session.view())
 }
 
@@ -226,19 +223,13 @@ async fn sign_out(
 
 // ---- Cases and members ----
 
-#[derive(Serialize)]
-struct CaseView {
-    id: String,
-    role: MemberRole,
-}
-
-async fn cases(State(state): State<AppState>, SignedIn(me): SignedIn) -> Json<Vec<CaseView>> {
+async fn cases(State(state): State<AppState>, SignedIn(me): SignedIn) -> Json<Vec<MyCase>> {
     Json(
         state
             .access
             .cases_of(me.professional.id)
             .into_iter()
-            .map(|(id, role)| CaseView { id, role })
+            .map(|(id, role)| MyCase { id, role })
             .collect(),
     )
 }
@@ -248,11 +239,6 @@ fn case_id(raw: &str) -> ApiResult<String> {
     raw.parse::<shared::DocumentId>()
         .map(|id| id.to_string())
         .map_err(|_| ApiError::not_found("case"))
-}
-
-#[derive(Deserialize)]
-struct RegisterCase {
-    id: String,
 }
 
 async fn register_case(
@@ -276,15 +262,15 @@ async fn register_case(
     match state.access.register(&id, me_id).await? {
         Registered::Created => {
             state.audit.record(event("success")).await;
-            let body = CaseView {
+            let body = MyCase {
                 id: id.clone(),
-                role: MemberRole::Lead,
+                role: CaseRole::Lead,
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
         Registered::AlreadyMember => {
-            let role = state.access.role(&id, me_id).unwrap_or(MemberRole::Member);
-            Ok(Json(CaseView { id, role }).into_response())
+            let role = state.access.role(&id, me_id).unwrap_or(CaseRole::Member);
+            Ok(Json(MyCase { id, role }).into_response())
         }
         Registered::Refused => {
             state.audit.record(event("denied")).await;
@@ -293,17 +279,19 @@ async fn register_case(
     }
 }
 
-#[derive(Serialize)]
-struct MemberView {
-    professional_id: i64,
-    name: String,
-    agency_id: i64,
-    agency_name: String,
-    role: MemberRole,
+/// A professional as a member of a case, with their role on it.
+fn member(p: Professional, role: CaseRole) -> Member {
+    Member {
+        professional_id: p.id,
+        name: p.name,
+        agency_id: p.agency_id,
+        agency_name: p.agency_name,
+        role,
+    }
 }
 
 /// The caller's role on a case; 404 for non-members, so a case's existence never leaks.
-fn role_on(state: &AppState, case: &str, me: &Professional) -> ApiResult<MemberRole> {
+fn role_on(state: &AppState, case: &str, me: &Professional) -> ApiResult<CaseRole> {
     state
         .access
         .role(case, me.id)
@@ -314,27 +302,16 @@ async fn members(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<MemberView>>> {
+) -> ApiResult<Json<Vec<Member>>> {
     let id = case_id(&id)?;
     role_on(&state, &id, &me.professional)?;
     let mut out = Vec::new();
     for (pid, role) in state.access.members(&id) {
         if let Some(p) = accounts::professional(&state.db, pid).await? {
-            out.push(MemberView {
-                professional_id: p.id,
-                name: p.name,
-                agency_id: p.agency_id,
-                agency_name: p.agency_name,
-                role,
-            });
+            out.push(member(p, role));
         }
     }
     Ok(Json(out))
-}
-
-#[derive(Deserialize)]
-struct AddMember {
-    professional_id: i64,
 }
 
 /// Lead professional only (not administrators: adding someone to a family's record is a
@@ -344,10 +321,10 @@ async fn add_member(
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
-    Body(body): Body<AddMember>,
+    Body(body): Body<Invite>,
 ) -> ApiResult<Response> {
     let id = case_id(&id)?;
-    if role_on(&state, &id, &me.professional)? != MemberRole::Lead {
+    if role_on(&state, &id, &me.professional)? != CaseRole::Lead {
         return Err(ApiError::forbidden(
             "Only the lead professional can add people to this case.",
         ));
@@ -371,7 +348,7 @@ async fn add_member(
     // withdrawal never removes them either; every other agency needs the family's consent.
     let mut holder = false;
     for (pid, role) in state.access.members(&id) {
-        if role == MemberRole::Lead {
+        if role == CaseRole::Lead {
             let lead = accounts::professional(&state.db, pid).await?;
             holder |= lead.is_some_and(|l| l.agency_id == invitee.agency_id);
         }
@@ -394,17 +371,7 @@ async fn add_member(
         .add(&id, invitee.id, me.professional.id)
         .await?;
     state.audit.record(event("success")).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(MemberView {
-            professional_id: invitee.id,
-            name: invitee.name,
-            agency_id: invitee.agency_id,
-            agency_name: invitee.agency_name,
-            role: MemberRole::Member,
-        }),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(member(invitee, CaseRole::Member))).into_response())
 }
 
 /// Lead professional only; the lead cannot remove themself.
@@ -415,7 +382,7 @@ async fn remove_member(
     Path((id, professional_id)): Path<(String, i64)>,
 ) -> ApiResult<StatusCode> {
     let id = case_id(&id)?;
-    if role_on(&state, &id, &me.professional)? != MemberRole::Lead {
+    if role_on(&state, &id, &me.professional)? != CaseRole::Lead {
         return Err(ApiError::forbidden(
             "Only the lead professional can remove people from this case.",
         ));
@@ -497,11 +464,6 @@ async fn case_audit_csv(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct Export {
-    kind: String,
-}
-
 /// Export kinds are short fixed words (stored in the audit), never free text.
 fn export_kind(kind: &str) -> Option<&str> {
     let ok =
@@ -535,48 +497,21 @@ async fn record_export(
 
 // ---- Accounts ----
 
-#[derive(Serialize)]
-struct DirectoryEntry {
-    id: i64,
-    name: String,
-    agency_id: i64,
-    agency_name: String,
-    role: Role,
-    active: bool,
-}
-
 /// For inviting: practitioners see active colleagues; administrators see everyone.
 async fn directory(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-) -> ApiResult<Json<Vec<DirectoryEntry>>> {
+) -> ApiResult<Json<Vec<shared::api::Professional>>> {
     let only_active = !me.professional.role.is_admin();
     let people = accounts::directory(&state.db, only_active).await?;
-    Ok(Json(
-        people
-            .into_iter()
-            .map(|p| DirectoryEntry {
-                id: p.id,
-                name: p.name,
-                agency_id: p.agency_id,
-                agency_name: p.agency_name,
-                role: p.role,
-                active: p.active,
-            })
-            .collect(),
-    ))
+    Ok(Json(people.into_iter().map(Into::into).collect()))
 }
 
 async fn agencies(
     State(state): State<AppState>,
     SignedIn(_): SignedIn,
-) -> ApiResult<Json<Vec<accounts::Agency>>> {
+) -> ApiResult<Json<Vec<Agency>>> {
     Ok(Json(accounts::agencies(&state.db).await?))
-}
-
-#[derive(Deserialize)]
-struct NewAgency {
-    name: String,
 }
 
 async fn create_agency(
@@ -603,13 +538,17 @@ async fn create_agency(
     Ok((StatusCode::CREATED, Json(agency)).into_response())
 }
 
-#[derive(Deserialize)]
-struct CreateProfessional {
-    name: String,
-    email: String,
-    agency_id: i64,
-    role: String,
-    password: String,
+/// A [`NewProfessional`] from a request body; an unknown role gets its own message rather
+/// than the one for a body that is not understood.
+fn new_professional(body: serde_json::Value) -> ApiResult<NewProfessional> {
+    NewProfessional::deserialize(&body).map_err(|_| {
+        match body.get("role").and_then(|r| r.as_str()) {
+            Some(role) if Role::parse(role).is_none() => {
+                ApiError::bad_request("Choose a role: practitioner, agency_admin or system_admin.")
+            }
+            _ => ApiError::bad_request(NOT_UNDERSTOOD),
+        }
+    })
 }
 
 /// May `me` manage `target`'s account? System admins: anyone. Agency admins: people in their
@@ -626,27 +565,15 @@ async fn create_professional(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
-    Body(body): Body<CreateProfessional>,
+    Body(body): Body<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let role = Role::parse(&body.role).ok_or_else(|| {
-        ApiError::bad_request("Choose a role: practitioner, agency_admin or system_admin.")
-    })?;
-    if !manages(&me.professional, body.agency_id, role) {
+    let new = new_professional(body)?;
+    if !manages(&me.professional, new.agency_id, new.role) {
         return Err(ApiError::forbidden(
             "You can only add accounts for your own agency, and not system administrators.",
         ));
     }
-    let created = accounts::create_professional(
-        &state.db,
-        NewProfessional {
-            name: &body.name,
-            email: &body.email,
-            agency_id: body.agency_id,
-            role,
-            password: &body.password,
-        },
-    )
-    .await?;
+    let created = accounts::create_professional(&state.db, &new).await?;
     state
         .audit
         .record(
@@ -657,6 +584,7 @@ async fn create_professional(
                 .client(client),
         )
         .await;
+    // The full account (with its email address), so the administrator sees what was saved.
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -732,6 +660,23 @@ async fn revoke_sessions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_role_is_named_as_such() {
+        let body = |role: serde_json::Value| {
+            serde_json::json!({"name": "N", "email": "n@example.org", "agency_id": 1,
+                "role": role, "password": "a long enough password"})
+        };
+        let new = new_professional(body("agency_admin".into())).unwrap();
+        assert_eq!((new.agency_id, new.role), (1, Role::AgencyAdmin));
+        let message = |v| new_professional(v).unwrap_err().message;
+        assert!(message(body("root".into())).starts_with("Choose a role"));
+        assert_eq!(message(body(7.into())), NOT_UNDERSTOOD);
+        assert_eq!(
+            message(serde_json::json!({"role": "practitioner"})),
+            NOT_UNDERSTOOD
+        );
+    }
 
     #[test]
     fn export_kinds_are_short_words() {

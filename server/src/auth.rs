@@ -12,8 +12,8 @@ use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
+use shared::api::Me;
 use sqlx::SqlitePool;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -24,20 +24,6 @@ use tokio::sync::watch;
 pub const COOKIE: &str = "tac_session";
 
 pub const SESSION_ENDED: &str = "Your session has ended. Sign in again.";
-
-/// The sign-in answer (and `GET /api/session`).
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionView {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub agency_id: i64,
-    pub agency_name: String,
-    pub role: accounts::Role,
-    /// The start every sync peer id of this professional must have.
-    pub peer_prefix: String,
-    pub expires_at: String,
-}
 
 /// The peer id prefix bound to a professional: `p<id>-`. The dash ends the number, so `p1-`
 /// is never a prefix of `p12-...`.
@@ -64,9 +50,10 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn view(&self) -> SessionView {
+    /// The sign-in answer (and `GET /api/session`).
+    pub fn view(&self) -> Me {
         let p = &self.professional;
-        SessionView {
+        Me {
             id: p.id,
             name: p.name.clone(),
             email: p.email.clone(),

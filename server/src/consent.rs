@@ -5,9 +5,10 @@
 //! The relay reads the `consent` part of its own copy of the case document (what members have
 //! synced to it), so the record the practitioners keep is the single source of truth.
 
-use crate::access::{Access, MemberRole};
+use crate::access::Access;
 use crate::audit::{Audit, Event};
 use automerge::ROOT;
+use shared::api::CaseRole;
 use shared::record::consent::Consent;
 use sqlx::SqlitePool;
 use std::collections::HashSet;
@@ -173,7 +174,7 @@ impl Watcher {
         let agencies = agencies_of(&self.pool, &ids).await?;
         let lead_agencies: HashSet<i64> = members
             .iter()
-            .filter(|(_, r)| *r == MemberRole::Lead)
+            .filter(|(_, r)| *r == CaseRole::Lead)
             .filter_map(|(p, _)| agencies.iter().find(|a| a.0 == *p).map(|a| a.1))
             .collect();
         for (professional, agency_id, agency_name) in agencies {

@@ -775,6 +775,19 @@ async fn administrators_manage_accounts_within_their_powers() {
             .status,
         400
     );
+    let unknown = api(
+        &relay,
+        "POST",
+        "/api/professionals",
+        &admin,
+        Some(new(own, "root", "new5@example.org")),
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(
+        unknown.json()["error"],
+        "Choose a role: practitioner, agency_admin or system_admin."
+    );
 
     assert_eq!(
         api(

@@ -217,12 +217,12 @@ pub async fn professional(
     };
     server::accounts::create_professional(
         db,
-        server::accounts::NewProfessional {
-            name,
-            email,
+        &server::accounts::NewProfessional {
+            name: name.to_string(),
+            email: email.to_string(),
             agency_id,
             role: server::accounts::Role::parse(role).unwrap(),
-            password: PASSWORD,
+            password: PASSWORD.to_string(),
         },
     )
     .await
