@@ -95,7 +95,7 @@ pub fn Admin() -> impl IntoView {
                 <td class="govuk-table__cell">{p.role.label()}</td>
                 <td class="govuk-table__cell">{if p.active { "Can sign in" } else { "Access removed" }}</td>
                 <td class="govuk-table__cell">
-                    {p.active.then(|| view! {
+                    {(p.active && Some(p.id) != me().map(|m| m.id)).then(|| view! {
                         <button type="button" class="govuk-button govuk-button--secondary app-small-button"
                             on:click=move |_| { let (id, n) = (id1, n1.clone()); leptos::task::spawn_local(async move {
                                 report(api::revoke_sessions(id).await.map(|()| format!("{n} has been signed out on every device.")));
@@ -121,19 +121,7 @@ pub fn Admin() -> impl IntoView {
                 let system = me.role == Role::SystemAdmin;
                 view! {
                     <h1 class="govuk-heading-l">"Manage accounts"</h1>
-                    {move || message.get().map(|m| match m {
-                        Ok(text) => view! {
-                            <div class="govuk-notification-banner govuk-notification-banner--success" role="status" data-testid="admin-message">
-                                <p class="govuk-body">{text}</p>
-                            </div>
-                        }.into_any(),
-                        Err(text) => view! {
-                            <div class="govuk-error-summary" role="alert" data-testid="admin-error">
-                                <h2 class="govuk-error-summary__title">"There is a problem"</h2>
-                                <p class="govuk-body">{text}</p>
-                            </div>
-                        }.into_any(),
-                    })}
+                    {move || message.get().map(|m| super::outcome(m, "admin"))}
                     <h2 class="govuk-heading-m">"People"</h2>
                     {move || match people.get() {
                         None => view! { <p class="govuk-body">"Loading…"</p> }.into_any(),

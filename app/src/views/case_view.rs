@@ -168,7 +168,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                     view! {
                         <li class="app-section-nav__item">
                             <A href=format!("/case/{id}/{slug}") attr:class="govuk-link"
-                                attr:aria-current=move || (section.get() == sec).then_some("page")>{*title}</A>
+                                attr:aria-current=move || (!on_team.get() && section.get() == sec).then_some("page")>{*title}</A>
                         </li>
                     }
                 }).collect_view()}

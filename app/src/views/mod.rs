@@ -50,7 +50,8 @@ fn Screens() -> impl IntoView {
     view! {
         <Router>
             <Header/>
-            <status::SyncStatusBar/>
+            // Nothing to sync until someone signs in.
+            {move || (account.get() != Account::SignedOut).then(|| view! { <status::SyncStatusBar/> })}
             <div class="govuk-width-container">
                 <main class="govuk-main-wrapper" id="main-content">
                     {move || match account.get() {
@@ -150,6 +151,32 @@ fn Header() -> impl IntoView {
                 })}
             </div>
         </header>
+    }
+}
+
+/// What happened after someone pressed a button: a green "Success" banner or a red error
+/// summary, GOV.UK style. `testid` names it for tests (`<testid>-message` / `<testid>-error`).
+pub(crate) fn outcome(result: Result<String, String>, testid: &'static str) -> AnyView {
+    match result {
+        Ok(text) => view! {
+            <div class="govuk-notification-banner govuk-notification-banner--success" role="alert"
+                data-testid=format!("{testid}-message")>
+                <div class="govuk-notification-banner__header">
+                    <h2 class="govuk-notification-banner__title">"Success"</h2>
+                </div>
+                <div class="govuk-notification-banner__content">
+                    <p class="govuk-notification-banner__heading">{text}</p>
+                </div>
+            </div>
+        }
+        .into_any(),
+        Err(text) => view! {
+            <div class="govuk-error-summary" role="alert" data-testid=format!("{testid}-error")>
+                <h2 class="govuk-error-summary__title">"There is a problem"</h2>
+                <div class="govuk-error-summary__body"><p class="govuk-body">{text}</p></div>
+            </div>
+        }
+        .into_any(),
     }
 }
 

@@ -69,19 +69,7 @@ pub fn Team(id: DocumentId) -> impl IntoView {
 
     view! {
         <p class="govuk-body">"Only the people listed here can open this case. Invite someone from another organisation once the family has agreed to share with it (record that in Consent), or a safeguarding decision to share without consent has been recorded."</p>
-        {move || message.get().map(|m| match m {
-            Ok(text) => view! {
-                <div class="govuk-notification-banner govuk-notification-banner--success" role="status" data-testid="team-message">
-                    <p class="govuk-body govuk-!-margin-bottom-0">{text}</p>
-                </div>
-            }.into_any(),
-            Err(text) => view! {
-                <div class="govuk-error-summary" role="alert" data-testid="team-error">
-                    <h2 class="govuk-error-summary__title">"There is a problem"</h2>
-                    <p class="govuk-body">{text}</p>
-                </div>
-            }.into_any(),
-        })}
+        {move || message.get().map(|m| super::outcome(m, "team"))}
         <h2 class="govuk-heading-m">"Who is in the team"</h2>
         {move || match members.get() {
             None => view! { <p class="govuk-body">"Loading…"</p> }.into_any(),
