@@ -52,6 +52,8 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<Response
     match response.status() {
         200..=299 => Ok(response),
         401 => Err(CallError::SignedOut),
+        // A relay that is down behind a proxy, or restarting: carry on offline.
+        502..=504 => Err(CallError::Offline),
         status => {
             let message = text(&response)
                 .await
@@ -61,13 +63,8 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<Response
                 .unwrap_or_else(|| match status {
                     403 | 404 => "You do not have access to this.".to_string(),
                     429 => "Too many attempts. Wait a few minutes, then try again.".to_string(),
-                    // A service worker answers 503 for API calls made offline.
-                    502..=504 => return CallError::Offline.to_string(),
                     _ => "Something went wrong on TAC Planner's server. Try again.".to_string(),
                 });
-            if (502..=504).contains(&status) {
-                return Err(CallError::Offline);
-            }
             Err(CallError::Refused(status, message))
         }
     }

@@ -17,7 +17,7 @@ pub async fn sign_in(repo: &Repo, email: &str, password: &str) -> Result<(), Str
     let me = api::sign_in(email, password)
         .await
         .map_err(|e| e.to_string())?;
-    let previous = repo.account().get_untracked().me().map(|m| m.id.clone());
+    let previous = repo.account().get_untracked().me().map(|m| m.id);
     if previous.is_some_and(|p| p != me.id) {
         repo.wipe().await.map_err(|e| e.to_string())?;
         clear_caches().await;
