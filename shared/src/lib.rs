@@ -16,6 +16,7 @@
 pub mod api;
 pub mod case;
 pub mod document_id;
+pub mod presence;
 pub mod protocol;
 pub mod record;
 pub mod storage_key;
