@@ -592,6 +592,58 @@ pub fn remove(doc: &mut AutoCommit, kind: ItemKind, id: &str) -> Result<(), Reco
     doc.delete(&list, index).map_err(write_err)
 }
 
+/// Marks a meeting's record as agreed, on `date` (`YYYY-MM-DD`), by the people present
+/// (`(name, agency)`, agency empty for family members).
+///
+/// Pending local changes are committed first, so the record agreed is exactly what this
+/// device shows; the document's heads then are kept in the meeting's
+/// [`agreed_heads`](Meeting::agreed_heads), and one change (committed here) writes them with
+/// an [`Agreement`] (fresh id) for each person. Later edits stay possible and show up in
+/// [`changed_since_agreement`](super::meetings::changed_since_agreement).
+///
+/// Agreeing again, after changes, replaces the agreed heads and adds the new agreements
+/// (earlier ones are kept, as the history of who agreed). The heads are always written as a
+/// new list, so two devices agreeing at once end with one of their states, the same one on
+/// both, and every agreement from both.
+pub fn agree_meeting(
+    doc: &mut AutoCommit,
+    meeting_id: &str,
+    people: &[(&str, &str)],
+    date: &str,
+) -> Result<(), RecordError> {
+    doc.commit();
+    let meeting = item_obj(doc, ItemKind::Meeting, meeting_id)?;
+    if people.iter().all(|(name, _)| name.trim().is_empty()) {
+        return Err(RecordError::NobodyAgreed);
+    }
+    let heads = doc.get_heads();
+    let result = (|| {
+        let list = doc
+            .put_object(&meeting, "agreed_heads", ObjType::List)
+            .map_err(write_err)?;
+        for (i, head) in heads.iter().enumerate() {
+            doc.insert(&list, i, head.to_string()).map_err(write_err)?;
+        }
+        let agreed = List::Agreed(meeting_id.to_string());
+        for (name, agency) in people.iter().filter(|(n, _)| !n.trim().is_empty()) {
+            let mut agreement = Agreement::new(name, date);
+            agreement.agency = agency.trim().to_string();
+            add(doc, &agreed, &agreement)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            doc.commit();
+            Ok(())
+        }
+        Err(e) => {
+            doc.rollback();
+            Err(e)
+        }
+    }
+}
+
 /// Moves a step to a new status, on `date` (`YYYY-MM-DD`), if the status flow allows it
 /// (see [`StepStatus::next`]).
 pub fn set_step_status(
@@ -747,7 +799,7 @@ pub fn item_objects<D: ReadDoc>(
 }
 
 /// An item by kind and id: its list, its index and its object.
-fn find_item<D: ReadDoc>(
+pub(crate) fn find_item<D: ReadDoc>(
     doc: &D,
     kind: ItemKind,
     id: &str,

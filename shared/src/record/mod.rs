@@ -226,6 +226,13 @@ pub enum RecordError {
     },
     #[error("a {item} cannot be added to that list")]
     WrongList { item: &'static str },
+    /// Agreeing a record needs at least one person agreeing it.
+    #[error("name at least one person who agreed the record")]
+    NobodyAgreed,
+    /// The document does not hold the version of a meeting record that was agreed, so what
+    /// changed since cannot be worked out (see [`meetings::changed_since_agreement`]).
+    #[error("the version of this record that was agreed is not on this device yet")]
+    AgreedVersionMissing,
     #[error("a step that is {from} cannot become {to}")]
     StepStatus { from: String, to: String },
 }

@@ -10,7 +10,7 @@ use super::closure::ClosureReason;
 use super::consent::ConsentMethod;
 use super::dates::Day;
 use super::family::Role;
-use super::meetings::Meeting;
+use super::meetings::{changed_since_agreement, Meeting};
 use super::plan::ActionStatus;
 use super::step::{ConsentCheck, Direction, StepStatus};
 use super::CaseRecord;
@@ -123,6 +123,45 @@ pub fn missing(record: &CaseRecord) -> Vec<Missing> {
         );
     }
     out
+}
+
+/// Like [`missing`], adding what only the document's history shows: meeting records changed
+/// after they were agreed ([`changed_after_agreement`]), in the Meetings section.
+pub fn missing_in_document<D: automerge::ReadDoc + autosurgeon::ReadDoc>(
+    record: &CaseRecord,
+    doc: &D,
+) -> Vec<Missing> {
+    let mut out = missing(record);
+    let at = out
+        .iter()
+        .position(|m| m.section > Section::Meetings)
+        .unwrap_or(out.len());
+    out.splice(at..at, changed_after_agreement(record, doc));
+    out
+}
+
+/// Each meeting whose agreed record has changed since it was agreed (see
+/// [`changed_since_agreement`]), e.g. "The review on 2026-12-01 was changed after it was
+/// agreed: ask those present to agree it again". A meeting whose agreed version is not in
+/// the document is left out: there is nothing to compare yet.
+pub fn changed_after_agreement<D: automerge::ReadDoc + autosurgeon::ReadDoc>(
+    record: &CaseRecord,
+    doc: &D,
+) -> Vec<Missing> {
+    record
+        .meetings
+        .iter()
+        .filter(|m| m.is_agreed())
+        .filter(|m| changed_since_agreement(doc, &m.id).is_ok_and(|c| !c.is_empty()))
+        .map(|m| Missing {
+            section: Section::Meetings,
+            message: format!(
+                "{} was changed after it was agreed: ask those present to agree it again",
+                m.display_name()
+            ),
+            item: Some(m.id.clone()),
+        })
+        .collect()
 }
 
 fn family(record: &CaseRecord, r: &mut Report) {
