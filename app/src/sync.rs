@@ -9,6 +9,7 @@ use crate::storage::{CaseSummary, Store, StoreError, Write};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use shared::api::Me;
+use shared::presence::{Presence, PresenceBook};
 use shared::record::{self, CaseRecord, RecordError};
 use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient};
 use shared::DocumentId;
@@ -98,6 +99,9 @@ struct Inner {
     handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
     status: RwSignal<SyncStatus>,
     account: RwSignal<Account>,
+    /// Who else has each open case open, from their ephemeral messages (never stored).
+    presence: RefCell<HashMap<DocumentId, PresenceBook>>,
+    presence_changed: RwSignal<u64>,
     /// Cases the relay has accepted from this device (so they sync).
     registered: RefCell<HashSet<DocumentId>>,
     cases: RwSignal<Vec<CaseSummary>>,
@@ -149,6 +153,8 @@ impl Repo {
                 problem: None,
             }),
             account: RwSignal::new(me.map_or(Account::SignedOut, Account::SignedIn)),
+            presence: RefCell::default(),
+            presence_changed: RwSignal::new(0),
             registered: RefCell::new(registered),
             cases: RwSignal::new(cases),
             remote: RwSignal::new(0),
@@ -157,7 +163,43 @@ impl Repo {
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
         repo.watch_page_lifecycle();
+        repo.expire_presence();
         Ok(repo)
+    }
+
+    /// Tells the others who have this case open where we are in it.
+    pub fn announce(&self, id: &DocumentId, presence: &Presence) {
+        let effects = self.0.client.borrow_mut().broadcast(id, presence.encode());
+        self.run(effects);
+    }
+
+    /// Who else has this case open now (reactive).
+    pub fn people_here(&self, id: &DocumentId) -> Vec<Presence> {
+        self.0.presence_changed.track();
+        self.0
+            .presence
+            .borrow()
+            .get(id)
+            .map(PresenceBook::people)
+            .unwrap_or_default()
+    }
+
+    /// Forgets people not heard from for a while (a closed laptop, a lost connection).
+    fn expire_presence(&self) {
+        let repo = self.clone();
+        gloo_timers::callback::Interval::new(1_000, move || {
+            let now = js_sys::Date::now();
+            let gone = repo
+                .0
+                .presence
+                .borrow_mut()
+                .values_mut()
+                .fold(false, |gone, book| book.expire(now) || gone);
+            if gone {
+                repo.0.presence_changed.update(|n| *n += 1);
+            }
+        })
+        .forget();
     }
 
     pub fn account(&self) -> ReadSignal<Account> {
@@ -200,6 +242,11 @@ impl Repo {
         }
         self.0.client.borrow_mut().disconnected();
         self.0.status.update(|s| s.link = Link::Offline);
+        // Offline, we cannot tell who else is here.
+        if !self.0.presence.borrow().is_empty() {
+            self.0.presence.borrow_mut().clear();
+            self.0.presence_changed.update(|n| *n += 1);
+        }
     }
 
     /// The relay says the session has ended: keep everything, ask the person to sign in.
@@ -474,8 +521,24 @@ impl Repo {
                     self.0.attempt.set(0);
                     self.0.status.update(|s| s.link = Link::Online);
                 }
-                // Presence arrives with the joint-meeting work; nothing listens yet.
-                Effect::Ephemeral { .. } => {}
+                Effect::Ephemeral {
+                    document_id,
+                    sender_id,
+                    data,
+                } => {
+                    if let Some(presence) = Presence::decode(&data) {
+                        let changed = self
+                            .0
+                            .presence
+                            .borrow_mut()
+                            .entry(document_id)
+                            .or_default()
+                            .heard(&sender_id, presence, js_sys::Date::now());
+                        if changed {
+                            self.0.presence_changed.update(|n| *n += 1);
+                        }
+                    }
+                }
             }
         }
         self.0.draining.set(false);

@@ -84,7 +84,11 @@ impl PresenceBook {
             }
         }
         let mut people: Vec<Presence> = latest.into_values().map(|(p, _)| p.clone()).collect();
-        people.sort_by(|a, b| a.name.cmp(&b.name).then(a.professional_id.cmp(&b.professional_id)));
+        people.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then(a.professional_id.cmp(&b.professional_id))
+        });
         people
     }
 
@@ -124,7 +128,10 @@ mod tests {
     fn people_expire_without_heartbeats_and_leave_at_once_when_they_say() {
         let mut book = PresenceBook::default();
         assert!(book.heard("peer-a", tom("assessment", false), 0.0));
-        assert!(!book.heard("peer-a", tom("assessment", false), 3_000.0), "a heartbeat changes nothing on screen");
+        assert!(
+            !book.heard("peer-a", tom("assessment", false), 3_000.0),
+            "a heartbeat changes nothing on screen"
+        );
         assert!(book.heard("peer-a", tom("plan", true), 4_000.0));
         assert!(!book.expire(13_999.0));
         assert_eq!(book.people()[0].section, "plan");

@@ -180,6 +180,21 @@ async fn only_the_team_around_the_child_can_open_a_case() {
     })
     .await;
     synced(&teacher).await;
+    // Each sees the other is here, and in which field.
+    wait_for_text(
+        &lead,
+        "[data-testid=presence]",
+        "Tom Teacher (Oak Primary School), in Assessment",
+    )
+    .await;
+    wait_for_text(
+        &teacher,
+        "[data-testid=presence]",
+        "Lena Lead (Council Early Help), in Assessment",
+    )
+    .await;
+    wait_for_text(&teacher, ".app-presence-tag", "Lena Lead is").await;
+    screenshot(&teacher, "33-presence").await;
 
     // A lost laptop: the administrator signs the teacher out everywhere. The teacher's open
     // page is told at once, keeps what they type, and shares it after signing in again.

@@ -7,7 +7,7 @@ use crate::mark;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use shared::record::validation::{missing, plan_summary, Section};
+use shared::record::validation::{missing, missing_in_document, plan_summary, Section};
 use shared::sync::Holding;
 use shared::DocumentId;
 
@@ -79,6 +79,17 @@ pub fn CaseView() -> impl IntoView {
 fn CaseScreen(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let params = use_params_map();
+    // Where this person is, for the others' "Also here".
+    let meeting = Memo::new(move |_| params.with(|p| p.get("meeting")));
+    let slug = Memo::new(move |_| {
+        if meeting.with(Option::is_some) {
+            return "meeting".to_string();
+        }
+        params
+            .with(|p| p.get("section"))
+            .unwrap_or_else(|| "family".into())
+    });
+    super::presence::announce_presence(id, slug);
     let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
@@ -122,19 +133,24 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let still_to_record = move || {
-        let current = section.get();
-        record.with(|r| {
-            r.as_ref()
-                .map(|r| {
-                    missing(r)
-                        .into_iter()
-                        .filter(|m| m.section == current)
-                        .map(|m| m.message)
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
+    let still_to_record = {
+        let repo = repo.clone();
+        move || {
+            let current = section.get();
+            record.with(|r| {
+                r.as_ref()
+                    .map(|r| {
+                        // With the document's history: a meeting changed after it was agreed.
+                        repo.with_doc(&id, |doc| missing_in_document(r, doc))
+                            .unwrap_or_else(|| missing(r))
+                            .into_iter()
+                            .filter(|m| m.section == current)
+                            .map(|m| m.message)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        }
     };
     let link = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -156,6 +172,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         <span class="govuk-caption-m">"Early help case"</span>
         <h1 class="govuk-heading-l" data-testid="case-title">{name}</h1>
         <p class="govuk-body" data-testid="plan-summary">{summary}</p>
+        <super::presence::PresenceList id=id/>
         <div class="govuk-inset-text app-no-print">
             "Changes save automatically on this device and are shared when you are online. "
             "To work on this case with someone else, send them this link: "
@@ -168,7 +185,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                     view! {
                         <li class="app-section-nav__item">
                             <A href=format!("/case/{id}/{slug}") attr:class="govuk-link"
-                                attr:aria-current=move || (!on_team.get() && section.get() == sec).then_some("page")>{*title}</A>
+                                attr:aria-current=move || (!on_team.get() && meeting.with(Option::is_none) && section.get() == sec).then_some("page")>{*title}</A>
                         </li>
                     }
                 }).collect_view()}
@@ -178,11 +195,13 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 </li>
             </ul>
         </nav>
-        {move || on_team.get().then(|| view! {
+        {move || meeting.get().map(|m| view! { <super::meeting::MeetingMode id=id meeting=m/> })}
+        {move || (on_team.get() && meeting.with(Option::is_none)).then(|| view! {
             <h2 class="govuk-heading-l app-section-title">"Team around the child"</h2>
             <super::team::Team id=id/>
         })}
-        {move || (!on_team.get()).then(|| {
+        {move || (!on_team.get() && meeting.with(Option::is_none)).then(|| {
+            let still_to_record = still_to_record.clone();
             let sec = section.get();
             let title = SECTIONS.iter().find(|(s, _, _)| *s == sec).map(|(_, _, t)| *t).unwrap_or_default();
             view! {

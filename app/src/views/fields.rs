@@ -254,6 +254,7 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
         });
     }
 
+    let here = super::presence::in_field(id, dom.clone());
     let initial = read();
     printed.set(initial.clone());
     let described_by = hint.map(|_| hint_id.clone());
@@ -301,6 +302,7 @@ pub fn RecordField(id: DocumentId, path: Path) -> impl IntoView {
     view! {
         <div class="govuk-form-group" node_ref=node>
             <label class="govuk-label govuk-label--s" for=dom.clone()>{label}</label>
+            {move || here().map(|note| view! { <span class="app-presence-tag app-no-print">{note}</span> })}
             {hint.map(|h| view! { <div class="govuk-hint" id=hint_id.clone()>{h}</div> })}
             {input}
         </div>

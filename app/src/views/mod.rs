@@ -5,6 +5,8 @@ mod case_list;
 mod case_view;
 mod fields;
 mod labels;
+mod meeting;
+mod presence;
 mod sections;
 mod sign_in;
 mod status;
@@ -84,6 +86,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/admin") view=admin::Admin/>
             <Route path=path!("/case/:id") view=case_view::CaseView/>
             <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
+            <Route path=path!("/case/:id/meeting/:meeting") view=case_view::CaseView/>
         </Routes>
     }
 }

@@ -199,7 +199,7 @@ fn shown(path: &Path, raw: String) -> String {
 }
 
 /// `2026-12-01` → "1 December 2026", as GOV.UK writes dates.
-fn long_date(iso: &str) -> Option<String> {
+pub(super) fn long_date(iso: &str) -> Option<String> {
     const MONTHS: [&str; 12] = [
         "January",
         "February",
@@ -402,6 +402,13 @@ pub fn ItemList(
                         {move || (!is_open.get()).then(|| view! {
                             <dl class="govuk-summary-list app-item__summary">{summary.clone()}</dl>
                         })}
+                        {(kind == ItemKind::Meeting).then(|| view! {
+                            <p class="govuk-body app-no-print">
+                                <leptos_router::components::A href=format!("/case/{id}/meeting/{item}") attr:class="govuk-link">
+                                    "Open in meeting mode"<span class="govuk-visually-hidden">{format!(" ({})", title.to_lowercase())}</span>
+                                </leptos_router::components::A>
+                            </p>
+                        })}
                         <div id=details>{body}</div>
                     </div>
                 }
@@ -478,6 +485,7 @@ pub fn section_view(id: DocumentId, section: Section) -> AnyView {
         }
         .into_any(),
         Section::Meetings => view! {
+            <super::meeting::StartMeeting id=id/>
             <ItemList id=id list=List::Meetings heading="Meetings and reviews" noun="meeting"/>
         }
         .into_any(),
