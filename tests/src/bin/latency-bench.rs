@@ -44,10 +44,18 @@
 //!    `BENCH_MAX_CLIENTS`, default 600), each step `BENCH_STEP_SECONDS` (default 10) after a
 //!    2 s warm-up, until p99 reaches `BENCH_STOP_MS` (default 250 ms) or the server's share of
 //!    `BENCH_CAPACITY_SECONDS` (default 110 s each) is spent. Capacity = the largest N with
-//!    p99 < 50 ms (and every smaller step too). Target: ours ≥ 10× the JS server's.
+//!    p99 < 50 ms (and every smaller step too). Target: ours ≥ 10× the JS server's. The
+//!    summary also gives both capacities at a looser bar (`BENCH_LOOSE_MS`, default 150 ms),
+//!    for scale: the JS server syncs a changed document to its other peers at most once per
+//!    100 ms (automerge-repo 1.x `DocSynchronizer.syncDebounceRate`), so its p99 cannot get
+//!    under ~100 ms once a case has more than ~10 changes a second.
+//!
+//! Each row also shows CPU use over the step (100% = one core): the server process, this
+//! process (all the clients), and the rest of the machine. A busy machine skews everything;
+//! compare runs only when "other CPU" is low.
 //!
 //! Environment: `BENCH_SECONDS`, `BENCH_STEP_SECONDS`, `BENCH_CAPACITY_SECONDS`, `BENCH_CPS`,
-//! `BENCH_MAX_CLIENTS`, `BENCH_STOP_MS`, `BENCH_SKIP_JS=1`, `TAC_RELAY_BIN`.
+//! `BENCH_MAX_CLIENTS`, `BENCH_STOP_MS`, `BENCH_LOOSE_MS`, `BENCH_SKIP_JS=1`, `TAC_RELAY_BIN`.
 
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
@@ -138,6 +146,23 @@ fn cpu_seconds(stat: &str) -> f64 {
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+}
+
+/// CPU seconds the whole machine has been busy (all cores), from /proc/stat.
+fn machine_busy_seconds() -> f64 {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …: busy = all − idle − iowait.
+    let all: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+    (all - idle) / 100.0
 }
 
 fn wait_for_port(port: u16) -> Res<()> {
@@ -717,6 +742,8 @@ struct Stats {
     errors: Vec<String>,
     server_cpu: f64,
     bench_cpu: f64,
+    /// Everything else on the machine (other people's builds, browsers…), in cores.
+    other_cpu: f64,
 }
 
 impl Stats {
@@ -782,7 +809,11 @@ async fn run(server: &Server, cases: usize, fields: &[usize], cps: f64, seconds:
         cps,
         expected: AtomicU64::new(0),
     });
-    let cpu0 = (server.cpu_seconds(), cpu_seconds("/proc/self/stat"));
+    let cpu0 = (
+        server.cpu_seconds(),
+        cpu_seconds("/proc/self/stat"),
+        machine_busy_seconds(),
+    );
     let tasks: Vec<_> = editors
         .into_iter()
         .map(|e| tokio::spawn(e.run(window.clone())))
@@ -803,6 +834,7 @@ async fn run(server: &Server, cases: usize, fields: &[usize], cps: f64, seconds:
     let span = (WARMUP + GRACE).as_secs_f64() + seconds;
     let server_cpu = (server.cpu_seconds() - cpu0.0) / span;
     let bench_cpu = (cpu_seconds("/proc/self/stat") - cpu0.1) / span;
+    let other_cpu = ((machine_busy_seconds() - cpu0.2) / span - server_cpu - bench_cpu).max(0.0);
     samples.sort_unstable();
     Stats {
         cases,
@@ -813,12 +845,13 @@ async fn run(server: &Server, cases: usize, fields: &[usize], cps: f64, seconds:
         errors,
         server_cpu,
         bench_cpu,
+        other_cpu,
     }
 }
 
 fn print_header() {
     println!(
-        "  {:>5} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>11} {:>10}",
+        "  {:>5} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>11} {:>10} {:>10}",
         "cases",
         "clients",
         "keys",
@@ -829,13 +862,14 @@ fn print_header() {
         "max ms",
         "lost",
         "server CPU",
-        "bench CPU"
+        "bench CPU",
+        "other CPU"
     );
 }
 
 fn print_row(s: &Stats) {
     println!(
-        "  {:>5} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10.0}% {:>9.0}%",
+        "  {:>5} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10.0}% {:>9.0}% {:>9.0}%",
         s.cases,
         s.clients,
         s.keystrokes,
@@ -847,6 +881,7 @@ fn print_row(s: &Stats) {
         s.lost(),
         s.server_cpu * 100.0,
         s.bench_cpu * 100.0,
+        s.other_cpu * 100.0,
     );
     for e in s.errors.iter().take(3) {
         println!("        error: {e}");
@@ -856,18 +891,11 @@ fn print_row(s: &Stats) {
     }
 }
 
-/// Capacity sweep on one server: (largest N with p99 < 50 ms, every step's stats).
-async fn sweep(
-    server: &Server,
-    cps: f64,
-    step_seconds: f64,
-    budget: Duration,
-) -> (usize, Vec<Stats>) {
+/// Capacity sweep on one server: every step's stats, until p99 reaches `BENCH_STOP_MS`.
+async fn sweep(server: &Server, cps: f64, step_seconds: f64, budget: Duration) -> Vec<Stats> {
     let max_clients = env_num("BENCH_MAX_CLIENTS", 600.0) as usize;
     let stop_ms = env_num("BENCH_STOP_MS", 250.0);
     let began = std::time::Instant::now();
-    let mut capacity = 0;
-    let mut passing = true;
     let mut all = Vec::new();
     println!("\n{} — capacity, 3 clients per case:", server.name);
     print_header();
@@ -881,19 +909,28 @@ async fn sweep(
         }
         let stats = run(server, n, &[0, 0, 1], cps, step_seconds).await;
         print_row(&stats);
-        let p99 = stats.pct(0.99);
-        if passing && stats.ok() && p99 < CAPACITY_P99_MS {
-            capacity = n;
-        } else {
-            passing = false;
-        }
-        let stop = !stats.ok() || p99 >= stop_ms;
+        let stop = !stats.ok() || stats.pct(0.99) >= stop_ms;
         all.push(stats);
         if stop {
             break;
         }
     }
-    (capacity, all)
+    all
+}
+
+/// The largest N whose step, and every smaller step, had p99 under `bar_ms` without errors.
+fn capacity(steps: &[Stats], bar_ms: f64) -> usize {
+    steps
+        .iter()
+        .take_while(|s| s.ok() && s.pct(0.99) < bar_ms)
+        .last()
+        .map_or(0, |s| s.cases)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn versions() {
@@ -947,7 +984,10 @@ fn versions() {
     .find(|d| d.exists())
     .unwrap_or_default();
     println!("TAC Planner latency bench (loopback, one process for all clients)");
-    println!("  machine: {cores} cores, {cpu}");
+    println!(
+        "  machine: {cores} cores, {cpu}; load average at start: {}",
+        loadavg()
+    );
     println!(
         "  ours: tac-relay {} (release), samod {}, automerge {} (clients: the same automerge)",
         relay_binary().display(),
@@ -1004,7 +1044,7 @@ async fn bench() -> i32 {
     print_row(&live);
 
     // 2. Capacity, ours then the JS server, each with its own budget.
-    let (ours_n, ours_steps) = sweep(&ours, cps, step_seconds, budget).await;
+    let ours_steps = sweep(&ours, cps, step_seconds, budget).await;
     drop(ours);
     let js = if skip_js {
         None
@@ -1046,32 +1086,52 @@ async fn bench() -> i32 {
             .find(|s| s.cases == n)
             .map_or("-".to_string(), |s| ms(s.pct(0.99)))
     };
-    println!("Relay capacity (largest N cases × 3 clients with p99 < {CAPACITY_P99_MS} ms):");
-    println!(
-        "  ours: N = {ours_n} (p99 {} ms at N = {ours_n}; tried up to N = {})",
-        p99_at(&ours_steps, ours_n),
-        ours_steps.last().map_or(0, |s| s.cases)
-    );
-    match &js {
-        Some((js_n, js_steps)) => {
-            println!(
-                "  JS:   N = {js_n} (p99 {} ms at N = {js_n}; tried up to N = {})",
-                p99_at(js_steps, *js_n),
-                js_steps.last().map_or(0, |s| s.cases)
-            );
-            let ratio = if *js_n == 0 {
-                "infinite (the JS server met the bar at no step)".to_string()
+    let loose_ms = env_num("BENCH_LOOSE_MS", 150.0);
+    for (bar, primary) in [(CAPACITY_P99_MS, true), (loose_ms, false)] {
+        println!(
+            "Relay capacity{}: largest N cases × 3 clients with p99 < {bar} ms:",
+            if primary {
+                ""
             } else {
-                format!("{:.1}×", ours_n as f64 / *js_n as f64)
-            };
-            let met = *js_n == 0 && ours_n > 0 || (*js_n > 0 && ours_n >= 10 * js_n);
+                " at a looser bar (for scale only)"
+            }
+        );
+        let ours_n = capacity(&ours_steps, bar);
+        println!(
+            "  ours: N = {ours_n:<4} (p99 {} ms there; tried up to N = {})",
+            p99_at(&ours_steps, ours_n),
+            ours_steps.last().map_or(0, |s| s.cases)
+        );
+        let Some(js_steps) = &js else {
+            println!("  JS:   not run");
+            continue;
+        };
+        let js_n = capacity(js_steps, bar);
+        println!(
+            "  JS:   N = {js_n:<4} (p99 {} ms there; tried up to N = {})",
+            p99_at(js_steps, js_n),
+            js_steps.last().map_or(0, |s| s.cases)
+        );
+        let ratio = match (ours_n, js_n) {
+            (0, 0) => "- (neither met the bar at any step)".to_string(),
+            (_, 0) => "∞ (the JS server met the bar at no step)".to_string(),
+            _ => format!("{:.1}×", ours_n as f64 / js_n as f64),
+        };
+        let met = ours_n > 0 && ours_n >= 10 * js_n;
+        if primary {
             println!(
                 "  ratio ours/JS: {ratio}   -> target ≥ 10×: {}",
                 if met { "met" } else { "NOT met" }
             );
+        } else {
+            println!("  ratio ours/JS: {ratio}");
         }
-        None => println!("  JS: not run"),
     }
-    println!("Whole run: {:.0} s", began.elapsed().as_secs_f64());
+    println!(
+        "Whole run: {:.0} s; load average at the end: {} (CPU columns: 100% = one core; \
+         \"other\" is the rest of the machine, which skews results when high)",
+        began.elapsed().as_secs_f64(),
+        loadavg()
+    );
     0
 }
