@@ -1316,3 +1316,38 @@ fn child_name_reads_the_case_child_from_the_family_alone() {
         None
     );
 }
+
+#[test]
+fn list_ids_read_from_the_document_match_the_record() {
+    let mut doc = CaseRecord::new("Amira Khan").into_document().unwrap();
+    assert!(
+        edit::item_ids(&doc, &List::Outcomes).unwrap().is_empty(),
+        "no plan yet"
+    );
+    assert!(edit::item_ids(&doc, &List::Actions("nope".into()))
+        .unwrap()
+        .is_empty());
+    let outcome = Outcome::new("Safe at home");
+    edit::add(&mut doc, &List::Outcomes, &outcome).unwrap();
+    for what in ["Parenting course", "Safety plan"] {
+        edit::add(
+            &mut doc,
+            &List::Actions(outcome.id.clone()),
+            &Action::new(what),
+        )
+        .unwrap();
+    }
+    let record = CaseRecord::load(&mut doc).unwrap();
+    let actions: Vec<String> = record.plan.outcomes[0]
+        .actions
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!(
+        edit::item_ids(&doc, &List::Actions(outcome.id.clone())).unwrap(),
+        actions
+    );
+    assert_eq!(edit::item_ids(&doc, &List::Outcomes).unwrap(), [outcome.id]);
+    let people: Vec<String> = record.family.people.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(edit::item_ids(&doc, &List::People).unwrap(), people);
+}

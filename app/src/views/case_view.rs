@@ -98,33 +98,52 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             .find(|(_, s, _)| *s == slug)
             .map_or(Section::Family, |(sec, _, _)| *sec)
     });
-    // The case, read once per change and shared with every list on the screen, with an index
-    // of its items' objects that fields use to find themselves.
-    let items = ItemIndex(StoredValue::new(Default::default()));
-    let record = Memo::new({
+    // Every list item's document object, found again after each change: lists and fields use it
+    // to find themselves without reading the whole case.
+    let objects = StoredValue::new(Default::default());
+    let version = Memo::new({
         let repo = repo.clone();
-        move |_| {
+        move |previous: Option<&u64>| {
             repo.track_changes();
             if let Some(Ok(index)) =
                 repo.with_doc(&id, |doc| shared::record::edit::item_objects(doc))
             {
-                items.0.set_value(index);
+                objects.set_value(index);
             }
+            previous.map_or(0, |v| v + 1)
+        }
+    });
+    // Build it now, before the fields below look themselves up.
+    version.with_untracked(|_| ());
+    provide_context(ItemIndex(objects, version));
+    // The whole case, read once per change, for the plan summary, "still to record" and meeting
+    // mode. It is the slowest part of opening a big case and nothing needs it to draw the lists
+    // and fields, so it is read one task after the screen is up.
+    let read_whole = RwSignal::new(false);
+    let record = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            if !read_whole.get() {
+                return None;
+            }
+            repo.track_changes();
             repo.read(&id)
         }
     });
-    // Read it now, so the index is ready before the fields below look themselves up.
-    record.with_untracked(|_| ());
+    set_timeout(
+        move || {
+            let _ = read_whole.try_set(true);
+        },
+        std::time::Duration::ZERO,
+    );
     mark("case-record-read");
-    provide_context(items);
     provide_context(record);
+    let cases = repo.cases();
     let name = move || {
-        record.with(|r| {
-            r.as_ref()
-                .and_then(|r| r.children().next().map(|c| c.name.clone()))
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| "Unnamed child".into())
-        })
+        cases
+            .with(|c| c.iter().find(|c| c.id == id).map(|c| c.child_name.clone()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Unnamed child".into())
     };
     let summary = move || {
         record.with(|r| {
@@ -224,6 +243,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     }
 }
 
-/// Every list item's document object by item id, for the case on screen.
+/// Every list item's document object by item id, for the case on screen, and a version that
+/// changes whenever the index is rebuilt (after each change to the case).
 #[derive(Clone, Copy)]
-pub struct ItemIndex(pub StoredValue<std::collections::HashMap<String, automerge::ObjId>>);
+pub struct ItemIndex(
+    pub StoredValue<std::collections::HashMap<String, automerge::ObjId>>,
+    pub Memo<u64>,
+);

@@ -3,7 +3,6 @@
 //! decisions and the next date; then the record is agreed by those present. Changes made after
 //! agreement stay possible, and the screen says what changed.
 
-use super::case_view::ItemIndex;
 use super::fields::RecordField;
 use super::sections::{long_date, today, ItemList};
 use super::use_repo;
@@ -97,7 +96,6 @@ pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
     let repo = use_repo();
     let record =
         use_context::<Memo<Option<CaseRecord>>>().expect("the case screen provides its record");
-    let index = use_context::<ItemIndex>();
     let mid = meeting.clone();
     let this = Memo::new(move |_| {
         record.with(|r| {
@@ -107,6 +105,9 @@ pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
     });
     let m = meeting.clone();
     let title = move || {
+        if record.with(Option::is_none) {
+            return "Opening the meeting…".to_string();
+        }
         this.with(|m| {
             m.as_ref()
                 .map(|m| m.display_name())
@@ -151,7 +152,6 @@ pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
             repo.reshaped(id);
         }
     };
-    let _ = index;
     let field = move |f: MeetingField| view! { <RecordField id=id path=Path::Meeting(meeting.clone(), f)/> };
     view! {
         <h2 class="govuk-heading-l app-section-title" data-testid="meeting-title">{title}</h2>
@@ -169,6 +169,9 @@ pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
         <h3 class="govuk-heading-m">"Progress on each action"</h3>
         {move || {
             let list = actions.get();
+            if record.with(Option::is_none) {
+                return ().into_any();
+            }
             if list.is_empty() {
                 return view! { <p class="govuk-body">"The plan has no actions yet. Add them below."</p> }.into_any();
             }

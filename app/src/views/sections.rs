@@ -25,7 +25,7 @@ use shared::record::meetings::{
 use shared::record::plan::{Action, ActionField, Outcome, OutcomeField, Score, ScoreField};
 use shared::record::step::{Direction, Step, StepField};
 use shared::record::validation::Section;
-use shared::record::{CaseRecord, RecordError};
+use shared::record::RecordError;
 use shared::DocumentId;
 use std::collections::HashMap;
 
@@ -81,36 +81,6 @@ fn item_fields(kind: ItemKind, id: &str) -> Vec<Path> {
         ItemKind::Step => all!(Step, StepField),
         ItemKind::Escalation => all!(Escalation, EscalationField),
         ItemKind::PostClosureAction => all!(PostClosure, PostClosureField),
-    }
-}
-
-/// The ids of a list's items, in order.
-fn item_ids(r: &CaseRecord, list: &List) -> Vec<String> {
-    fn ids<T>(items: &[T], id: impl Fn(&T) -> &String) -> Vec<String> {
-        items.iter().map(|i| id(i).clone()).collect()
-    }
-    let outcome = |o: &String| r.plan.outcomes.iter().find(|x| &x.id == o);
-    let meeting = |m: &String| r.meetings.iter().find(|x| &x.id == m);
-    match list {
-        List::People => ids(&r.family.people, |i| &i.id),
-        List::AgencyConsents => ids(&r.consent.agencies, |i| &i.id),
-        List::DoNotShare => ids(&r.consent.do_not_share, |i| &i.id),
-        List::Overrides => ids(&r.consent.overrides, |i| &i.id),
-        List::Sharing => ids(&r.consent.sharing, |i| &i.id),
-        List::CoAuthors => ids(&r.assessment.co_authors, |i| &i.id),
-        List::Present => ids(&r.assessment.present, |i| &i.id),
-        List::Outcomes => ids(&r.plan.outcomes, |i| &i.id),
-        List::Actions(o) => outcome(o).map_or_else(Vec::new, |o| ids(&o.actions, |i| &i.id)),
-        List::Scores(o) => outcome(o).map_or_else(Vec::new, |o| ids(&o.scores, |i| &i.id)),
-        List::Meetings => ids(&r.meetings, |i| &i.id),
-        List::Attendees(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.attendees, |i| &i.id)),
-        List::Apologies(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.apologies, |i| &i.id)),
-        List::Progress(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.progress, |i| &i.id)),
-        List::Agreed(m) => meeting(m).map_or_else(Vec::new, |m| ids(&m.agreed, |i| &i.id)),
-        List::LeadProfessionals => ids(&r.lead_professionals, |i| &i.id),
-        List::Steps => ids(&r.steps, |i| &i.id),
-        List::Escalations => ids(&r.escalations, |i| &i.id),
-        List::PostClosureActions => ids(&r.closure.actions, |i| &i.id),
     }
 }
 
@@ -268,20 +238,17 @@ pub fn ItemList(
     let index = use_context::<ItemIndex>();
     let kind = list.kind();
     let list = SendWrapper::new(list);
-    // The case as the screen read it once for this change: reading it again per list would
-    // decode the whole document a dozen times over on a big plan.
-    let record = use_context::<Memo<Option<CaseRecord>>>();
+    // The ids straight from the document, after the screen's index is rebuilt for a change.
     let ids = Memo::new({
         let (repo, list) = (repo.clone(), list.clone());
         move |_| {
-            match record {
-                Some(record) => record.with(|r| r.as_ref().map(|r| item_ids(r, &list))),
-                None => {
-                    repo.track_changes();
-                    repo.read(&id).map(|r| item_ids(&r, &list))
-                }
+            match index {
+                Some(index) => index.1.track(),
+                None => repo.track_changes(),
             }
-            .unwrap_or_default()
+            repo.with_doc(&id, |doc| edit::item_ids(doc, &list))
+                .and_then(Result::ok)
+                .unwrap_or_default()
         }
     });
     // Whether each card is open, kept here so "Open all" can reach every card, and so a card

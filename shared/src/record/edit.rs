@@ -233,31 +233,94 @@ impl List {
         }
     }
 
+    /// Where the list lives: under which section or item, at which key.
+    fn home(&self) -> (Parent<'_>, &'static str) {
+        use Parent::{Item, Section};
+        match self {
+            List::People => (Section(&["family"]), "people"),
+            List::AgencyConsents => (Section(&["consent"]), "agencies"),
+            List::DoNotShare => (Section(&["consent"]), "do_not_share"),
+            List::Overrides => (Section(&["consent"]), "overrides"),
+            List::Sharing => (Section(&["consent"]), "sharing"),
+            List::CoAuthors => (Section(&["assessment"]), "co_authors"),
+            List::Present => (Section(&["assessment"]), "present"),
+            List::Outcomes => (Section(&["plan"]), "outcomes"),
+            List::Actions(o) => (Item(ItemKind::Outcome, o), "actions"),
+            List::Scores(o) => (Item(ItemKind::Outcome, o), "scores"),
+            List::Meetings => (Section(&[]), "meetings"),
+            List::Attendees(m) => (Item(ItemKind::Meeting, m), "attendees"),
+            List::Apologies(m) => (Item(ItemKind::Meeting, m), "apologies"),
+            List::Progress(m) => (Item(ItemKind::Meeting, m), "progress"),
+            List::Agreed(m) => (Item(ItemKind::Meeting, m), "agreed"),
+            List::LeadProfessionals => (Section(&[]), "lead_professionals"),
+            List::Steps => (Section(&[]), "steps"),
+            List::Escalations => (Section(&[]), "escalations"),
+            List::PostClosureActions => (Section(&["closure"]), "actions"),
+        }
+    }
+
     /// The list object, created (with the sections above it) if missing.
     fn ensure(&self, doc: &mut AutoCommit) -> Result<ObjId, RecordError> {
-        let (parent, key) = match self {
-            List::People => (ensure_section(doc, &["family"])?, "people"),
-            List::AgencyConsents => (ensure_section(doc, &["consent"])?, "agencies"),
-            List::DoNotShare => (ensure_section(doc, &["consent"])?, "do_not_share"),
-            List::Overrides => (ensure_section(doc, &["consent"])?, "overrides"),
-            List::Sharing => (ensure_section(doc, &["consent"])?, "sharing"),
-            List::CoAuthors => (ensure_section(doc, &["assessment"])?, "co_authors"),
-            List::Present => (ensure_section(doc, &["assessment"])?, "present"),
-            List::Outcomes => (ensure_section(doc, &["plan"])?, "outcomes"),
-            List::Actions(o) => (item_obj(doc, ItemKind::Outcome, o)?, "actions"),
-            List::Scores(o) => (item_obj(doc, ItemKind::Outcome, o)?, "scores"),
-            List::Meetings => (ROOT, "meetings"),
-            List::Attendees(m) => (item_obj(doc, ItemKind::Meeting, m)?, "attendees"),
-            List::Apologies(m) => (item_obj(doc, ItemKind::Meeting, m)?, "apologies"),
-            List::Progress(m) => (item_obj(doc, ItemKind::Meeting, m)?, "progress"),
-            List::Agreed(m) => (item_obj(doc, ItemKind::Meeting, m)?, "agreed"),
-            List::LeadProfessionals => (ROOT, "lead_professionals"),
-            List::Steps => (ROOT, "steps"),
-            List::Escalations => (ROOT, "escalations"),
-            List::PostClosureActions => (ensure_section(doc, &["closure"])?, "actions"),
+        let (parent, key) = self.home();
+        let parent = match parent {
+            Parent::Section(keys) => ensure_section(doc, keys)?,
+            Parent::Item(kind, id) => item_obj(doc, kind, id)?,
         };
         ensure_child(doc, &parent, key, ObjType::List)
     }
+
+    /// The list object, if it exists yet.
+    fn find<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
+        let (parent, key) = self.home();
+        let parent = match parent {
+            Parent::Section(keys) => {
+                let mut obj = ROOT;
+                for key in keys {
+                    match child(doc, &obj, key)? {
+                        Some((ObjType::Map, id)) => obj = id,
+                        _ => return Ok(None),
+                    }
+                }
+                obj
+            }
+            Parent::Item(kind, id) => match find_item(doc, kind, id) {
+                Ok((_, _, obj)) => obj,
+                Err(_) => return Ok(None),
+            },
+        };
+        Ok(match child(doc, &parent, key)? {
+            Some((ObjType::List, id)) => Some(id),
+            _ => None,
+        })
+    }
+}
+
+/// What a list hangs from.
+enum Parent<'a> {
+    /// A section's map, by its keys from the root (none: the root itself).
+    Section(&'static [&'static str]),
+    /// A list item, by kind and id.
+    Item(ItemKind, &'a str),
+}
+
+/// The ids of a list's items, in order, read straight from the document (much cheaper than
+/// reading the whole record, e.g. to draw a list as a case opens). Empty if the list does not
+/// exist yet.
+pub fn item_ids<D: ReadDoc>(doc: &D, list: &List) -> Result<Vec<String>, RecordError> {
+    let Some(obj) = list.find(doc)? else {
+        return Ok(Vec::new());
+    };
+    let mut ids = Vec::new();
+    for i in 0..doc.length(&obj) {
+        if let Some((Value::Object(ObjType::Map), item)) = doc.get(&obj, i).map_err(read_err)? {
+            if let Some((Value::Scalar(s), _)) = doc.get(&item, "id").map_err(read_err)? {
+                if let ScalarValue::Str(id) = s.as_ref() {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// One field of the record.
