@@ -1044,8 +1044,15 @@ async fn bench() -> i32 {
     print_row(&live);
 
     // 2. Capacity, ours then the JS server, each with its own budget.
-    let ours_steps = sweep(&ours, cps, step_seconds, budget).await;
+    // A fresh relay, so a backlog left by the live run cannot spill into the sweep.
     drop(ours);
+    let ours_steps = match start_ours(3).await {
+        Ok(ours) => sweep(&ours, cps, step_seconds, budget).await,
+        Err(e) => {
+            eprintln!("our relay: {e}");
+            return 1;
+        }
+    };
     let js = if skip_js {
         None
     } else {
