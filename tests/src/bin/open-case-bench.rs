@@ -20,6 +20,7 @@ use shared::DocumentId;
 use std::time::{Duration, Instant};
 
 const SAMPLES: usize = 15;
+const WARM_UP: usize = 3;
 
 /// A case as a year of work leaves it: every item added and filled in by separate edits.
 fn big_case() -> AutoCommit {
@@ -162,7 +163,10 @@ async fn main() {
     assert_eq!(stored, "ok");
 
     let mut browser_ms = Vec::new();
-    for _ in 0..SAMPLES {
+    // The first opens compile and cache the wasm and warm the browser's caches; a practitioner
+    // opening cases all day sees the warm figure, so those are reported apart.
+    let mut warm_up_ms = Vec::new();
+    for sample in 0..WARM_UP + SAMPLES {
         b.goto(&format!("{}/case/{id}/plan", relay.url()))
             .await
             .unwrap();
@@ -177,7 +181,11 @@ async fn main() {
         )
         .await;
         assert_eq!(actions, "50", "the plan shows every action");
-        browser_ms.push(ms);
+        if sample < WARM_UP {
+            warm_up_ms.push(ms);
+        } else {
+            browser_ms.push(ms);
+        }
         if std::env::var_os("BENCH_MARKS").is_some() {
             println!("{}", js(&b, "performance.getEntriesByType('mark').map(m => m.name + '@' + m.startTime.toFixed(1)).join(' ')").await);
         }
@@ -203,6 +211,8 @@ async fn main() {
         "@automerge/automerge 3.5.0 in Node: load + toJS (no storage, no UI)",
         median(javascript)
     );
-    println!("browser samples: {browser_ms:.1?}");
+    println!(
+        "browser samples: {browser_ms:.1?} (first {WARM_UP} opens, not counted: {warm_up_ms:.1?})"
+    );
     b.close().await.unwrap();
 }
