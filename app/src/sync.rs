@@ -189,12 +189,15 @@ impl Repo {
         let repo = self.clone();
         gloo_timers::callback::Interval::new(1_000, move || {
             let now = js_sys::Date::now();
-            let gone = repo
+            // Every book is expired (no short-circuit), then: did anyone leave?
+            let left: Vec<bool> = repo
                 .0
                 .presence
                 .borrow_mut()
                 .values_mut()
-                .fold(false, |gone, book| book.expire(now) || gone);
+                .map(|book| book.expire(now))
+                .collect();
+            let gone = left.contains(&true);
             if gone {
                 repo.0.presence_changed.update(|n| *n += 1);
             }

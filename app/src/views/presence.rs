@@ -75,7 +75,7 @@ pub fn announce_presence(id: DocumentId, section: Memo<String>) {
                     typing.set(still_typing);
                 }
                 ticks += 1;
-                if ticks % 3 == 0 {
+                if ticks.is_multiple_of(3) {
                     send(false);
                 }
             }
