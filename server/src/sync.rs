@@ -5,7 +5,10 @@
 //!    prefix (`p<professional id>-`); otherwise the socket is closed (1008). samod is then told
 //!    to expect exactly that peer id, so the id samod's share policy sees is authenticated.
 //! 3. Every frame passes a filter that enforces case membership (see [`crate::access`]) and
-//!    audits each case's first served or denied request on the connection.
+//!    audits each case's first served or denied request on the connection. A frame that does
+//!    not decode closes the socket (1008): what we cannot read, we cannot check. Ephemeral
+//!    (presence) frames must carry the connection's own peer id as sender, or are dropped:
+//!    browsers are end points and never speak for someone else.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 
@@ -20,7 +23,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
-use shared::protocol::{Message, MAX_FRAME_BYTES};
+use shared::protocol::{DecodeError, Message, MAX_FRAME_BYTES};
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -87,6 +90,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
 enum End {
     Session,
     Storage,
+    /// The client broke the protocol in a way the filter cannot check (1008).
+    Policy,
+}
+
+/// Records why the connection ends, unless a reason was already recorded.
+fn signal_end(tx: &watch::Sender<Option<End>>, end: End) {
+    tx.send_if_modified(|e| {
+        if e.is_none() {
+            *e = Some(end);
+            true
+        } else {
+            false
+        }
+    });
 }
 
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
@@ -139,12 +156,13 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     let (end_tx, end_rx) = watch::channel(None::<End>);
     let ender = {
         let (sessions, health) = (state.sessions.clone(), state.health.clone());
+        let end_tx = end_tx.clone();
         tokio::spawn(async move {
             let end = tokio::select! {
                 _ = sessions.ended(session.id, session.expires_at) => End::Session,
                 _ = health.failed() => End::Storage,
             };
-            end_tx.send_replace(Some(end));
+            signal_end(&end_tx, end);
         })
     };
     let ended = |mut rx: watch::Receiver<Option<End>>| async move {
@@ -165,6 +183,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         client,
         audited: HashSet::new(),
         reply: out_tx.clone(),
+        end: end_tx,
+        violated: false,
     };
     let inbound = futures::stream::once(async move { Ok(join) })
         .chain(ws_in.filter_map(|msg| async move {
@@ -213,6 +233,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         let (code, reason) = match why {
             End::Storage => (1011, "storage is failing"),
             End::Session => (CLOSE_SESSION_ENDED, "session ended"),
+            End::Policy => (1008, "frame not understood"),
         };
         tracing::info!(professional, code, "closing sync connection");
         CloseFrame {
@@ -225,7 +246,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
 }
 
 /// Drops frames about cases the professional is not (or no longer) a member of, whatever
-/// samod had queued before it learnt of the change.
+/// samod had queued before it learnt of the change. Frames that do not decode are dropped too
+/// (deny by default): samod's own frames always should, and one we cannot read we cannot check.
 fn outbound_allowed(access: &Access, professional: i64, frame: &[u8]) -> bool {
     match Message::decode(frame) {
         Ok(Message::Sync { document_id, .. })
@@ -233,7 +255,26 @@ fn outbound_allowed(access: &Access, professional: i64, frame: &[u8]) -> bool {
         | Ok(Message::Ephemeral { document_id, .. }) => {
             access.may_sync(&document_id.to_string(), professional)
         }
-        _ => true,
+        Ok(_) => true,
+        Err(e) => {
+            // The message type only: never the frame, which may hold case content.
+            tracing::warn!(
+                professional,
+                message_type = message_type(&e),
+                len = frame.len(),
+                "dropped an outbound sync frame that does not decode"
+            );
+            false
+        }
+    }
+}
+
+/// The message type named by a decode error, where it names one.
+fn message_type(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::MissingField { kind, .. } => kind,
+        DecodeError::MissingType => "none",
+        _ => "unknown",
     }
 }
 
@@ -248,6 +289,10 @@ struct Inbound {
     client: Option<IpAddr>,
     audited: HashSet<(String, bool)>,
     reply: futures::channel::mpsc::Sender<Vec<u8>>,
+    /// Ends the connection (1008) on a frame we cannot check.
+    end: watch::Sender<Option<End>>,
+    /// Set once the client broke the protocol: nothing more reaches samod.
+    violated: bool,
 }
 
 impl Inbound {
@@ -256,17 +301,39 @@ impl Inbound {
         &mut self,
         frame: Result<Vec<u8>, TransportError>,
     ) -> Option<Result<Vec<u8>, TransportError>> {
+        if self.violated {
+            return None;
+        }
         let bytes = match frame {
             Ok(bytes) => bytes,
             err => return Some(err),
         };
-        // Frames we cannot read go to samod, which rejects them as it always has.
-        let Ok(message) = Message::decode(&bytes) else {
-            return Some(Ok(bytes));
+        // A frame we cannot read could be anything samod reads differently (e.g. a request
+        // with a trailing byte): it must not skip the membership check and the audit.
+        let message = match Message::decode(&bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::info!(
+                    professional = self.professional,
+                    message_type = message_type(&e),
+                    "sync connection closed: a frame did not decode"
+                );
+                self.violated = true;
+                signal_end(&self.end, End::Policy);
+                return None;
+            }
         };
         let (document_id, asks) = match &message {
             Message::Request { document_id, .. } | Message::Sync { document_id, .. } => {
                 (*document_id, true)
+            }
+            Message::Ephemeral { sender_id, .. } if *sender_id != self.peer_id => {
+                // Presence in someone else's name: browsers are end points, never relays.
+                tracing::info!(
+                    professional = self.professional,
+                    "dropped an ephemeral frame sent in another peer's name"
+                );
+                return None;
             }
             Message::Ephemeral { document_id, .. }
             | Message::DocUnavailable { document_id, .. } => (*document_id, false),

@@ -396,6 +396,11 @@ impl Peer {
         }
     }
 
+    /// Sends a frame as is, bypassing the sync client (for hostile or forged frames).
+    pub async fn send_raw(&mut self, frame: Vec<u8>) {
+        let _ = self.ws.send(WsMessage::Binary(frame.into())).await;
+    }
+
     pub async fn flush(&mut self, id: &shared::DocumentId) {
         let effects = self.client.flush(id);
         self.run(effects).await;
