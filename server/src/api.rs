@@ -7,11 +7,11 @@
 use crate::access::Registered;
 use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
-use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
+use crate::auth::{token_from, ClientAddr, SignedIn, Verdict, SESSION_ENDED};
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
@@ -133,15 +133,44 @@ pub fn router() -> Router<AppState> {
         .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
         .route("/agencies", get(agencies).post(create_agency))
         .route("/{*rest}", any(|| async { ApiError::not_found("page") }))
+        .layer(axum::middleware::from_fn(same_site_only))
+}
+
+/// Refuses changes (anything but GET and HEAD) a browser says come from another site: a
+/// `Sec-Fetch-Site` other than `same-origin`, or an `Origin` that is not this host. The
+/// SameSite=Strict cookie already covers this; body-less POSTs and DELETEs get a second lock.
+/// Requests with neither header (native clients, tools) pass.
+async fn same_site_only(req: Request, next: axum::middleware::Next) -> Response {
+    let method = req.method();
+    if method != Method::GET && method != Method::HEAD {
+        let headers = req.headers();
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() != b"same-origin");
+        if cross_site || !crate::sync::same_origin(headers) {
+            return ApiError::forbidden("This page may not make changes here.").into_response();
+        }
+    }
+    next.run(req).await
 }
 
 // ---- Signing in ----
 
+/// Longest email address accepted at sign-in (RFC 5321's path limit less the brackets).
+const MAX_EMAIL_CHARS: usize = 254;
+
 async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     Body(body): Body<SignIn>,
 ) -> ApiResult<Response> {
+    // Before the limiter, so made-up megabyte emails cannot fill its memory.
+    if body.email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(ApiError::bad_request(
+            "That email address is too long. Check it and try again.",
+        ));
+    }
     let found = accounts::by_email(&state.db, &body.email).await?;
     let subject = found.as_ref().map(|(p, _)| p.id);
     let event = |outcome| {
@@ -151,23 +180,32 @@ async fn sign_in(
             None => e,
         }
     };
-    if !state.rate_limit.allows(&body.email, client) {
-        state.audit.record(event("rate_limited")).await;
+    // Checks and counts the attempt in one step: parallel guesses cannot all pass.
+    if let Verdict::Limited { audit } = state.rate_limit.allows(&body.email, client) {
+        if audit {
+            state.audit.record(event("rate_limited")).await;
+        }
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts to sign in. Wait 15 minutes and try again, or ask your administrator to check your account.",
         ));
     }
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    // argon2 takes tens of milliseconds of CPU and ~19 MiB: keep it off the async workers,
+    // and run only as many at once as there are cores (the rest wait their turn).
     let (password, hash) = (body.password, found.as_ref().map(|(_, h)| h.clone()));
-    let matches =
-        tokio::task::spawn_blocking(move || accounts::verify_password(&password, hash.as_deref()))
-            .await
-            .unwrap_or(false);
+    let matches = match state.password_checks.clone().acquire_owned().await {
+        Ok(permit) => tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            accounts::verify_password(&password, hash.as_deref())
+        })
+        .await
+        .unwrap_or(false),
+        Err(_) => false,
+    };
     let professional = match found {
         Some((p, _)) if matches && p.active => p,
         _ => {
-            state.rate_limit.failed(&body.email, client);
+            // The attempt was counted when it was allowed.
             state.audit.record(event("failed")).await;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -175,7 +213,21 @@ async fn sign_in(
             ));
         }
     };
-    state.rate_limit.succeeded(&body.email);
+    state.rate_limit.succeeded(&body.email, client);
+    // A session already on this browser (someone else, or an earlier sign-in) ends here.
+    if let Some(token) = token_from(&headers) {
+        if let Some(previous) = state.sessions.find(&token).await? {
+            state.sessions.revoke(previous.id).await?;
+            state
+                .audit
+                .record(
+                    Event::new("sign_out", "replaced")
+                        .actor(previous.professional.id)
+                        .client(client),
+                )
+                .await;
+        }
+    }
     let (session, token) = state.sessions.start(professional).await?;
     state
         .audit
@@ -259,6 +311,14 @@ async fn register_case(
             .case(&id)
             .client(client)
     };
+    // Data the relay already holds for an id nobody is a member of (e.g. stored before access
+    // control) is not anyone's to claim: refused like a foreign case.
+    if state.access.members(&id).is_empty()
+        && crate::storage::holds_document(&state.db, &id).await?
+    {
+        state.audit.record(event("denied")).await;
+        return Err(ApiError::not_found("case"));
+    }
     match state.access.register(&id, me_id).await? {
         Registered::Created => {
             state.audit.record(event("success")).await;

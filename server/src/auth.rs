@@ -265,17 +265,40 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Failed sign-ins per account and per client address in a sliding window.
+/// Sign-in attempts per account and per client address in a sliding window.
+///
+/// An attempt is counted when it is allowed ([`RateLimit::allows`]), in the same step as the
+/// check, so parallel requests cannot all pass before any failure is recorded; a successful
+/// sign-in forgives its own attempt ([`RateLimit::succeeded`]).
 #[derive(Clone)]
 pub struct RateLimit {
     window: Duration,
     per_account: usize,
     per_address: usize,
-    failures: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    inner: Arc<Mutex<Limits>>,
 }
 
+#[derive(Default)]
+struct Limits {
+    attempts: HashMap<String, VecDeque<Instant>>,
+    /// When each key's refusal was last audited: at most one `rate_limited` row per window.
+    audited: HashMap<String, Instant>,
+}
+
+/// What [`RateLimit::allows`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go ahead: the attempt is counted.
+    Allowed,
+    /// Too many attempts; `audit` is true for the first refusal of a key in a window.
+    Limited { audit: bool },
+}
+
+/// Past this many keys, windows that have passed are forgotten (a spray of made-up emails).
+const MAX_KEYS: usize = 100_000;
+
 impl Default for RateLimit {
-    /// 5 failures per account and 20 per address in 15 minutes.
+    /// 5 attempts per account and 20 per address in 15 minutes (successes forgiven).
     fn default() -> Self {
         Self::new(Duration::from_secs(15 * 60), 5, 20)
     }
@@ -287,65 +310,85 @@ impl RateLimit {
             window,
             per_account,
             per_address,
-            failures: Arc::default(),
+            inner: Arc::default(),
         }
     }
 
-    fn keys(email: &str, addr: Option<IpAddr>) -> [(String, bool); 2] {
-        [
-            (format!("account:{}", email.trim().to_lowercase()), true),
-            (
-                format!(
-                    "address:{}",
-                    addr.map(|a| a.to_string()).unwrap_or_default()
-                ),
-                false,
-            ),
-        ]
+    fn account_key(email: &str) -> String {
+        format!("account:{}", email.trim().to_lowercase())
     }
 
-    /// Whether another attempt may be made now.
-    pub fn allows(&self, email: &str, addr: Option<IpAddr>) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    fn address_key(addr: Option<IpAddr>) -> String {
+        format!(
+            "address:{}",
+            addr.map(|a| a.to_string()).unwrap_or_default()
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Limits> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether another attempt may be made now; if so, it is counted at once.
+    pub fn allows(&self, email: &str, addr: Option<IpAddr>) -> Verdict {
+        let mut limits = self.lock();
+        let limits = &mut *limits;
         let now = Instant::now();
-        Self::keys(email, addr).iter().all(|(key, is_account)| {
-            let limit = if *is_account {
-                self.per_account
-            } else {
-                self.per_address
-            };
-            let Some(q) = map.get_mut(key) else {
-                return true;
-            };
-            while q
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > self.window)
-            {
-                q.pop_front();
+        let window = self.window;
+        if limits.attempts.len() > MAX_KEYS {
+            limits
+                .attempts
+                .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
+        }
+        if limits.audited.len() > MAX_KEYS {
+            limits
+                .audited
+                .retain(|_, t| now.duration_since(*t) <= window);
+        }
+        let keys = [
+            (Self::account_key(email), self.per_account),
+            (Self::address_key(addr), self.per_address),
+        ];
+        let mut over = Vec::new();
+        for (key, limit) in &keys {
+            if let Some(q) = limits.attempts.get_mut(key) {
+                while q.front().is_some_and(|t| now.duration_since(*t) > window) {
+                    q.pop_front();
+                }
+                if q.len() >= *limit {
+                    over.push(key.clone());
+                }
             }
-            q.len() < limit
-        })
+        }
+        if over.is_empty() {
+            for (key, _) in keys {
+                limits.attempts.entry(key).or_default().push_back(now);
+            }
+            return Verdict::Allowed;
+        }
+        let mut audit = false;
+        for key in over {
+            let due = limits
+                .audited
+                .get(&key)
+                .is_none_or(|t| now.duration_since(*t) > window);
+            if due {
+                limits.audited.insert(key, now);
+                audit = true;
+            }
+        }
+        Verdict::Limited { audit }
     }
 
-    pub fn failed(&self, email: &str, addr: Option<IpAddr>) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        // Bound memory under a spray of made-up emails: forget windows that have passed.
-        if map.len() > 100_000 {
-            map.retain(|_, q| {
-                q.back()
-                    .is_some_and(|t| now.duration_since(*t) <= self.window)
-            });
+    /// A successful sign-in clears the account's attempts and forgives its own attempt on the
+    /// address (the address keeps its failures).
+    pub fn succeeded(&self, email: &str, addr: Option<IpAddr>) {
+        let mut limits = self.lock();
+        limits.attempts.remove(&Self::account_key(email));
+        limits.audited.remove(&Self::account_key(email));
+        if let Some(q) = limits.attempts.get_mut(&Self::address_key(addr)) {
+            q.pop_back();
         }
-        for (key, _) in Self::keys(email, addr) {
-            map.entry(key).or_default().push_back(now);
-        }
-    }
-
-    /// A successful sign-in clears the account's failures (not the address's).
-    pub fn succeeded(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&format!("account:{}", email.trim().to_lowercase()));
     }
 }
 
@@ -384,13 +427,33 @@ mod tests {
     fn the_limit_counts_failures_per_account_and_address() {
         let limit = RateLimit::new(Duration::from_secs(60), 2, 3);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(limit.allows("a@x.org", Some(ip)));
-        limit.failed("a@x.org", Some(ip));
-        limit.failed("A@x.org", Some(ip));
-        assert!(!limit.allows("a@x.org", Some(ip)), "per account, any case");
-        assert!(limit.allows("b@x.org", Some(ip)));
-        limit.failed("b@x.org", Some(ip));
-        assert!(!limit.allows("c@x.org", Some(ip)), "per address");
-        assert!(limit.allows("c@x.org", Some("10.0.0.2".parse().unwrap())));
+        let ok = |v| v == Verdict::Allowed;
+        assert!(ok(limit.allows("a@x.org", Some(ip))));
+        assert!(ok(limit.allows("A@x.org", Some(ip))));
+        assert_eq!(
+            limit.allows("a@x.org", Some(ip)),
+            Verdict::Limited { audit: true },
+            "per account, any case"
+        );
+        assert_eq!(
+            limit.allows("a@x.org", Some(ip)),
+            Verdict::Limited { audit: false },
+            "audited once per window"
+        );
+        assert!(ok(limit.allows("b@x.org", Some(ip))));
+        assert!(!ok(limit.allows("c@x.org", Some(ip))), "per address");
+        assert!(ok(
+            limit.allows("c@x.org", Some("10.0.0.2".parse().unwrap()))
+        ));
+    }
+
+    #[test]
+    fn a_success_forgives_its_attempt() {
+        let limit = RateLimit::new(Duration::from_secs(60), 2, 2);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..5 {
+            assert_eq!(limit.allows("a@x.org", Some(ip)), Verdict::Allowed);
+            limit.succeeded("a@x.org", Some(ip));
+        }
     }
 }

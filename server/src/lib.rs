@@ -36,6 +36,8 @@ pub struct AppState {
     pub db: sqlx::SqlitePool,
     pub sessions: auth::Sessions,
     pub rate_limit: auth::RateLimit,
+    /// Password checks running at once (argon2 uses ~19 MiB each); the rest queue.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     pub access: access::Access,
     pub audit: audit::Audit,
     pub consent: consent::Watcher,
@@ -74,6 +76,12 @@ pub async fn build(
         db,
         sessions,
         rate_limit: auth::RateLimit::default(),
+        password_checks: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+        )),
         access,
         audit,
         consent,

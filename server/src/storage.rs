@@ -181,6 +181,20 @@ impl SqlStorage {
     }
 }
 
+/// Whether the document table holds anything for this document id (keys `<id>/...`).
+pub async fn holds_document(pool: &SqlitePool, document_id: &str) -> Result<bool, sqlx::Error> {
+    // Keys under `id` are exactly those in ["id/", "id0"): '0' follows '/' in ASCII.
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM documents WHERE key = ? OR (key >= ? AND key < ?) LIMIT 1",
+    )
+    .bind(document_id)
+    .bind(format!("{document_id}/"))
+    .bind(format!("{document_id}0"))
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}
+
 fn flat(key: &StorageKey) -> String {
     key.to_string()
 }

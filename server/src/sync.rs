@@ -73,7 +73,7 @@ pub async fn upgrade(
 
 /// A browser always sends `Origin` on a WebSocket upgrade; it must be this relay's own host,
 /// so another site cannot ride on the session cookie. Non-browser clients send none.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };

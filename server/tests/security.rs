@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{practitioner, register, Peer, TestRelay};
+use common::{
+    http, http_with, practitioner, professional, register, sign_in, Peer, TestRelay, PASSWORD,
+};
 use shared::case::Case;
 use shared::protocol::Message;
 use shared::sync::{Effect, Holding};
@@ -123,5 +125,236 @@ async fn an_undecodable_frame_closes_the_connection_with_1008() {
     // The owner is unaffected.
     let mut again = Peer::connect(&url, &owner_login, owner_login.client("laptop")).await;
     assert_eq!(again.ask(id).await, Holding::Have);
+    relay.stop().await;
+}
+
+async fn sign_in_attempt(relay: &TestRelay, email: &str, password: &str) -> common::HttpResponse {
+    let body = serde_json::json!({ "email": email, "password": password });
+    http(relay.addr, "POST", "/api/session", None, Some(&body)).await
+}
+
+async fn audit_outcomes(relay: &TestRelay, event: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT outcome FROM audit WHERE event = ?")
+        .bind(event)
+        .fetch_all(&relay.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_wrong_passwords_get_at_most_the_limit_and_one_audit_row() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    professional(
+        &relay,
+        "Test Agency",
+        "Target",
+        "target@example.org",
+        "practitioner",
+    )
+    .await;
+    let attempts = (0..20).map(|_| {
+        let addr = relay.addr;
+        tokio::spawn(async move {
+            let body = serde_json::json!({ "email": "target@example.org", "password": "guess" });
+            http(addr, "POST", "/api/session", None, Some(&body))
+                .await
+                .status
+        })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let answered = statuses.iter().filter(|s| **s != 429).count();
+    assert!(
+        answered <= 5,
+        "{answered} attempts got past the limit: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    // Even the right password waits now, and the refusals are audited once, not 16 times.
+    assert_eq!(
+        sign_in_attempt(&relay, "target@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    let limited = audit_outcomes(&relay, "sign_in")
+        .await
+        .into_iter()
+        .filter(|o| o == "rate_limited")
+        .count();
+    assert_eq!(limited, 1);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_long_emails_are_refused_before_the_limiter() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let long = format!("{}@example.org", "a".repeat(250));
+    for _ in 0..25 {
+        let r = sign_in_attempt(&relay, &long, "guess").await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.json()["error"].as_str().unwrap().contains("too long"));
+    }
+    // 25 refusals counted nothing against this address (its limit is 20).
+    professional(
+        &relay,
+        "Test Agency",
+        "Ok",
+        "ok@example.org",
+        "practitioner",
+    )
+    .await;
+    sign_in(relay.addr, "ok@example.org", PASSWORD).await;
+    assert!(audit_outcomes(&relay, "sign_in")
+        .await
+        .iter()
+        .all(|o| o == "success"));
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_ends_the_session_already_on_the_browser() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let first = practitioner(&relay, "first").await;
+    professional(
+        &relay,
+        "Test Agency",
+        "Second",
+        "second@example.org",
+        "practitioner",
+    )
+    .await;
+    let body = serde_json::json!({ "email": "second@example.org", "password": PASSWORD });
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/session",
+        Some(&first.token),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["email"], "second@example.org");
+    let old = http(relay.addr, "GET", "/api/session", Some(&first.token), None).await;
+    assert_eq!(old.status, 401, "the previous person's session must end");
+    let token = r
+        .header("set-cookie")
+        .unwrap()
+        .strip_prefix("tac_session=")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let new = http(relay.addr, "GET", "/api/session", Some(&token), None).await;
+    assert_eq!(new.status, 200);
+    assert!(audit_outcomes(&relay, "sign_out")
+        .await
+        .iter()
+        .any(|o| o == "replaced"));
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_changes_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let me = practitioner(&relay, "me").await;
+    let id = shared::DocumentId::random();
+    let case = serde_json::json!({ "id": id.to_string() });
+    let refused = [
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![("Sec-Fetch-Site", "same-site")],
+        vec![("Origin", "http://evil.example")],
+        vec![("Origin", "null")],
+        vec![
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", "http://evil.example"),
+        ],
+    ];
+    for headers in &refused {
+        for (method, path, body) in [
+            ("DELETE", "/api/session", None),
+            ("POST", "/api/cases", Some(&case)),
+            (
+                "POST",
+                &format!("/api/professionals/{}/revoke-sessions", me.id) as &str,
+                None,
+            ),
+        ] {
+            let r = http_with(relay.addr, method, path, Some(&me.token), body, headers).await;
+            assert_eq!(
+                r.status, 403,
+                "{method} {path} with {headers:?}: {}",
+                r.body
+            );
+            assert!(r.json()["error"].is_string());
+        }
+    }
+    // Reading is unaffected.
+    let r = http_with(
+        relay.addr,
+        "GET",
+        "/api/session",
+        Some(&me.token),
+        None,
+        &[("Sec-Fetch-Site", "cross-site")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // The app's own requests, and clients that send neither header, pass.
+    let same = [("Sec-Fetch-Site", "same-origin"), ("Origin", "http://x")];
+    let r = http_with(
+        relay.addr,
+        "POST",
+        "/api/cases",
+        Some(&me.token),
+        Some(&case),
+        &same,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = http(relay.addr, "DELETE", "/api/session", Some(&me.token), None).await;
+    assert_eq!(r.status, 204);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_ids_with_data_but_no_members_cannot_be_claimed() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let me = practitioner(&relay, "claimer").await;
+    let id = shared::DocumentId::random();
+    sqlx::query("INSERT INTO documents (key, data) VALUES (?, x'00')")
+        .bind(format!("{id}/snapshot/abc"))
+        .execute(&relay.state.db)
+        .await
+        .unwrap();
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/cases",
+        Some(&me.token),
+        Some(&serde_json::json!({ "id": id.to_string() })),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT outcome, case_id FROM audit WHERE event = 'case_registered'")
+            .fetch_all(&relay.state.db)
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![("denied".to_string(), Some(id.to_string()))]);
+    // A fresh id is still fine.
+    assert_eq!(
+        register(&relay, &me, &shared::DocumentId::random()).await,
+        201
+    );
     relay.stop().await;
 }

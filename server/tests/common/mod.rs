@@ -106,10 +106,25 @@ pub async fn http(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> HttpResponse {
+    http_with(addr, method, path, token, body, &[]).await
+}
+
+/// [`http`] with extra request headers (the `Host` header is always `x`).
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+    extra: &[(&str, &str)],
+) -> HttpResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some(t) = token {
         head.push_str(&format!("Cookie: tac_session={t}\r\n"));
     }
