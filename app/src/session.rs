@@ -1,52 +1,84 @@
 //! Signing in and out on this device.
 //!
-//! Signing out removes every case from the device (IndexedDB) and every cached response, so a
-//! shared or lost laptop holds nothing. If the relay cannot be reached to end the session, the
-//! device is still cleared, and the session is ended on the next visit that reaches it.
+//! A device holds one person's cases. Signing out removes every case from the device
+//! (IndexedDB) and every cached response, so a shared or lost laptop holds nothing; signing in
+//! as someone else does the same first. Other open tabs are told, stop writing and reload. If
+//! the relay cannot be reached to end the session, the device is still cleared, and the session
+//! is ended on the next visit that reaches it.
 
 use crate::api::{self, CallError};
 use crate::sync::Repo;
-use leptos::prelude::GetUntracked;
+use leptos::prelude::WithUntracked;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Set while a sign-out has cleared the device but not yet reached the relay.
 const SIGN_OUT_PENDING: &str = "tac-sign-out-pending";
+/// Tabs of the app tell each other when the device is cleared.
+const CHANNEL: &str = "tac-planner-session";
 
-/// Signs in, and clears the device first if someone else's cases are on it.
+/// Signs in. If the device holds someone else's cases (or cases nobody is signed in for), they
+/// are removed first, after asking if any edits have not been shared, and the page reloads.
 pub async fn sign_in(repo: &Repo, email: &str, password: &str) -> Result<(), String> {
     let me = api::sign_in(email, password)
         .await
         .map_err(|e| e.to_string())?;
-    let previous = repo.account().get_untracked().me().map(|m| m.id);
-    if previous.is_some_and(|p| p != me.id) {
-        repo.wipe().await.map_err(|e| e.to_string())?;
-        clear_caches().await;
+    if let Some(storage) = local_storage() {
+        // Any sign-out still to finish was for the previous session, not this one.
+        let _ = storage.remove_item(SIGN_OUT_PENDING);
     }
-    repo.signed_in(me).await.map_err(|e| e.to_string())?;
-    let _ = repo.fetch_my_cases().await;
+    let stored = repo.stored_identity().await;
+    let has_cases = repo.cases().with_untracked(|c| !c.is_empty());
+    let someone_else = match &stored {
+        Some(previous) => previous.id != me.id,
+        None => has_cases,
+    };
+    if !someone_else {
+        // Connecting also fetches the cases this person is in the team for.
+        repo.signed_in(me).await.map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let unsent = repo.unsent();
+    if unsent > 0 {
+        let whose = stored.map_or("another person".to_string(), |p| p.name);
+        let question = format!(
+            "This device holds cases of {whose}, with {unsent} edits not yet shared. Signing in as someone else removes them from this device and those edits are lost. Continue?"
+        );
+        let sure = web_sys::window()
+            .and_then(|w| w.confirm_with_message(&question).ok())
+            .unwrap_or(false);
+        if !sure {
+            let _ = api::sign_out().await;
+            return Err("You are still signed out. Ask the person whose cases are on this device to sign in and share their changes first.".into());
+        }
+    }
+    repo.wipe().await.map_err(|e| e.to_string())?;
+    clear_caches().await;
+    tell_other_tabs();
+    repo.remember(&me).await.map_err(|e| e.to_string())?;
+    // Their own case list, not whatever of the previous person's was on screen.
+    reload_at("/");
     Ok(())
 }
 
 /// Ends the session and clears the device, then shows the sign-in page.
 pub async fn sign_out(repo: &Repo) -> Result<(), String> {
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
     if let Err(CallError::Offline) = api::sign_out().await {
-        if let Some(s) = &storage {
+        if let Some(s) = local_storage() {
             let _ = s.set_item(SIGN_OUT_PENDING, "1");
         }
     }
     repo.wipe().await.map_err(|e| e.to_string())?;
     clear_caches().await;
-    if let Some(w) = web_sys::window() {
-        // A fresh page: nothing of the cases stays in memory either.
-        let _ = w.location().replace("/sign-in");
-    }
+    tell_other_tabs();
+    reload_at("/sign-in");
     Ok(())
 }
 
 /// Finishes a sign-out that was made offline, once the relay can be reached.
 pub async fn finish_pending_sign_out() {
-    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+    let Some(storage) = local_storage() else {
         return;
     };
     if storage.get_item(SIGN_OUT_PENDING).ok().flatten().is_some()
@@ -54,6 +86,40 @@ pub async fn finish_pending_sign_out() {
     {
         let _ = storage.remove_item(SIGN_OUT_PENDING);
     }
+}
+
+/// When another tab clears the device, this one stops writing what it holds and reloads.
+pub fn follow_other_tabs(repo: &Repo) {
+    let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
+        return;
+    };
+    let repo = repo.clone();
+    let on_message = Closure::<dyn FnMut()>::new(move || {
+        repo.stop_everything();
+        reload_at("/");
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // Both live as long as the page.
+    on_message.forget();
+    std::mem::forget(channel);
+}
+
+fn tell_other_tabs() {
+    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
+        let _ = channel.post_message(&"cleared".into());
+        channel.close();
+    }
+}
+
+/// A fresh page: nothing of the cases stays in memory.
+fn reload_at(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().replace(path);
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
 /// Removes every response the service worker cached (the app's own files come back on the

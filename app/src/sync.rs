@@ -104,6 +104,9 @@ struct Inner {
     presence_changed: RwSignal<u64>,
     /// Cases the relay has accepted from this device (so they sync).
     registered: RefCell<HashSet<DocumentId>>,
+    /// The device was cleared for someone else (or signed out): nothing more is stored or sent
+    /// from what is in memory; the page reloads.
+    wiped: Cell<bool>,
     cases: RwSignal<Vec<CaseSummary>>,
     /// Bumped whenever documents change from outside this tab's typing.
     remote: RwSignal<u64>,
@@ -156,6 +159,7 @@ impl Repo {
             presence: RefCell::default(),
             presence_changed: RwSignal::new(0),
             registered: RefCell::new(registered),
+            wiped: Cell::new(false),
             cases: RwSignal::new(cases),
             remote: RwSignal::new(0),
             local: RwSignal::new(0),
@@ -231,9 +235,35 @@ impl Repo {
 
     /// Signing out: stop syncing and remove every case from this device.
     pub async fn wipe(&self) -> Result<(), StoreError> {
+        self.stop_everything();
+        self.0.store.wipe().await
+    }
+
+    /// From now on nothing in memory is stored or sent (the device is being cleared, here or in
+    /// another tab); the caller reloads the page.
+    pub fn stop_everything(&self) {
+        self.0.wiped.set(true);
+        self.0.queue.borrow_mut().clear();
+        self.0.dirty.borrow_mut().clear();
         self.0.account.set(Account::SignedOut);
         self.disconnect();
-        self.0.store.wipe().await
+    }
+
+    /// Who signed in last on this device, as stored (not as this tab remembers it).
+    pub async fn stored_identity(&self) -> Option<Me> {
+        self.0
+            .store
+            .get_meta(ME_KEY)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok())
+    }
+
+    /// Remembers who signed in, for a page about to reload after the device was cleared.
+    pub async fn remember(&self, me: &Me) -> Result<(), StoreError> {
+        let json = serde_json::to_string(me).expect("Me serialises");
+        self.0.store.put_meta(ME_KEY, &json).await
     }
 
     /// Closes the socket and does not come back until someone signs in.
@@ -412,6 +442,9 @@ impl Repo {
 
     /// A local edit happened: store and send it shortly (at most ~0.4 s later).
     pub fn edited(&self, id: DocumentId) {
+        if self.0.wiped.get() {
+            return;
+        }
         self.0.dirty.borrow_mut().insert(id);
         self.refresh_status();
         if !self.0.flush_pending.replace(true) {
@@ -452,6 +485,9 @@ impl Repo {
     /// started now, rather than behind whatever the effect queue is waiting on (which may never
     /// finish if the page goes away). Sending still goes through the queue.
     fn flush_urgently(&self) {
+        if self.0.wiped.get() {
+            return;
+        }
         let (_, effects) = self.take_pending();
         let mut writes = Vec::new();
         let mut rest = Vec::new();
@@ -473,7 +509,7 @@ impl Repo {
     }
 
     fn run(&self, effects: Vec<Effect>) {
-        if effects.is_empty() {
+        if effects.is_empty() || self.0.wiped.get() {
             return;
         }
         self.0.queue.borrow_mut().extend(effects);
@@ -529,7 +565,11 @@ impl Repo {
                     sender_id,
                     data,
                 } => {
-                    if let Some(presence) = Presence::decode(&data) {
+                    // The relay binds each sender id to a session's prefix (`p<id>-`): a
+                    // message claiming to be someone else is ignored.
+                    if let Some(presence) = Presence::decode(&data).filter(|p| {
+                        sender_id.starts_with(&shared::api::peer_prefix(p.professional_id))
+                    }) {
                         let changed = self
                             .0
                             .presence
@@ -641,7 +681,11 @@ impl Repo {
                         .0
                         .cases
                         .with_untracked(|c| c.iter().map(|c| c.id).collect());
-                    repo.register_cases(ids).await
+                    match repo.register_cases(ids).await {
+                        // Cases this person was invited to, or made on another device.
+                        Ok(()) => repo.fetch_my_cases().await,
+                        Err(e) => Err(e),
+                    }
                 }
                 // Someone else signed in on this browser since: this person's session is over.
                 Ok(_) => Err(CallError::SignedOut),

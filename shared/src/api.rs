@@ -65,6 +65,13 @@ pub struct Me {
     pub expires_at: String,
 }
 
+/// The start of every sync peer id of this professional's sessions (`p<id>-`): the relay
+/// refuses a connection whose peer id does not start with its session's prefix, so a peer id
+/// tells whose it is.
+pub fn peer_prefix(professional_id: i64) -> String {
+    format!("p{professional_id}-")
+}
+
 /// A professional's part in a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

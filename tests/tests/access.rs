@@ -72,7 +72,7 @@ async fn only_the_team_around_the_child_can_open_a_case() {
     let relay = Relay::start();
     let mut driver = Driver::start();
     let admin = Api::admin(&relay);
-    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let lena = admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
     let tom = admin.add_practitioner("Tom Teacher", "tom@oak.test", "Oak Primary School");
     let health = admin.agency("Health visiting");
     let lead = driver.browser().await;
@@ -277,6 +277,28 @@ async fn only_the_team_around_the_child_can_open_a_case() {
         .then_some(())
     })
     .await;
+
+    // Someone else signs in on the lead's browser while her session has ended: her cases are
+    // removed from the device before theirs can open, and none of hers is offered to them.
+    synced(&lead).await;
+    let (status, _) = admin.call(
+        "POST",
+        &format!("/api/professionals/{lena}/revoke-sessions"),
+        None,
+    );
+    assert_eq!(status, 204);
+    find(&lead, "[data-testid=session-ended]").await;
+    find(&lead, "#email").await.clear().await.unwrap();
+    type_into(&lead, "email", "hana@health.test").await;
+    type_into(&lead, "password", PASSWORD).await;
+    click_button(&lead, "Sign in again").await;
+    wait_for_text(&lead, "[data-testid=signed-in-as]", "Hana Health").await;
+    find(&lead, "#new-child-name").await;
+    assert_eq!(text_of(&lead, "[data-testid=case-list]").await, "");
+    assert!(
+        stored_records(&lead).await.starts_with("0 0 "),
+        "Lena's cases left on the device"
+    );
 
     // The audit trail shows the refused invitation and the health visitor's denied access.
     let (status, audit) = admin.call("GET", &format!("/api/cases/{case_id}/audit"), None);

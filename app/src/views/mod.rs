@@ -47,7 +47,9 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Screens() -> impl IntoView {
-    let account = use_repo().account();
+    let repo = use_repo();
+    let account = repo.account();
+    crate::session::follow_other_tabs(&repo);
     leptos::task::spawn_local(crate::session::finish_pending_sign_out());
     view! {
         <Router>
