@@ -156,7 +156,9 @@ async fn three_people_run_a_meeting_on_one_plan_live() {
 
     // Those who joined are added to the attendees; the record is agreed by those present; a
     // later change shows as made after agreement.
+    // (After the relay's restart, each person's presence comes back with their next heartbeat.)
     wait_for_text(&a, "[data-testid=joiners]", "Tom Teacher", 20).await;
+    wait_for_text(&a, "[data-testid=joiners]", "Hana Health", 20).await;
     click_button(&a, "Add them to who is at the meeting").await;
     eventually(20, "everyone to be listed as attending", || async {
         let people = js(&a, "Array.from(document.querySelectorAll('[data-kind=participant] .app-item__summary')).map(e => e.innerText).join(' ')").await;
