@@ -25,11 +25,10 @@ pub const COOKIE: &str = "tac_session";
 
 pub const SESSION_ENDED: &str = "Your session has ended. Sign in again.";
 
-/// The peer id prefix bound to a professional: `p<id>-`. The dash ends the number, so `p1-`
-/// is never a prefix of `p12-...`.
-pub fn peer_prefix(professional_id: i64) -> String {
-    format!("p{professional_id}-")
-}
+/// The peer id prefix bound to a professional, `p<id>-` (one definition, shared with the app,
+/// which checks presence senders with it). The dash ends the number, so `p1-` is never a
+/// prefix of `p12-...`.
+pub use shared::api::peer_prefix;
 
 /// The professional a (transport-verified) peer id belongs to.
 pub fn professional_of_peer(peer_id: &str) -> Option<i64> {
