@@ -88,6 +88,12 @@ pub async fn finish_pending_sign_out() {
     }
 }
 
+thread_local! {
+    /// This tab's end of the channel. Messages are posted through it too, because a channel
+    /// object never hears its own messages: this tab must not react to its own clearing.
+    static TABS: std::cell::RefCell<Option<web_sys::BroadcastChannel>> = const { std::cell::RefCell::new(None) };
+}
+
 /// When another tab clears the device, this one stops writing what it holds and reloads.
 pub fn follow_other_tabs(repo: &Repo) {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) else {
@@ -99,16 +105,17 @@ pub fn follow_other_tabs(repo: &Repo) {
         reload_at("/");
     });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // Both live as long as the page.
+    // The handler lives as long as the page.
     on_message.forget();
-    std::mem::forget(channel);
+    TABS.with(|t| *t.borrow_mut() = Some(channel));
 }
 
 fn tell_other_tabs() {
-    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
-        let _ = channel.post_message(&"cleared".into());
-        channel.close();
-    }
+    TABS.with(|t| {
+        if let Some(channel) = t.borrow().as_ref() {
+            let _ = channel.post_message(&"cleared".into());
+        }
+    });
 }
 
 /// A fresh page: nothing of the cases stays in memory.
