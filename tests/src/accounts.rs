@@ -3,10 +3,27 @@
 use crate::Relay;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const ADMIN_EMAIL: &str = "admin@council.test";
 pub const COUNCIL: &str = "Council Early Help";
+
+/// Makes the first administrator ([`ADMIN_EMAIL`] in [`COUNCIL`], password [`PASSWORD`]) with
+/// the relay's own `create-admin` command, as the README says, in a data folder.
+pub fn create_admin(relay_bin: &Path, data_dir: &Path) {
+    let status = Command::new(relay_bin)
+        .args(["create-admin", "--agency", COUNCIL, "--name", "Ada Admin"])
+        .args(["--email", ADMIN_EMAIL])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("TAC_ADMIN_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .status()
+        .expect("create-admin runs");
+    assert!(status.success(), "create-admin failed");
+}
 
 /// A signed-in session on the relay's API.
 pub struct Api {
@@ -17,8 +34,13 @@ pub struct Api {
 
 impl Api {
     pub fn sign_in(relay: &Relay, email: &str) -> Api {
+        Api::sign_in_at(relay.port, email)
+    }
+
+    /// Signs in to a relay listening on this loopback port.
+    pub fn sign_in_at(port: u16, email: &str) -> Api {
         let (status, headers, body) = request(
-            relay.port,
+            port,
             "POST",
             "/api/session",
             None,
@@ -35,10 +57,25 @@ impl Api {
             .and_then(|c| c.split(';').next().map(str::to_string))
             .expect("a session cookie");
         Api {
-            port: relay.port,
+            port,
             cookie,
             me: serde_json::from_str(&body).expect("JSON"),
         }
+    }
+
+    /// The `Cookie` header value that carries this session (`tac_session=…`).
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    /// The signed-in professional's id.
+    pub fn id(&self) -> i64 {
+        self.me["id"].as_i64().expect("a professional id")
+    }
+
+    /// What every sync peer id of this session must start with.
+    pub fn peer_prefix(&self) -> &str {
+        self.me["peer_prefix"].as_str().expect("a peer prefix")
     }
 
     pub fn admin(relay: &Relay) -> Api {

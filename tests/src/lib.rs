@@ -79,25 +79,9 @@ impl Relay {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The first administrator, made with the relay's own `create-admin` command as the README
-    /// says: [`accounts::ADMIN_EMAIL`] in "Council Early Help", password [`accounts::PASSWORD`].
+    /// The first administrator: [`accounts::create_admin`].
     fn create_admin(&self) {
-        let status = Command::new(Self::binary())
-            .args([
-                "create-admin",
-                "--agency",
-                accounts::COUNCIL,
-                "--name",
-                "Ada Admin",
-            ])
-            .args(["--email", accounts::ADMIN_EMAIL])
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .env("TAC_ADMIN_PASSWORD", accounts::PASSWORD)
-            .stdout(Stdio::null())
-            .status()
-            .expect("create-admin runs");
-        assert!(status.success(), "create-admin failed");
+        accounts::create_admin(&Self::binary(), self.data.path());
     }
 
     /// Starts (again) on the same port and data folder.

@@ -59,6 +59,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use e2e::accounts::Api;
 use futures::{SinkExt, StreamExt};
 use shared::record::assessment::AssessmentField;
 use shared::record::edit::{self, Path as Field};
@@ -106,7 +107,7 @@ struct Server {
     child: Child,
     _data: tempfile::TempDir,
     /// Our relay's signed-in practitioners (empty for the JS server, which has no accounts).
-    logins: Vec<Login>,
+    logins: Vec<Api>,
 }
 
 impl Drop for Server {
@@ -198,18 +199,7 @@ async fn start_ours(practitioners: usize) -> Res<Server> {
         ));
     }
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let status = Command::new(&bin)
-        .args(["create-admin", "--agency", e2e::accounts::COUNCIL])
-        .args(["--name", "Ada Admin", "--email", e2e::accounts::ADMIN_EMAIL])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("TAC_ADMIN_PASSWORD", e2e::accounts::PASSWORD)
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("create-admin: {e}"))?;
-    if !status.success() {
-        return Err("create-admin failed".into());
-    }
+    e2e::accounts::create_admin(&bin, data.path());
     let port = e2e::free_port();
     let child = Command::new(&bin)
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -233,34 +223,16 @@ async fn start_ours(practitioners: usize) -> Res<Server> {
         logins: Vec::new(),
     };
     wait_for_port(port)?;
-    let admin = sign_in(port, e2e::accounts::ADMIN_EMAIL).await?;
-    let agencies = http(port, "GET", "/api/agencies", Some(&admin.token), None).await?;
-    let agency = agencies
-        .1
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|a| a["name"] == e2e::accounts::COUNCIL)
-        .and_then(|a| a["id"].as_i64())
-        .ok_or("the administrator's agency is missing")?;
+    // Setup, before anything is timed: the harness's blocking API client is fine here.
+    let admin = Api::sign_in_at(port, e2e::accounts::ADMIN_EMAIL);
     for i in 0..practitioners {
         let email = format!("bench{i}@council.test");
-        let body = serde_json::json!({
-            "name": format!("Bench Practitioner {i}"), "email": email, "agency_id": agency,
-            "role": "practitioner", "password": e2e::accounts::PASSWORD,
-        });
-        let (status, made) = http(
-            port,
-            "POST",
-            "/api/professionals",
-            Some(&admin.token),
-            Some(body),
-        )
-        .await?;
-        if status != 201 {
-            return Err(format!("adding {email}: {status} {made}"));
-        }
-        server.logins.push(sign_in(port, &email).await?);
+        admin.add_practitioner(
+            &format!("Bench Practitioner {i}"),
+            &email,
+            e2e::accounts::COUNCIL,
+        );
+        server.logins.push(Api::sign_in_at(port, &email));
     }
     Ok(server)
 }
@@ -299,90 +271,6 @@ fn js_server_dir() -> PathBuf {
 
 // ---------------------------------------------------------------- HTTP API of our relay
 
-#[derive(Debug, Clone)]
-struct Login {
-    id: i64,
-    token: String,
-    peer_prefix: String,
-}
-
-/// One HTTP/1.1 request to 127.0.0.1: (status, JSON body or Null), plus the session cookie
-/// value if one was set.
-async fn http_full(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> Res<(u16, serde_json::Value, Option<String>)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        head.push_str(&format!("Cookie: tac_session={t}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(head.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let cookie = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        let v = v.trim().strip_prefix("tac_session=")?;
-        k.eq_ignore_ascii_case("set-cookie")
-            .then(|| v.split(';').next().unwrap_or("").to_string())
-    });
-    Ok((
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-        cookie,
-    ))
-}
-
-async fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> Res<(u16, serde_json::Value)> {
-    http_full(port, method, path, token, body)
-        .await
-        .map(|(s, b, _)| (s, b))
-}
-
-async fn sign_in(port: u16, email: &str) -> Res<Login> {
-    let body = serde_json::json!({ "email": email, "password": e2e::accounts::PASSWORD });
-    let (status, me, cookie) = http_full(port, "POST", "/api/session", None, Some(body)).await?;
-    if status != 200 {
-        return Err(format!("signing in as {email}: {status} {me}"));
-    }
-    Ok(Login {
-        id: me["id"].as_i64().ok_or("no id")?,
-        token: cookie.ok_or("no session cookie")?,
-        peer_prefix: me["peer_prefix"]
-            .as_str()
-            .ok_or("no peer prefix")?
-            .to_string(),
-    })
-}
-
 // ---------------------------------------------------------------- one client connection
 
 /// Our sync client over one WebSocket; storage effects are dropped (the bench measures the
@@ -393,16 +281,15 @@ struct Conn {
 }
 
 impl Conn {
-    async fn connect(url: &str, login: Option<&Login>) -> Res<Conn> {
-        let prefix = login.map_or("bench-", |l| l.peer_prefix.as_str());
+    async fn connect(url: &str, login: Option<&Api>) -> Res<Conn> {
+        let prefix = login.map_or("bench-", |l| l.peer_prefix());
         let uuid = DocumentId::random().to_string();
         let client = SyncClient::new(format!("{prefix}{uuid}"), format!("store-{uuid}"));
         let mut request = url.into_client_request().map_err(|e| e.to_string())?;
         if let Some(l) = login {
-            let cookie = format!("tac_session={}", l.token);
             request
                 .headers_mut()
-                .insert("cookie", cookie.parse().map_err(|_| "bad cookie")?);
+                .insert("cookie", l.cookie().parse().map_err(|_| "bad cookie")?);
         }
         let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
@@ -526,14 +413,11 @@ async fn setup_case(server: &Server, fields: &[usize], seed: u64) -> Res<Vec<Edi
     // sync started afresh with `resync`.
     let (id, _unsent) = creator.client.create(case_document(n)?);
     if let Some(l) = login(0) {
-        let (status, body) = http(
-            server.port,
+        let (status, body) = l.call(
             "POST",
             "/api/cases",
-            Some(&l.token),
             Some(serde_json::json!({ "id": id.to_string() })),
-        )
-        .await?;
+        );
         if status != 201 {
             return Err(format!("registering the case: {status} {body}"));
         }
@@ -543,18 +427,15 @@ async fn setup_case(server: &Server, fields: &[usize], seed: u64) -> Res<Vec<Edi
     creator.until(|c| c.client.unsent_changes(&id) == 0).await?;
     if let Some(lead) = login(0) {
         for e in 1..n {
-            let invitee = login(e).expect("ours has logins").id;
-            if invitee == lead.id {
+            let invitee = login(e).expect("ours has logins").id();
+            if invitee == lead.id() {
                 continue;
             }
-            let (status, body) = http(
-                server.port,
+            let (status, body) = lead.call(
                 "POST",
                 &format!("/api/cases/{id}/members"),
-                Some(&lead.token),
                 Some(serde_json::json!({ "professional_id": invitee })),
-            )
-            .await?;
+            );
             if status != 201 && status != 200 {
                 return Err(format!("inviting {invitee}: {status} {body}"));
             }
