@@ -90,6 +90,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             .unwrap_or_else(|| "family".into())
     });
     super::presence::announce_presence(id, slug);
+    super::presence::provide_people_here(id);
     let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();

@@ -213,6 +213,7 @@ fn Joiners(id: DocumentId, meeting: String, this: Memo<Option<Meeting>>) -> impl
     let repo = use_repo();
     let missing = {
         let repo = repo.clone();
+        let people = super::presence::people_here(id);
         move || -> Vec<(String, String)> {
             let listed: Vec<(String, String)> = this.with(|m| {
                 m.iter()
@@ -224,11 +225,7 @@ fn Joiners(id: DocumentId, meeting: String, this: Memo<Option<Meeting>>) -> impl
             let mut here: Vec<(String, String)> = me
                 .map(|m| (m.name, m.agency_name))
                 .into_iter()
-                .chain(
-                    repo.people_here(&id)
-                        .into_iter()
-                        .map(|p| (p.name, p.agency)),
-                )
+                .chain(people.get().into_iter().map(|p| (p.name, p.agency)))
                 .filter(|p| !listed.contains(p))
                 .collect();
             here.dedup();

@@ -96,15 +96,35 @@ pub fn announce_presence(id: DocumentId, section: Memo<String>) {
     });
 }
 
+/// Who else has the case on screen, read once per presence change for the whole screen (every
+/// field shows who is in it, so they share this rather than each asking the repo).
+#[derive(Clone, Copy)]
+pub struct PeopleHere(Memo<Vec<Presence>>);
+
+/// Provides [`PeopleHere`] for a case screen.
+pub fn provide_people_here(id: DocumentId) {
+    let repo = use_repo();
+    provide_context(PeopleHere(Memo::new(move |_| repo.people_here(&id))));
+}
+
+pub(super) fn people_here(id: DocumentId) -> Memo<Vec<Presence>> {
+    match use_context::<PeopleHere>() {
+        Some(PeopleHere(people)) => people,
+        None => {
+            let repo = use_repo();
+            Memo::new(move |_| repo.people_here(&id))
+        }
+    }
+}
+
 /// "Also here": the others with this case open, where they are and who is typing.
 #[component]
 pub fn PresenceList(id: DocumentId) -> impl IntoView {
-    let repo = use_repo();
-    let people = move || repo.people_here(&id);
+    let people = people_here(id);
     view! {
         <div class="app-presence app-no-print" data-testid="presence" aria-live="polite">
             {move || {
-                let people = people();
+                let people = people.get();
                 (!people.is_empty()).then(|| view! {
                     <span class="app-presence__label">"Also here: "</span>
                     <ul class="app-presence__list">
@@ -129,20 +149,21 @@ pub fn in_field(
     id: DocumentId,
     dom_id: String,
 ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
-    let repo = send_wrapper::SendWrapper::new(use_repo());
+    let people = people_here(id);
     move || {
-        let notes: Vec<String> = repo
-            .people_here(&id)
-            .into_iter()
-            .filter(|p| p.field.as_deref() == Some(dom_id.as_str()))
-            .map(|p| {
-                if p.typing {
-                    format!("{} is typing here", p.name)
-                } else {
-                    format!("{} is here", p.name)
-                }
-            })
-            .collect();
+        let notes: Vec<String> = people.with(|people| {
+            people
+                .iter()
+                .filter(|p| p.field.as_deref() == Some(dom_id.as_str()))
+                .map(|p| {
+                    if p.typing {
+                        format!("{} is typing here", p.name)
+                    } else {
+                        format!("{} is here", p.name)
+                    }
+                })
+                .collect()
+        });
         (!notes.is_empty()).then(|| notes.join("; "))
     }
 }
