@@ -144,6 +144,24 @@ fn summary_keys(kind: ItemKind) -> &'static [&'static str] {
     }
 }
 
+/// The rows of a closed card, as HTML: each summary field's label and value, escaped.
+fn summary_html(kind: ItemKind, item: &str, value_of: impl Fn(&Path) -> Option<String>) -> String {
+    use html_escape::encode_text;
+    let mut html = String::new();
+    for path in item_fields(kind, item)
+        .into_iter()
+        .filter(|p| summary_keys(kind).contains(&p.key()))
+    {
+        let value = shown(&path, value_of(&path).unwrap_or_default());
+        html.push_str(r#"<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">"#);
+        html.push_str(&encode_text(&describe(&path).0));
+        html.push_str(r#"</dt><dd class="govuk-summary-list__value">"#);
+        html.push_str(&encode_text(&value));
+        html.push_str("</dd></div>");
+    }
+    html
+}
+
 /// A field's value as a person reads it: choices by their label, long text shortened.
 fn shown(path: &Path, raw: String) -> String {
     if raw.trim().is_empty() {
@@ -315,29 +333,23 @@ pub fn ItemList(
                 };
                 let title = format!("{} {}", capitalise(noun), n + 1);
                 let details = format!("details-{item}");
+                // The card's summary as one piece of HTML, rebuilt only when what it shows
+                // changes: fifty cards of five rows each were a few thousand DOM calls to open a
+                // plan, and were redrawn on every keystroke anywhere in the case.
                 let summary = {
                     let (repo, item) = (repo.clone(), item.clone());
-                    move || {
-                        repo.track_changes();
+                    Memo::new(move |_| {
+                        match index {
+                            Some(index) => index.1.track(),
+                            None => repo.track_changes(),
+                        }
                         let obj = index.and_then(|i| i.0.with_value(|m| m.get(&item).cloned()));
-                        item_fields(kind, &item)
-                            .into_iter()
-                            .filter(|p| summary_keys(kind).contains(&p.key()))
-                            .map(|path| {
-                                let raw = obj.as_ref().and_then(|o| {
-                                    repo.with_doc(&id, |doc| edit::get_in(doc, o, &path).ok()).flatten()
-                                });
-                                let label = describe(&path).0;
-                                let value = shown(&path, raw.unwrap_or_default());
-                                view! {
-                                    <div class="govuk-summary-list__row">
-                                        <dt class="govuk-summary-list__key">{label}</dt>
-                                        <dd class="govuk-summary-list__value">{value}</dd>
-                                    </div>
-                                }
+                        summary_html(kind, &item, |path| {
+                            obj.as_ref().and_then(|o| {
+                                repo.with_doc(&id, |doc| edit::get_in(doc, o, path).ok()).flatten()
                             })
-                            .collect_view()
-                    }
+                        })
+                    })
                 };
                 let body = {
                     let item = item.clone();
@@ -367,7 +379,7 @@ pub fn ItemList(
                             </button>
                         </div>
                         {move || (!is_open.get()).then(|| view! {
-                            <dl class="govuk-summary-list app-item__summary">{summary.clone()}</dl>
+                            <dl class="govuk-summary-list app-item__summary" inner_html=summary></dl>
                         })}
                         {(kind == ItemKind::Meeting).then(|| view! {
                             <p class="govuk-body app-no-print">
