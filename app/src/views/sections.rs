@@ -153,7 +153,9 @@ fn summary_html(kind: ItemKind, item: &str, value_of: impl Fn(&Path) -> Option<S
         .filter(|p| summary_keys(kind).contains(&p.key()))
     {
         let value = shown(&path, value_of(&path).unwrap_or_default());
-        html.push_str(r#"<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">"#);
+        html.push_str(
+            r#"<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">"#,
+        );
         html.push_str(&encode_text(&describe(&path).0));
         html.push_str(r#"</dt><dd class="govuk-summary-list__value">"#);
         html.push_str(&encode_text(&value));
