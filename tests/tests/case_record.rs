@@ -173,7 +173,8 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
             "Amira is in school every day",
             vec![(
                 "Daily check-in with Amira",
-                "Mr Jones",
+                // Markup characters, to check that cards show what was typed and run nothing.
+                "Mr Jones <b>& Ms O'Neil</b>",
                 "Oak Primary",
                 "2027-01-15",
             )],
@@ -309,6 +310,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
         "Refer dad to a parenting course",
         "Daily check-in with Amira",
         "1 December 2026",
+        "Mr Jones <b>& Ms O'Neil</b>",
     ] {
         assert!(
             cards.contains(expected),
