@@ -236,6 +236,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     )
     .await;
     check_accessibility(&b, "meetings", &mut problems).await;
+    screenshot(&b, "13a-meetings").await;
 
     // A step-up with the consent override.
     open_section(&b, "Step up or down").await;
@@ -250,6 +251,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     choose(&b, &last_field(&b, "step", "consent").await, "override").await;
     type_into(&b, &last_field(&b, "step", "receivingteam").await, "MASH").await;
     check_accessibility(&b, "step", &mut problems).await;
+    screenshot(&b, "13b-step").await;
 
     // Closure.
     open_section(&b, "Closure").await;
@@ -257,9 +259,13 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     choose(&b, "field-closure-date", "2027-03-01").await;
     check_accessibility(&b, "closure", &mut problems).await;
     screenshot(&b, "14-closure").await;
-    for section in ["Lead professional", "Escalation"] {
+    for (section, shot) in [
+        ("Lead professional", "14a-lead-professional"),
+        ("Escalation", "14b-escalation"),
+    ] {
         open_section(&b, section).await;
         check_accessibility(&b, section, &mut problems).await;
+        screenshot(&b, shot).await;
     }
     assert!(
         problems.is_empty(),
