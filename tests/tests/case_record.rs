@@ -250,6 +250,18 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     .await;
     choose(&b, &last_field(&b, "step", "consent").await, "override").await;
     type_into(&b, &last_field(&b, "step", "receivingteam").await, "MASH").await;
+    // The handover meeting is picked from the case's meetings, by type and date.
+    let handover = last_field(&b, "step", "handovermeetingid").await;
+    let review = eventually(10, "the review among the handover choices", || async {
+        let v = js(
+            &b,
+            &format!("document.getElementById('{handover}').options[1]?.value ?? ''"),
+        )
+        .await;
+        (!v.is_empty()).then_some(v)
+    })
+    .await;
+    choose(&b, &handover, &review).await;
     check_accessibility(&b, "step", &mut problems).await;
     screenshot(&b, "13b-step").await;
 
@@ -354,6 +366,16 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
     open_section(&b, "Step up or down").await;
     open_cards(&b).await;
     assert_eq!(values_of(&b, "step", "consent").await, ["override"]);
+    let handover = last_field(&b, "step", "handovermeetingid").await;
+    eventually(10, "the handover meeting chosen", || async {
+        let chosen = js(
+            &b,
+            &format!("(() => {{ const s = document.getElementById('{handover}'); return s.options[s.selectedIndex].text; }})()"),
+        )
+        .await;
+        chosen.starts_with("Review on ").then_some(())
+    })
+    .await;
     open_section(&b, "Closure").await;
     assert_eq!(value(&b, "field-closure-reason").await, "stepped_up");
     screenshot(&b, "15-offline-closure").await;

@@ -358,7 +358,7 @@ pub fn ItemList(
                     move || {
                         let (item, remove) = (item.clone(), remove.clone());
                         is_open.get().then(move || view! {
-                            {item_fields(kind, &item).into_iter().map(|path| view! { <RecordField id=id path=path/> }).collect_view()}
+                            {item_fields(kind, &item).into_iter().map(|path| field_view(id, path)).collect_view()}
                             {nested(kind, &item).into_iter().map(|(list, heading, noun)| view! {
                                 <div class="app-nested"><ItemList id=id list=list heading=heading noun=noun nested_level=true/></div>
                             }).collect_view()}
@@ -429,8 +429,74 @@ fn article(noun: &str) -> &'static str {
 fn fields(id: DocumentId, paths: Vec<Path>) -> impl IntoView {
     paths
         .into_iter()
-        .map(|path| view! { <RecordField id=id path=path/> })
+        .map(|path| field_view(id, path))
         .collect_view()
+}
+
+/// The control for one field: the document's own kind of field, except where a person picks
+/// something the case already holds.
+fn field_view(id: DocumentId, path: Path) -> AnyView {
+    match path {
+        Path::Step(_, StepField::HandoverMeetingId) => {
+            view! { <HandoverMeeting id=id path=path/> }.into_any()
+        }
+        path => view! { <RecordField id=id path=path/> }.into_any(),
+    }
+}
+
+/// A step's handover meeting, chosen from the case's meetings by type and date (the document
+/// keeps the meeting's id, which means nothing to a person).
+#[component]
+fn HandoverMeeting(id: DocumentId, path: Path) -> impl IntoView {
+    let repo = use_repo();
+    let record = use_context::<Memo<Option<shared::record::CaseRecord>>>()
+        .expect("the case screen provides its record");
+    let dom = super::fields::dom_id(&path);
+    let path = SendWrapper::new(path);
+    let step = path.item_id().map(str::to_string);
+    let options = move || {
+        record.with(|r| {
+            let Some(r) = r else { return Vec::new() };
+            let chosen = r
+                .steps
+                .iter()
+                .find(|s| Some(&s.id) == step.as_ref())
+                .map(|s| s.handover_meeting_id.clone())
+                .unwrap_or_default();
+            let mut options = vec![(
+                String::new(),
+                "Not booked yet".to_string(),
+                chosen.is_empty(),
+            )];
+            options.extend(r.meetings.iter().map(|m| {
+                let date = long_date(&m.date).unwrap_or_else(|| "no date yet".into());
+                let label = format!("{} on {date}", m.kind.label());
+                (m.id.clone(), label, m.id == chosen)
+            }));
+            options
+        })
+    };
+    let on_change = {
+        let path = path.clone();
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            if let Some(Err(e)) = repo.with_doc(&id, |doc| edit::set_text(doc, &path, &value)) {
+                web_sys::console::warn_1(&e.to_string().into());
+            }
+            repo.edited(id);
+        }
+    };
+    view! {
+        <div class="govuk-form-group">
+            <label class="govuk-label govuk-label--s" for=dom.clone()>"Handover meeting"</label>
+            <div class="govuk-hint" id=format!("{dom}-hint")>"Add the meeting under Meetings and reviews first, then choose it here."</div>
+            <select class="govuk-select" id=dom.clone() aria-describedby=format!("{dom}-hint") on:change=on_change>
+                {move || options().into_iter().map(|(value, label, selected)| view! {
+                    <option value=value selected=selected>{label}</option>
+                }).collect_view()}
+            </select>
+        </div>
+    }
 }
 
 /// The content of one section.
