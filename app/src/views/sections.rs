@@ -454,7 +454,8 @@ fn HandoverMeeting(id: DocumentId, path: Path) -> impl IntoView {
     let dom = super::fields::dom_id(&path);
     let path = SendWrapper::new(path);
     let step = path.item_id().map(str::to_string);
-    let options = move || {
+    // A memo, so typing elsewhere in the case does not rebuild the list under an open dropdown.
+    let options = Memo::new(move |_| {
         record.with(|r| {
             let Some(r) = r else { return Vec::new() };
             let chosen = r
@@ -473,9 +474,12 @@ fn HandoverMeeting(id: DocumentId, path: Path) -> impl IntoView {
                 let label = format!("{} on {date}", m.kind.label());
                 (m.id.clone(), label, m.id == chosen)
             }));
+            if !options.iter().any(|(_, _, selected)| *selected) {
+                options.push((chosen, "A meeting that was removed".into(), true));
+            }
             options
         })
-    };
+    });
     let on_change = {
         let path = path.clone();
         move |ev: leptos::ev::Event| {
@@ -491,7 +495,7 @@ fn HandoverMeeting(id: DocumentId, path: Path) -> impl IntoView {
             <label class="govuk-label govuk-label--s" for=dom.clone()>"Handover meeting"</label>
             <div class="govuk-hint" id=format!("{dom}-hint")>"Add the meeting under Meetings and reviews first, then choose it here."</div>
             <select class="govuk-select" id=dom.clone() aria-describedby=format!("{dom}-hint") on:change=on_change>
-                {move || options().into_iter().map(|(value, label, selected)| view! {
+                {move || options.get().into_iter().map(|(value, label, selected)| view! {
                     <option value=value selected=selected>{label}</option>
                 }).collect_view()}
             </select>
