@@ -7,8 +7,9 @@
 //! 3. Every frame passes a filter that enforces case membership (see [`crate::access`]) and
 //!    audits each case's first served or denied request on the connection. A frame that does
 //!    not decode closes the socket (1008): what we cannot read, we cannot check. Ephemeral
-//!    (presence) frames must carry the connection's own peer id as sender, or are dropped:
-//!    browsers are end points and never speak for someone else.
+//!    (presence) frames must carry the connection's own peer id as sender and, inside, the
+//!    signed-in professional's own id, name and agency, or are dropped: browsers are end
+//!    points and never speak for someone else, and nobody appears "here" under another name.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 
@@ -23,6 +24,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
+use shared::presence::Presence;
 use shared::protocol::{DecodeError, Message, MAX_FRAME_BYTES};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -178,6 +180,10 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         audit: state.audit.clone(),
         consent: state.consent.clone(),
         professional,
+        identity: (
+            session.professional.name.clone(),
+            session.professional.agency_name.clone(),
+        ),
         peer_id: peer_id.clone(),
         relay_peer_id: state.repo.peer_id().to_string(),
         client,
@@ -284,6 +290,8 @@ struct Inbound {
     audit: Audit,
     consent: Watcher,
     professional: i64,
+    /// Who presence from this connection must name: the session's professional.
+    identity: (String, String),
     peer_id: String,
     relay_peer_id: String,
     client: Option<IpAddr>,
@@ -335,6 +343,13 @@ impl Inbound {
                 );
                 return None;
             }
+            Message::Ephemeral { data, .. } if !self.names_itself(data) => {
+                tracing::info!(
+                    professional = self.professional,
+                    "dropped presence that did not name the signed-in professional"
+                );
+                return None;
+            }
             Message::Ephemeral { document_id, .. }
             | Message::DocUnavailable { document_id, .. } => (*document_id, false),
             _ => return Some(Ok(bytes)),
@@ -363,6 +378,15 @@ impl Inbound {
             let _ = self.reply.try_send(answer);
         }
         None
+    }
+
+    /// Ephemeral messages are presence: they must say who is here truthfully.
+    fn names_itself(&self, data: &[u8]) -> bool {
+        Presence::decode(data).is_some_and(|p| {
+            p.professional_id == self.professional
+                && p.name == self.identity.0
+                && p.agency == self.identity.1
+        })
     }
 
     fn audit_once(&mut self, case_id: &str, allowed: bool) {

@@ -1,4 +1,4 @@
-//! Fixes from the relay security review: forged presence, undecodable frames, sign-in limits
+//! Fixes from the relay security review: forged presence (sender or named person), undecodable frames, sign-in limits
 //! under parallel load, over-long emails, sign-in over an existing session, cross-site POSTs
 //! and claiming case ids the relay already holds data for.
 
@@ -8,12 +8,13 @@ use common::{
     http, http_with, practitioner, professional, register, sign_in, Peer, TestRelay, PASSWORD,
 };
 use shared::case::Case;
+use shared::presence::Presence;
 use shared::protocol::Message;
 use shared::sync::{Effect, Holding};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ephemeral_frames_in_another_peers_name_are_dropped() {
+async fn ephemeral_frames_in_another_peers_or_persons_name_are_dropped() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
     let url = relay.ws_url();
@@ -62,8 +63,31 @@ async fn ephemeral_frames_in_another_peers_name_are_dropped() {
         b"forged-2",
     ))
     .await;
-    // Then one in Alice's own name, which must arrive.
-    let effects = a.client.broadcast(&id, b"real".to_vec());
+    // From Alice's own connection, presence naming someone else, or Alice under another name,
+    // or not presence at all.
+    let presence = |professional_id: i64, name: &str| {
+        Presence {
+            professional_id,
+            name: name.into(),
+            agency: "Test Agency".into(),
+            section: "plan".into(),
+            field: None,
+            typing: false,
+            leaving: false,
+        }
+        .encode()
+    };
+    for data in [
+        presence(b_login.id, "bob"),
+        presence(a_login.id, "Dr Bob"),
+        b"not presence".to_vec(),
+    ] {
+        let effects = a.client.broadcast(&id, data);
+        a.run(effects).await;
+    }
+    // Then Alice's own, which must arrive.
+    let real = presence(a_login.id, "alice");
+    let effects = a.client.broadcast(&id, real.clone());
     a.run(effects).await;
     let ephemerals = |p: &Peer| {
         p.events
@@ -79,10 +103,7 @@ async fn ephemeral_frames_in_another_peers_name_are_dropped() {
     b.until("Alice's presence", |p| !ephemerals(p).is_empty())
         .await;
     b.idle(Duration::from_millis(300)).await;
-    assert_eq!(
-        ephemerals(&b),
-        vec![(a.client.peer_id().to_string(), b"real".to_vec())]
-    );
+    assert_eq!(ephemerals(&b), vec![(a.client.peer_id().to_string(), real)]);
     // Alice's connection is still open and serving.
     a.idle(Duration::from_millis(100)).await;
     relay.stop().await;
