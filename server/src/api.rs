@@ -413,7 +413,7 @@ async fn add_member(
             holder |= lead.is_some_and(|l| l.agency_id == invitee.agency_id);
         }
     }
-    let consent = crate::consent::of_case(&state.repo, &id)
+    let consent = crate::consent::of_case(&state.repos, &id)
         .await
         .unwrap_or_default();
     if !holder && !crate::consent::allows(&consent, &invitee.agency_name) {

@@ -7,6 +7,7 @@
 
 use crate::access::Access;
 use crate::audit::{Audit, Event};
+use crate::repos::Repos;
 use automerge::ROOT;
 use shared::api::CaseRole;
 use shared::record::consent::Consent;
@@ -77,16 +78,16 @@ pub fn read(doc: &automerge::Automerge) -> Consent {
 }
 
 /// The relay's copy of a case's consent, or `None` if the relay holds no copy of the case.
-pub async fn of_case(repo: &samod::Repo, case_id: &str) -> Option<Consent> {
+pub async fn of_case(repos: &Repos, case_id: &str) -> Option<Consent> {
     let id: samod::DocumentId = case_id.parse().ok()?;
-    let handle = repo.find(id).await.ok()??;
+    let handle = repos.for_case(case_id).find(id).await.ok()??;
     handle.with_document_async(|doc| read(doc)).await.ok()
 }
 
 /// Watches the consent of cases being synced and removes members whose agency lost consent.
 #[derive(Clone)]
 pub struct Watcher {
-    repo: samod::Repo,
+    repos: Repos,
     pool: SqlitePool,
     access: Access,
     audit: Audit,
@@ -94,9 +95,9 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn new(repo: samod::Repo, pool: SqlitePool, access: Access, audit: Audit) -> Self {
+    pub fn new(repos: Repos, pool: SqlitePool, access: Access, audit: Audit) -> Self {
         Self {
-            repo,
+            repos,
             pool,
             access,
             audit,
@@ -125,7 +126,7 @@ impl Watcher {
             // for it. If it never comes, forget the case so that its next sync message retries.
             let mut handle = None;
             for _ in 0..60 {
-                match me.repo.find(id.clone()).await {
+                match me.repos.for_case(&case_id).find(id.clone()).await {
                     Ok(Some(h)) => {
                         handle = Some(h);
                         break;

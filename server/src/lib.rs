@@ -20,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod consent;
 pub mod health;
+pub mod repos;
 pub mod routes;
 pub mod storage;
 pub mod sync;
@@ -30,8 +31,7 @@ use std::time::Duration;
 /// Everything a request handler may need.
 #[derive(Clone)]
 pub struct AppState {
-    pub repo: samod::Repo,
-    pub acceptor: samod::AcceptorHandle,
+    pub repos: repos::Repos,
     pub health: Arc<health::Health>,
     pub db: sqlx::SqlitePool,
     pub sessions: auth::Sessions,
@@ -52,26 +52,16 @@ pub async fn build(
     let db = store.pool().clone();
     let access = access::Access::load(db.clone()).await?;
     let audit = audit::Audit::open(db.clone()).await?;
-    let repo = samod::Repo::build_tokio()
-        .with_storage(store.clone())
-        // Members get their cases read-write; everyone else gets doc-unavailable. Never push
-        // documents at a client that did not ask: a browser syncs only the cases it opens.
-        .with_share_policy(access.policy())
-        .load()
-        .await;
-    let acceptor = repo
-        .make_acceptor(samod::Url::parse("ws://relay/sync").expect("static URL"))
-        .map_err(|_| storage::StorageError::Stopped)?;
+    let repos = repos::Repos::open(store.clone(), access.policy()).await?;
     tokio::spawn(health::watch(store, health.clone()));
     let sessions = auth::Sessions::new(
         db.clone(),
         Duration::from_secs(u64::from(config.session_hours) * 3600),
         config.secure_cookies,
     );
-    let consent = consent::Watcher::new(repo.clone(), db.clone(), access.clone(), audit.clone());
+    let consent = consent::Watcher::new(repos.clone(), db.clone(), access.clone(), audit.clone());
     let state = AppState {
-        repo,
-        acceptor,
+        repos,
         health,
         db,
         sessions,

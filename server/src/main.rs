@@ -53,7 +53,7 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
-    state.repo.stop().await;
+    state.repos.stop().await;
     Ok(())
 }
 

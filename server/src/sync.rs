@@ -12,12 +12,15 @@
 //!    points and never speak for someone else, and nobody appears "here" under another name.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
+//! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
+//!    shard the client uses gets its own samod connection, opened with the client's `join`.
 
 use crate::access::Access;
 use crate::api::ApiError;
 use crate::audit::{Audit, Event};
 use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
 use crate::consent::Watcher;
+use crate::repos::Repos;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -26,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use shared::presence::Presence;
 use shared::protocol::{DecodeError, Message, MAX_FRAME_BYTES};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -185,15 +188,29 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             session.professional.agency_name.clone(),
         ),
         peer_id: peer_id.clone(),
-        relay_peer_id: state.repo.peer_id().to_string(),
+        relay_peer_id: state.repos.peer_id().to_string(),
         client,
         audited: HashSet::new(),
         reply: out_tx.clone(),
         end: end_tx,
         violated: false,
     };
-    let inbound = futures::stream::once(async move { Ok(join) })
-        .chain(ws_in.filter_map(|msg| async move {
+    let mut router = Router {
+        repos: state.repos.clone(),
+        peer_id: samod::PeerId::from(peer_id.as_str()),
+        join,
+        out: out_tx,
+        shards: HashMap::new(),
+    };
+    // The first shard answers the client's join at once, whatever it then asks for.
+    if router.open(0).is_err() {
+        tracing::warn!("sync connection refused: the repo has stopped");
+        ender.abort();
+        return;
+    }
+    tracing::debug!(professional, "sync connection accepted");
+    let inbound = ws_in
+        .filter_map(|msg| async move {
             match msg {
                 Ok(WsMessage::Binary(bytes)) => Some(Ok(bytes.to_vec())),
                 // The protocol is binary CBOR; text frames are malformed input.
@@ -201,30 +218,40 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                 Ok(_) => None,
                 Err(e) => Some(Err(TransportError::Socket(e.to_string()))),
             }
-        }))
-        .filter_map(move |frame| futures::future::ready(filter.pass(frame)))
+        })
         .take_until(Box::pin(ended(end_rx.clone())));
-    let outbound = out_tx.sink_map_err(|_| TransportError::Closed);
-    let transport = samod::Transport::new(Box::pin(inbound), outbound)
-        .with_expected_peer_id(samod::PeerId::from(peer_id.as_str()));
-    if state.acceptor.accept(transport).is_err() {
-        tracing::warn!("sync connection refused: the repo has stopped");
-        ender.abort();
-        return;
-    }
-    tracing::debug!(professional, "sync connection accepted");
+    let routing = tokio::spawn(async move {
+        let mut inbound = std::pin::pin!(inbound);
+        while let Some(frame) = inbound.next().await {
+            match filter.pass(frame) {
+                None => continue,
+                Some(Ok((frame, case))) => {
+                    if router.route(frame, case).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(professional, error = %e, "sync connection ended by the client");
+                    break;
+                }
+            }
+        }
+        // Dropping the router ends this connection in every shard, and so the loop below.
+    });
 
     // Why we stopped, if we did: samod may finish (and drop its sink) a moment before this
     // loop sees the signal, so the close code is read from the signal's state either way.
     let why = end_rx.clone();
     let mut end = Box::pin(ended(end_rx));
+    // Every shard the client uses answers its join; the client hears the first answer only.
+    let mut answered = false;
     loop {
         tokio::select! {
             biased;
             _ = &mut end => break,
             frame = out_rx.next() => match frame {
                 Some(frame) => {
-                    if outbound_allowed(&state.access, professional, &frame)
+                    if outbound_allowed(&state.access, professional, &frame, &mut answered)
                         && ws_out.send(WsMessage::Binary(frame.into())).await.is_err()
                     {
                         break;
@@ -249,13 +276,57 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     });
     let _ = ws_out.send(WsMessage::Close(close)).await;
     ender.abort();
+    routing.abort();
+}
+
+/// One client's connection, split over the shards of the cases it syncs (see
+/// [`crate::repos`]): each shard gets its own samod connection, opened with the client's
+/// `join` when the client first mentions one of that shard's cases.
+struct Router {
+    repos: Repos,
+    peer_id: samod::PeerId,
+    join: Vec<u8>,
+    out: futures::channel::mpsc::Sender<Vec<u8>>,
+    shards: HashMap<usize, futures::channel::mpsc::Sender<Result<Vec<u8>, TransportError>>>,
+}
+
+impl Router {
+    fn open(&mut self, shard: usize) -> Result<(), samod::Stopped> {
+        let (mut to_shard, from_client) = futures::channel::mpsc::channel(64);
+        // A new channel has room for its first frame.
+        let _ = to_shard.try_send(Ok(self.join.clone()));
+        let sink = self.out.clone().sink_map_err(|_| TransportError::Closed);
+        let transport =
+            samod::Transport::new(from_client, sink).with_expected_peer_id(self.peer_id.clone());
+        self.repos.accept(shard, transport)?;
+        self.shards.insert(shard, to_shard);
+        Ok(())
+    }
+
+    /// Hands a frame to the shard of its case; a frame about no case (`leave`) goes to every
+    /// shard this connection uses. `Err` once the connection cannot go on.
+    async fn route(&mut self, frame: Vec<u8>, case: Option<String>) -> Result<(), ()> {
+        let Some(case_id) = case else {
+            for to_shard in self.shards.values_mut() {
+                let _ = to_shard.send(Ok(frame.clone())).await;
+            }
+            return Ok(());
+        };
+        let shard = self.repos.shard_of(&case_id);
+        if !self.shards.contains_key(&shard) {
+            self.open(shard).map_err(|_| ())?;
+        }
+        let to_shard = self.shards.get_mut(&shard).ok_or(())?;
+        to_shard.send(Ok(frame)).await.map_err(|_| ())
+    }
 }
 
 /// Drops frames about cases the professional is not (or no longer) a member of, whatever
 /// samod had queued before it learnt of the change. Frames that do not decode are dropped too
 /// (deny by default): samod's own frames always should, and one we cannot read we cannot check.
-fn outbound_allowed(access: &Access, professional: i64, frame: &[u8]) -> bool {
+fn outbound_allowed(access: &Access, professional: i64, frame: &[u8], answered: &mut bool) -> bool {
     match Message::decode(frame) {
+        Ok(Message::Peer { .. }) => !std::mem::replace(answered, true),
         Ok(Message::Sync { document_id, .. })
         | Ok(Message::Request { document_id, .. })
         | Ok(Message::Ephemeral { document_id, .. }) => {
@@ -284,6 +355,9 @@ fn message_type(e: &DecodeError) -> &'static str {
     }
 }
 
+/// A frame let through, with the case it is about (if any), for routing to that case's shard.
+type Passed = (Vec<u8>, Option<String>);
+
 /// Inbound membership filter and access audit for one connection.
 struct Inbound {
     access: Access,
@@ -305,16 +379,17 @@ struct Inbound {
 
 impl Inbound {
     /// The frame to hand to samod, or `None` to drop it (having answered it if needed).
+    /// The frame comes back with the case it is about, if any, for routing.
     fn pass(
         &mut self,
         frame: Result<Vec<u8>, TransportError>,
-    ) -> Option<Result<Vec<u8>, TransportError>> {
+    ) -> Option<Result<Passed, TransportError>> {
         if self.violated {
             return None;
         }
         let bytes = match frame {
             Ok(bytes) => bytes,
-            err => return Some(err),
+            Err(e) => return Some(Err(e)),
         };
         // A frame we cannot read could be anything samod reads differently (e.g. a request
         // with a trailing byte): it must not skip the membership check and the audit.
@@ -352,7 +427,7 @@ impl Inbound {
             }
             Message::Ephemeral { document_id, .. }
             | Message::DocUnavailable { document_id, .. } => (*document_id, false),
-            _ => return Some(Ok(bytes)),
+            _ => return Some(Ok((bytes, None))),
         };
         let case_id = document_id.to_string();
         let allowed = self.access.may_sync(&case_id, self.professional);
@@ -363,7 +438,7 @@ impl Inbound {
             if matches!(message, Message::Sync { .. }) {
                 self.consent.watch(&case_id);
             }
-            return Some(Ok(bytes));
+            return Some(Ok((bytes, Some(case_id))));
         }
         if asks {
             // Exactly what samod says about a document it does not have: a forbidden case

@@ -42,7 +42,7 @@ async fn ephemeral_frames_in_another_peers_or_persons_name_are_dropped() {
     assert_eq!(b.ask(id).await, Holding::Have);
     a.idle(Duration::from_millis(300)).await;
 
-    let relay_peer_id = relay.state.repo.peer_id().to_string();
+    let relay_peer_id = relay.state.repos.peer_id().to_string();
     let forged = |sender_id: String, data: &[u8]| {
         Message::Ephemeral {
             // A fresh session each time, so samod's de-duplication cannot hide a leak.
@@ -132,7 +132,7 @@ async fn an_undecodable_frame_closes_the_connection_with_1008() {
     let mut other = Peer::connect(&url, &other_login, other_login.client("other")).await;
     let mut frame = Message::Request {
         sender_id: other.client.peer_id().to_string(),
-        target_id: relay.state.repo.peer_id().to_string(),
+        target_id: relay.state.repos.peer_id().to_string(),
         document_id: id,
         data: vec![0x42],
     }

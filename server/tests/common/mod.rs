@@ -67,7 +67,7 @@ impl TestRelay {
     /// Stops accepting and stops the sync engine (which finishes its storage writes).
     pub async fn stop(self) {
         self.server.abort();
-        self.state.repo.stop().await;
+        self.state.repos.stop().await;
     }
 }
 
