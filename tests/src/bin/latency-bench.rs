@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo build --release -p server && cargo run -p e2e --release --bin latency-bench`.
 //! Needs the release relay (`target/release/tac-relay`, or `TAC_RELAY_BIN`), Node, and
-//! `tools/node_modules` (`cd tools && npm ci`). About 5½ minutes with the defaults.
+//! `tools/node_modules` (`cd tools && npm ci`). About 6 minutes with the defaults.
 //!
 //! # What runs
 //! Every client is our own sans-IO [`SyncClient`] over a real WebSocket (tokio-tungstenite,
@@ -43,7 +43,7 @@
 //!    `BENCH_CPS`, for N = 1, 2, 5, 10, 20, 30, 40, 60, 80, 120, 160, 200 (capped by
 //!    `BENCH_MAX_CLIENTS`, default 600), each step `BENCH_STEP_SECONDS` (default 10) after a
 //!    2 s warm-up, until p99 reaches `BENCH_STOP_MS` (default 250 ms) or the server's share of
-//!    `BENCH_CAPACITY_SECONDS` (default 110 s each) is spent. Capacity = the largest N with
+//!    `BENCH_CAPACITY_SECONDS` (default 160 s each) is spent. Capacity = the largest N with
 //!    p99 < 50 ms (and every smaller step too). Target: ours ≥ 10× the JS server's. The
 //!    summary also gives both capacities at a looser bar (`BENCH_LOOSE_MS`, default 150 ms),
 //!    for scale: the JS server syncs a changed document to its other peers at most once per
@@ -898,7 +898,7 @@ async fn bench() -> i32 {
     let began = std::time::Instant::now();
     let live_seconds = env_num("BENCH_SECONDS", 60.0);
     let step_seconds = env_num("BENCH_STEP_SECONDS", 10.0);
-    let budget = Duration::from_secs_f64(env_num("BENCH_CAPACITY_SECONDS", 110.0));
+    let budget = Duration::from_secs_f64(env_num("BENCH_CAPACITY_SECONDS", 160.0));
     let cps = env_num("BENCH_CPS", 6.0);
     let skip_js = std::env::var("BENCH_SKIP_JS").is_ok_and(|v| v == "1");
     versions();
