@@ -298,6 +298,8 @@ pub struct Peer {
     pub events: Vec<Effect>,
     /// Sync messages received, per document.
     pub syncs: HashMap<shared::DocumentId, usize>,
+    /// Answers to our `join` received: one per connection, however many shards serve it.
+    pub peers: usize,
     ws: Ws,
 }
 
@@ -312,6 +314,7 @@ impl Peer {
             store: HashMap::new(),
             events: Vec::new(),
             syncs: HashMap::new(),
+            peers: 0,
             ws,
         };
         let effects = peer.client.connected();
@@ -353,10 +356,12 @@ impl Peer {
     }
 
     async fn receive(&mut self, frame: &[u8]) {
-        if let Ok(shared::protocol::Message::Sync { document_id, .. }) =
-            shared::protocol::Message::decode(frame)
-        {
-            *self.syncs.entry(document_id).or_default() += 1;
+        match shared::protocol::Message::decode(frame) {
+            Ok(shared::protocol::Message::Sync { document_id, .. }) => {
+                *self.syncs.entry(document_id).or_default() += 1;
+            }
+            Ok(shared::protocol::Message::Peer { .. }) => self.peers += 1,
+            _ => {}
         }
         let effects = self.client.receive(frame).expect("valid frame from relay");
         self.run(effects).await;
