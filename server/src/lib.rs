@@ -43,7 +43,7 @@ pub struct AppState {
     pub consent: consent::Watcher,
 }
 
-/// Opens the database and the samod repo, and returns the router to serve.
+/// Opens the database and the samod repos, and returns the router to serve.
 pub async fn build(
     config: &config::Config,
 ) -> Result<(axum::Router, AppState), storage::StorageError> {
