@@ -1,4 +1,4 @@
-//! `tac-relay`: config → database → samod repo → router → serve.
+//! `tac-relay`: config → database → samod repos → router → serve.
 
 use server::config::{Config, USAGE};
 use tracing_subscriber::EnvFilter;
