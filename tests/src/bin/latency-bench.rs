@@ -40,7 +40,7 @@
 //!    child's voice, 3 type in a field each) at `BENCH_CPS` characters/s each for
 //!    `BENCH_SECONDS` (default 60) against our relay. Target p95 < 100 ms.
 //! 2. Capacity: N cases × 3 clients (2 share a field, 1 in another), each typing at
-//!    `BENCH_CPS`, for N = 1, 2, 5, 10, 20, 30, 40, 60, 80, 120, 160, 200 (capped by
+//!    `BENCH_CPS`, for N = 1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 120, 160, 200 (capped by
 //!    `BENCH_MAX_CLIENTS`, default 600), each step `BENCH_STEP_SECONDS` (default 10) after a
 //!    2 s warm-up, until p99 reaches `BENCH_STOP_MS` (default 250 ms) or the server's share of
 //!    `BENCH_CAPACITY_SECONDS` (default 160 s each) is spent. Capacity = the largest N with
@@ -85,7 +85,7 @@ const CAPACITY_P99_MS: f64 = 50.0;
 const LIVE_P95_MS: f64 = 100.0;
 const WARMUP: Duration = Duration::from_secs(2);
 const GRACE: Duration = Duration::from_secs(2);
-const CAPACITY_STEPS: [usize; 12] = [1, 2, 5, 10, 20, 30, 40, 60, 80, 120, 160, 200];
+const CAPACITY_STEPS: [usize; 13] = [1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 120, 160, 200];
 
 fn env_num(name: &str, default: f64) -> f64 {
     std::env::var(name)
