@@ -7,7 +7,7 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ROOT};
 use common::{
-    http, professional, register, sign_in, upgrade_status, Login, Peer, TestRelay, PASSWORD,
+    http, invite, professional, register, sign_in, upgrade_status, Login, Peer, TestRelay, PASSWORD,
 };
 use serde_json::json;
 use shared::record::consent::{AgencyConsent, ConsentOverride};
@@ -74,22 +74,6 @@ async fn api(
     body: Option<serde_json::Value>,
 ) -> common::HttpResponse {
     http(relay.addr, method, path, Some(&who.token), body.as_ref()).await
-}
-
-async fn invite(
-    relay: &TestRelay,
-    lead: &Login,
-    case: &DocumentId,
-    who: &Login,
-) -> common::HttpResponse {
-    api(
-        relay,
-        "POST",
-        &format!("/api/cases/{case}/members"),
-        lead,
-        Some(json!({ "professional_id": who.id })),
-    )
-    .await
 }
 
 async fn export(relay: &TestRelay, who: &Login, case: &DocumentId) -> common::HttpResponse {

@@ -29,14 +29,7 @@ async fn ephemeral_frames_in_another_peers_or_persons_name_are_dropped() {
     })
     .await;
     // Same agency as the lead: no consent needed.
-    let r = common::http(
-        relay.addr,
-        "POST",
-        &format!("/api/cases/{id}/members"),
-        Some(&a_login.token),
-        Some(&serde_json::json!({ "professional_id": b_login.id })),
-    )
-    .await;
+    let r = common::invite(&relay, &a_login, &id, &b_login).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let mut b = Peer::connect(&url, &b_login, b_login.client("bob")).await;
     assert_eq!(b.ask(id).await, Holding::Have);

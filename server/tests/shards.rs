@@ -48,14 +48,7 @@ async fn cases_in_different_shards_sync_over_one_socket() {
     })
     .await;
     for id in &ids {
-        let r = common::http(
-            relay.addr,
-            "POST",
-            &format!("/api/cases/{id}/members"),
-            Some(&a_login.token),
-            Some(&serde_json::json!({ "professional_id": b_login.id })),
-        )
-        .await;
+        let r = common::invite(&relay, &a_login, id, &b_login).await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
 

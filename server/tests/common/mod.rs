@@ -265,6 +265,23 @@ pub async fn register(relay: &TestRelay, login: &Login, id: &shared::DocumentId)
     .status
 }
 
+/// `lead` adds `who` to the case's team; returns the relay's answer.
+pub async fn invite(
+    relay: &TestRelay,
+    lead: &Login,
+    case: &shared::DocumentId,
+    who: &Login,
+) -> HttpResponse {
+    http(
+        relay.addr,
+        "POST",
+        &format!("/api/cases/{case}/members"),
+        Some(&lead.token),
+        Some(&serde_json::json!({ "professional_id": who.id })),
+    )
+    .await
+}
+
 /// A WebSocket upgrade to `/sync` with this session's cookie (or none).
 pub async fn ws_connect(
     url: &str,
