@@ -198,14 +198,12 @@ impl Repo {
         gloo_timers::callback::Interval::new(1_000, move || {
             let now = js_sys::Date::now();
             // Every book is expired (no short-circuit), then: did anyone leave?
-            let left: Vec<bool> = repo
+            let gone = repo
                 .0
                 .presence
                 .borrow_mut()
                 .values_mut()
-                .map(|book| book.expire(now))
-                .collect();
-            let gone = left.contains(&true);
+                .fold(false, |gone, book| book.expire(now) | gone);
             if gone {
                 repo.0.presence_changed.update(|n| *n += 1);
             }
@@ -220,8 +218,7 @@ impl Repo {
     /// Someone signed in: remember who (so the app opens offline next time) and start syncing
     /// as them.
     pub async fn signed_in(&self, me: Me) -> Result<(), StoreError> {
-        let json = serde_json::to_string(&me).expect("Me serialises");
-        self.0.store.put_meta(ME_KEY, &json).await?;
+        self.remember(&me).await?;
         self.0
             .client
             .borrow_mut()
@@ -264,7 +261,8 @@ impl Repo {
             .and_then(|json| serde_json::from_str(&json).ok())
     }
 
-    /// Remembers who signed in, for a page about to reload after the device was cleared.
+    /// Remembers who signed in on this device, so the app opens as them offline (and after a
+    /// reload that cleared the device for them).
     pub async fn remember(&self, me: &Me) -> Result<(), StoreError> {
         let json = serde_json::to_string(me).expect("Me serialises");
         self.0.store.put_meta(ME_KEY, &json).await

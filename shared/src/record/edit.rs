@@ -234,73 +234,53 @@ impl List {
     }
 
     /// Where the list lives: under which section or item, at which key.
-    fn home(&self) -> (Parent<'_>, &'static str) {
-        use Parent::{Item, Section};
+    fn home(&self) -> (Place<'_>, &'static str) {
+        use Place::{Item, Section};
         match self {
-            List::People => (Section(&["family"]), "people"),
-            List::AgencyConsents => (Section(&["consent"]), "agencies"),
-            List::DoNotShare => (Section(&["consent"]), "do_not_share"),
-            List::Overrides => (Section(&["consent"]), "overrides"),
-            List::Sharing => (Section(&["consent"]), "sharing"),
-            List::CoAuthors => (Section(&["assessment"]), "co_authors"),
-            List::Present => (Section(&["assessment"]), "present"),
-            List::Outcomes => (Section(&["plan"]), "outcomes"),
+            List::People => (Section(vec!["family"]), "people"),
+            List::AgencyConsents => (Section(vec!["consent"]), "agencies"),
+            List::DoNotShare => (Section(vec!["consent"]), "do_not_share"),
+            List::Overrides => (Section(vec!["consent"]), "overrides"),
+            List::Sharing => (Section(vec!["consent"]), "sharing"),
+            List::CoAuthors => (Section(vec!["assessment"]), "co_authors"),
+            List::Present => (Section(vec!["assessment"]), "present"),
+            List::Outcomes => (Section(vec!["plan"]), "outcomes"),
             List::Actions(o) => (Item(ItemKind::Outcome, o), "actions"),
             List::Scores(o) => (Item(ItemKind::Outcome, o), "scores"),
-            List::Meetings => (Section(&[]), "meetings"),
+            List::Meetings => (Section(vec![]), "meetings"),
             List::Attendees(m) => (Item(ItemKind::Meeting, m), "attendees"),
             List::Apologies(m) => (Item(ItemKind::Meeting, m), "apologies"),
             List::Progress(m) => (Item(ItemKind::Meeting, m), "progress"),
             List::Agreed(m) => (Item(ItemKind::Meeting, m), "agreed"),
-            List::LeadProfessionals => (Section(&[]), "lead_professionals"),
-            List::Steps => (Section(&[]), "steps"),
-            List::Escalations => (Section(&[]), "escalations"),
-            List::PostClosureActions => (Section(&["closure"]), "actions"),
+            List::LeadProfessionals => (Section(vec![]), "lead_professionals"),
+            List::Steps => (Section(vec![]), "steps"),
+            List::Escalations => (Section(vec![]), "escalations"),
+            List::PostClosureActions => (Section(vec!["closure"]), "actions"),
         }
     }
 
     /// The list object, created (with the sections above it) if missing.
     fn ensure(&self, doc: &mut AutoCommit) -> Result<ObjId, RecordError> {
-        let (parent, key) = self.home();
-        let parent = match parent {
-            Parent::Section(keys) => ensure_section(doc, keys)?,
-            Parent::Item(kind, id) => item_obj(doc, kind, id)?,
-        };
+        let (place, key) = self.home();
+        let parent = place.ensure(doc)?;
         ensure_child(doc, &parent, key, ObjType::List)
     }
 
-    /// The list object, if it exists yet.
+    /// The list object, if it exists yet (a list under an item that is gone: none).
     fn find<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
-        let (parent, key) = self.home();
-        let parent = match parent {
-            Parent::Section(keys) => {
-                let mut obj = ROOT;
-                for key in keys {
-                    match child(doc, &obj, key)? {
-                        Some((ObjType::Map, id)) => obj = id,
-                        _ => return Ok(None),
-                    }
-                }
-                obj
-            }
-            Parent::Item(kind, id) => match find_item(doc, kind, id) {
-                Ok((_, _, obj)) => obj,
-                Err(_) => return Ok(None),
-            },
+        let (place, key) = self.home();
+        let parent = match place.find(doc) {
+            Ok(Some(obj)) => obj,
+            Ok(None) => return Ok(None),
+            // A list under an item that is gone does not exist.
+            Err(_) if matches!(place, Place::Item(..)) => return Ok(None),
+            Err(e) => return Err(e),
         };
         Ok(match child(doc, &parent, key)? {
             Some((ObjType::List, id)) => Some(id),
             _ => None,
         })
     }
-}
-
-/// What a list hangs from.
-enum Parent<'a> {
-    /// A section's map, by its keys from the root (none: the root itself).
-    Section(&'static [&'static str]),
-    /// A list item, by kind and id.
-    Item(ItemKind, &'a str),
 }
 
 /// The ids of a list's items, in order, read straight from the document (much cheaper than
@@ -355,10 +335,39 @@ pub enum Path {
     PostClosure(String, PostClosureField),
 }
 
-/// Where a field's object is.
+/// Where a field's (or a list's) object is.
 enum Place<'a> {
+    /// A section's map, by its keys from the root (none: the root itself).
     Section(Vec<&'static str>),
+    /// A list item, by kind and id.
     Item(ItemKind, &'a str),
+}
+
+impl Place<'_> {
+    /// The object, creating missing sections (items must exist).
+    fn ensure(&self, doc: &mut AutoCommit) -> Result<ObjId, RecordError> {
+        match self {
+            Place::Section(keys) => ensure_section(doc, keys),
+            Place::Item(kind, id) => item_obj(doc, *kind, id),
+        }
+    }
+
+    /// The object, if it exists yet; an item that is not there is an error.
+    fn find<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
+        match self {
+            Place::Section(keys) => {
+                let mut obj = ROOT;
+                for key in keys {
+                    match child(doc, &obj, key)? {
+                        Some((ObjType::Map, id)) => obj = id,
+                        _ => return Ok(None),
+                    }
+                }
+                Ok(Some(obj))
+            }
+            Place::Item(kind, id) => Ok(Some(find_item(doc, *kind, id)?.2)),
+        }
+    }
 }
 
 impl Path {
@@ -506,30 +515,14 @@ impl Path {
 
     /// The object holding the field, creating missing sections (items must exist).
     fn ensure_obj(&self, doc: &mut AutoCommit) -> Result<ObjId, RecordError> {
-        match self.place() {
-            Place::Section(keys) => ensure_section(doc, &keys),
-            Place::Item(kind, id) => item_obj(doc, kind, id),
-        }
+        self.place().ensure(doc)
     }
 
-    /// The object holding the field, if there is one yet (an item must exist).
     /// The object holding this field (a section's map, or an item's), if it exists yet.
     /// Objects keep their id for the document's life, so a form can look this up once and
     /// then read with [`get_in`] instead of searching the lists again.
     pub fn find_obj<D: ReadDoc>(&self, doc: &D) -> Result<Option<ObjId>, RecordError> {
-        match self.place() {
-            Place::Section(keys) => {
-                let mut obj = ROOT;
-                for key in keys {
-                    match child(doc, &obj, key)? {
-                        Some((ObjType::Map, id)) => obj = id,
-                        _ => return Ok(None),
-                    }
-                }
-                Ok(Some(obj))
-            }
-            Place::Item(kind, id) => Ok(Some(find_item(doc, kind, id)?.2)),
-        }
+        self.place().find(doc)
     }
 }
 
