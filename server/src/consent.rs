@@ -69,6 +69,17 @@ pub fn withholds(consent: &Consent, agency: &str) -> bool {
     withdrawn || refused
 }
 
+/// Whether the record could withhold the case from any agency: some consent was withdrawn or
+/// the family asked not to share with someone. When not, nobody needs looking up; that is
+/// nearly every change, as the relay checks after each one.
+fn may_withhold_from_anyone(consent: &Consent) -> bool {
+    !consent.do_not_share.is_empty()
+        || consent
+            .agencies
+            .iter()
+            .any(|c| !c.withdrawn_date.trim().is_empty())
+}
+
 /// The consent part of a case document; empty if it has none (or cannot be read).
 pub fn read(doc: &automerge::Automerge) -> Consent {
     autosurgeon::hydrate_prop::<_, Option<Consent>, _, _>(doc, ROOT, "consent")
@@ -167,6 +178,9 @@ impl Watcher {
     /// Removes members whose agency the record now withholds the case from, except members of
     /// the lead professional's own agency (the agency holding the case).
     pub async fn enforce(&self, case_id: &str, consent: &Consent) -> Result<(), sqlx::Error> {
+        if !may_withhold_from_anyone(consent) {
+            return Ok(());
+        }
         let members = self.access.members(case_id);
         if members.is_empty() {
             return Ok(());
@@ -261,5 +275,21 @@ mod tests {
         assert!(withholds(&c, "oak primary school"));
         c.agencies.push(consent_for("Oak Primary School"));
         assert!(!withholds(&c, "Oak Primary School"), "consent given again");
+    }
+
+    #[test]
+    fn only_withdrawals_and_refusals_send_the_relay_looking_up_members() {
+        let mut c = Consent::default();
+        c.agencies.push(consent_for("Oak Primary School"));
+        assert!(!may_withhold_from_anyone(&c));
+        let mut withdrawn = consent_for("Health visiting");
+        withdrawn.withdrawn_date = "2026-02-01".into();
+        c.agencies.push(withdrawn);
+        assert!(withholds(&c, "Health visiting"));
+        assert!(may_withhold_from_anyone(&c));
+        c.agencies.pop();
+        c.do_not_share.push(DoNotShare::new("Police"));
+        assert!(withholds(&c, "Police"));
+        assert!(may_withhold_from_anyone(&c));
     }
 }

@@ -9,14 +9,19 @@
 use crate::health::Health;
 use samod::storage::StorageKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 /// Attempts per operation before the relay declares storage failing.
 const ATTEMPTS: u32 = 4;
+/// Most writes committed in one transaction.
+const BATCH: usize = 256;
+/// Most rows in one statement (SQLite allows 32,766 bound values).
+const ROWS_PER_STATEMENT: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -30,7 +35,7 @@ pub enum StorageError {
     Stopped,
 }
 
-/// A write the database refused, kept until it can be written.
+/// A write for the database.
 #[derive(Debug, Clone)]
 enum Held {
     Put(String, Vec<u8>),
@@ -40,6 +45,14 @@ enum Held {
 /// Document storage in one SQL table, shared by every connection.
 #[derive(Clone)]
 pub struct SqlStorage {
+    db: Db,
+    /// To the writer task ([`Db::run_writer`]), which ends when the last clone is dropped.
+    writes: mpsc::UnboundedSender<(Held, oneshot::Sender<()>)>,
+}
+
+/// The database and the writes it has refused so far.
+#[derive(Clone)]
+struct Db {
     pool: SqlitePool,
     health: Arc<Health>,
     /// Writes not yet in the database, oldest first. Later writes queue behind them so the
@@ -66,39 +79,54 @@ impl SqlStorage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self {
+        let db = Db {
             pool,
             health,
             held: Arc::default(),
-        })
+        };
+        let (writes, queue) = mpsc::unbounded_channel();
+        tokio::spawn(db.clone().run_writer(queue));
+        Ok(Self { db, writes })
     }
 
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.db.pool
     }
 
     /// Writes what was held back while storage failed, in order. True when nothing is left.
     pub async fn write_held(&self) -> bool {
-        loop {
-            let Some(next) = self.lock_held().first().cloned() else {
-                return true;
-            };
-            let ok = match &next {
-                Held::Put(k, data) => self.put_once(k, data).await.is_ok(),
-                Held::Delete(k) => self.delete_once(k).await.is_ok(),
-            };
-            if !ok {
-                return false;
-            }
-            self.lock_held().remove(0);
+        let held = self.db.lock_held().clone();
+        if held.is_empty() {
+            return true;
         }
+        if self.db.commit(&held).await.is_err() {
+            return false;
+        }
+        // Only the writer task adds to `held`, at the end, so the first ones are those written.
+        let mut now = self.db.lock_held();
+        now.drain(..held.len());
+        now.is_empty()
     }
 
     /// How many writes are waiting for the database.
     pub fn held_count(&self) -> usize {
-        self.lock_held().len()
+        self.db.lock_held().len()
     }
 
+    /// Hands a write to the writer task and waits until it is in the database (or held).
+    async fn write(&self, write: Held) {
+        let (done, written) = oneshot::channel();
+        if let Err(refused) = self.writes.send((write, done)) {
+            // No writer (the runtime is shutting down): hold it like a refused write.
+            self.db.lock_held().push(refused.0 .0);
+            self.db.health.set_failing(true);
+            return;
+        }
+        let _ = written.await;
+    }
+}
+
+impl Db {
     fn lock_held(&self) -> std::sync::MutexGuard<'_, Vec<Held>> {
         // A panic while holding this lock cannot leave the Vec inconsistent; carry on.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
@@ -113,45 +141,73 @@ impl SqlStorage {
         })
     }
 
-    async fn put_once(&self, key: &str, data: &[u8]) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO documents (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data")
-            .bind(key)
-            .bind(data)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-    }
-
-    async fn delete_once(&self, key: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM documents WHERE key = ?")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-    }
-
-    /// Writes now, or holds the write if earlier ones are held or the database refuses it.
-    async fn write(&self, write: Held) {
-        if self.held_count() == 0 {
-            let key = match &write {
-                Held::Put(k, _) | Held::Delete(k) => k.clone(),
-            };
-            let done = match &write {
-                Held::Put(k, data) => {
-                    self.with_retries("put", &key, || self.put_once(k, data))
-                        .await
-                }
-                Held::Delete(k) => {
-                    self.with_retries("delete", &key, || self.delete_once(k))
-                        .await
-                }
-            };
-            if done.is_some() {
-                return;
+    /// The writer task: commits whatever is queued in one transaction (group commit), so that
+    /// under load the relay makes one disk sync per batch, not one per change. An idle relay
+    /// commits a write at once: nothing waits for a batch to fill.
+    async fn run_writer(self, mut queue: mpsc::UnboundedReceiver<(Held, oneshot::Sender<()>)>) {
+        let mut batch = Vec::new();
+        while queue.recv_many(&mut batch, BATCH).await > 0 {
+            let (writes, waiting): (Vec<Held>, Vec<_>) = batch.drain(..).unzip();
+            // Behind held writes a write is held too, so the database never sees them out of
+            // order.
+            let written = self.lock_held().is_empty()
+                && self
+                    .with_retries("write", &format!("{} keys", writes.len()), || {
+                        self.commit(&writes)
+                    })
+                    .await
+                    .is_some();
+            if !written {
+                self.lock_held().extend(writes);
+                self.health.set_failing(true);
+            }
+            for done in waiting {
+                let _ = done.send(());
             }
         }
-        self.lock_held().push(write);
-        self.health.set_failing(true);
+    }
+
+    /// Writes in order, in one transaction: each run of puts as multi-row upserts and each run
+    /// of deletes as one `IN`, since every statement is a round trip to SQLite's thread.
+    async fn commit(&self, writes: &[Held]) -> Result<(), sqlx::Error> {
+        let same_kind = |a: &Held, b: &Held| {
+            matches!(
+                (a, b),
+                (Held::Put(..), Held::Put(..)) | (Held::Delete(_), Held::Delete(_))
+            )
+        };
+        let mut tx = self.pool.begin().await?;
+        for run in writes.chunk_by(|a, b| same_kind(a, b)) {
+            for rows in run.chunks(ROWS_PER_STATEMENT) {
+                let mut query = match rows[0] {
+                    Held::Put(..) => {
+                        let mut q =
+                            QueryBuilder::<Sqlite>::new("INSERT INTO documents (key, data) ");
+                        q.push_values(rows, |mut row, write| {
+                            if let Held::Put(k, data) = write {
+                                row.push_bind(k).push_bind(data);
+                            }
+                        });
+                        q.push(" ON CONFLICT(key) DO UPDATE SET data = excluded.data");
+                        q
+                    }
+                    Held::Delete(_) => {
+                        let mut q =
+                            QueryBuilder::<Sqlite>::new("DELETE FROM documents WHERE key IN (");
+                        let mut keys = q.separated(", ");
+                        for write in rows {
+                            if let Held::Delete(k) = write {
+                                keys.push_bind(k);
+                            }
+                        }
+                        q.push(")");
+                        q
+                    }
+                };
+                query.build().execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await
     }
 
     /// Runs `op` with retries; on persistent failure marks storage failing and returns None.
@@ -206,16 +262,17 @@ fn parse_key(flat: &str) -> Option<StorageKey> {
 impl samod::storage::Storage for SqlStorage {
     async fn load(&self, key: StorageKey) -> Option<Vec<u8>> {
         let k = flat(&key);
-        if let Some(held) = self.held_value(&k) {
+        if let Some(held) = self.db.held_value(&k) {
             return held;
         }
-        self.with_retries("load", &k, || {
-            sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = ?")
-                .bind(&k)
-                .fetch_optional(&self.pool)
-        })
-        .await
-        .flatten()
+        self.db
+            .with_retries("load", &k, || {
+                sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = ?")
+                    .bind(&k)
+                    .fetch_optional(&self.db.pool)
+            })
+            .await
+            .flatten()
     }
 
     async fn load_range(&self, prefix: StorageKey) -> HashMap<StorageKey, Vec<u8>> {
@@ -223,6 +280,7 @@ impl samod::storage::Storage for SqlStorage {
         // Keys under `a/b` are exactly those in ["a/b/", "a/b0"): '0' follows '/' in ASCII.
         let (lo, hi) = (format!("{p}/"), format!("{p}0"));
         let rows = self
+            .db
             .with_retries("load_range", &p, || {
                 sqlx::query_as::<_, (String, Vec<u8>)>(
                     "SELECT key, data FROM documents WHERE key = ? OR (key >= ? AND key < ?)",
@@ -230,12 +288,12 @@ impl samod::storage::Storage for SqlStorage {
                 .bind(&p)
                 .bind(&lo)
                 .bind(&hi)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.db.pool)
             })
             .await
             .unwrap_or_default();
         let mut found: HashMap<String, Vec<u8>> = rows.into_iter().collect();
-        for held in self.lock_held().iter() {
+        for held in self.db.lock_held().iter() {
             match held {
                 Held::Put(k, data) if *k == p || (*k >= lo && *k < hi) => {
                     found.insert(k.clone(), data.clone());
@@ -258,5 +316,43 @@ impl samod::storage::Storage for SqlStorage {
 
     async fn delete(&self, key: StorageKey) {
         self.write(Held::Delete(flat(&key))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samod::storage::Storage;
+
+    fn key(parts: &[&str]) -> StorageKey {
+        StorageKey::from_parts(parts.iter().copied()).unwrap()
+    }
+
+    /// Writes that meet in one batch land in the order they were made, whatever their kind.
+    #[tokio::test]
+    async fn a_batch_of_puts_and_deletes_keeps_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
+        let (gone, back, many) = (key(&["d", "gone"]), key(&["d", "back"]), 300);
+        store.put(back.clone(), b"first".to_vec()).await;
+        // Queued together: each `write` sends when first polled, and join_all polls in order.
+        let mut writes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = vec![
+            Box::pin(store.put(gone.clone(), b"x".to_vec())),
+            Box::pin(store.delete(gone.clone())),
+            Box::pin(store.delete(back.clone())),
+            Box::pin(store.put(back.clone(), b"second".to_vec())),
+        ];
+        for i in 0..many {
+            let k = key(&["d", "many", &i.to_string()]);
+            writes.push(Box::pin(store.put(k, vec![i as u8])));
+        }
+        futures::future::join_all(writes).await;
+        assert_eq!(store.load(gone).await, None);
+        assert_eq!(store.load(back).await, Some(b"second".to_vec()));
+        let all = store.load_range(key(&["d", "many"])).await;
+        assert_eq!(all.len(), many);
+        assert_eq!(all[&key(&["d", "many", "299"])], vec![299_usize as u8]);
+        assert_eq!(store.held_count(), 0);
     }
 }
