@@ -18,8 +18,11 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Attempts per operation before the relay declares storage failing.
 const ATTEMPTS: u32 = 4;
-/// Most writes committed in one transaction.
-const BATCH: usize = 256;
+/// Most writes committed in one transaction. Small, because each finished write wakes its
+/// case's samod actor, which then works out sync messages for everyone in the case: in the
+/// latency bench at 50 cases, batches of 16 gave a p99 of 30–39 ms against 39–198 ms for 256,
+/// for the same CPU.
+const BATCH: usize = 16;
 /// Most rows in one statement (SQLite allows 32,766 bound values).
 const ROWS_PER_STATEMENT: usize = 128;
 
@@ -66,7 +69,8 @@ impl SqlStorage {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // Safeguarding records: a write is on disk before the relay acts on it.
+            // Safeguarding records: a committed write survives a power cut. Batching commits
+            // (the writer task) keeps this affordable under load.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
         if let Some(parent) = options.get_filename().parent() {

@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo build --release -p server && cargo run -p e2e --release --bin latency-bench`.
 //! Needs the release relay (`target/release/tac-relay`, or `TAC_RELAY_BIN`), Node, and
-//! `tools/node_modules` (`cd tools && npm ci`). About 6 minutes with the defaults.
+//! `tools/node_modules` (`cd tools && npm ci`). About 7 minutes with the defaults.
 //!
 //! # What runs
 //! Every client is our own sans-IO [`SyncClient`] over a real WebSocket (tokio-tungstenite,
@@ -18,7 +18,11 @@
 //!   each case is registered by its creator (who is lead) and the others are invited, as the
 //!   app does. Clients connect to `/sync` with the session cookie and a bound peer id.
 //! - The JS sync server (`src/index.js` of the npm package, `PORT` and `DATA_DIR` set): no
-//!   sign-in, the same clients without cookies.
+//!   sign-in, the same clients without cookies. It runs twice: as published, and with
+//!   automerge-repo's `DocSynchronizer.syncDebounceRate` set from 100 to 0 ms as node loads it
+//!   (`tests/bench/sync-at-once.mjs`, which fails if the line is not there), so that it sends
+//!   each change to the other peers at once, as our relay does. The second is the like-for-like
+//!   comparison; the first is the server as people deploy it.
 //!
 //! # A keystroke, and its latency
 //! Each case is a real case document (`CaseRecord::new(..).into_document()`) whose text fields
@@ -237,15 +241,39 @@ async fn start_ours(practitioners: usize) -> Res<Server> {
     Ok(server)
 }
 
+/// How the JS sync server runs.
+#[derive(Clone, Copy)]
+enum JsMode {
+    /// As published: it sends a changed document to other peers at most every 100 ms.
+    AsPublished,
+    /// The same server with that throttle set to 0 ms at load (`tests/bench/sync-at-once.mjs`),
+    /// so it sends each change at once, as our relay does.
+    AtOnce,
+}
+
+impl JsMode {
+    fn name(self) -> &'static str {
+        match self {
+            JsMode::AsPublished => "JS automerge-repo-sync-server",
+            JsMode::AtOnce => "JS automerge-repo-sync-server, each change sent at once",
+        }
+    }
+}
+
 /// The JS sync server from tools/node_modules, on a free port with a temporary data folder.
-fn start_js() -> Res<Server> {
+fn start_js(mode: JsMode) -> Res<Server> {
     let entry = js_server_dir().join("src/index.js");
     if !entry.exists() {
         return Err(format!("no {}: run `cd tools && npm ci`", entry.display()));
     }
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port = e2e::free_port();
-    let child = Command::new("node")
+    let mut node = Command::new("node");
+    if let JsMode::AtOnce = mode {
+        node.arg("--import")
+            .arg(repo_root().join("tests/bench/sync-at-once.mjs"));
+    }
+    let child = node
         .arg(&entry)
         .current_dir(data.path())
         .env("PORT", port.to_string())
@@ -255,7 +283,7 @@ fn start_js() -> Res<Server> {
         .spawn()
         .map_err(|e| format!("starting node: {e}"))?;
     let server = Server {
-        name: "JS automerge-repo-sync-server",
+        name: mode.name(),
         port,
         child,
         _data: data,
@@ -934,23 +962,20 @@ async fn bench() -> i32 {
             return 1;
         }
     };
-    let js = if skip_js {
-        None
-    } else {
-        match start_js() {
+    let mut js: Vec<(JsMode, Vec<Stats>)> = Vec::new();
+    for mode in [JsMode::AsPublished, JsMode::AtOnce] {
+        if skip_js {
+            break;
+        }
+        match start_js(mode) {
             Ok(server) => {
                 // Let node finish loading before the first client.
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                let r = sweep(&server, cps, step_seconds, budget).await;
-                drop(server);
-                Some(r)
+                js.push((mode, sweep(&server, cps, step_seconds, budget).await));
             }
-            Err(e) => {
-                eprintln!("JS sync server: {e}");
-                None
-            }
+            Err(e) => eprintln!("{}: {e}", mode.name()),
         }
-    };
+    }
 
     // Summary.
     let p95 = live.pct(0.95);
@@ -990,31 +1015,33 @@ async fn bench() -> i32 {
             p99_at(&ours_steps, ours_n),
             ours_steps.last().map_or(0, |s| s.cases)
         );
-        let Some(js_steps) = &js else {
+        if js.is_empty() {
             println!("  JS:   not run");
-            continue;
-        };
-        let js_n = capacity(js_steps, bar);
-        println!(
-            "  JS:   N = {js_n:<4} (p99 {} ms there; tried up to N = {})",
-            p99_at(js_steps, js_n),
-            js_steps.last().map_or(0, |s| s.cases)
-        );
-        let ratio = match (ours_n, js_n) {
-            (0, 0) => "- (neither met the bar at any step)".to_string(),
-            (_, 0) => "∞ (the JS server met the bar at no step)".to_string(),
-            _ => format!("{:.1}×", ours_n as f64 / js_n as f64),
-        };
-        // With the JS server under the bar at no step there is no ratio to judge.
-        let verdict = match (ours_n, js_n) {
-            (_, 0) => "cannot say (see the looser bar)",
-            (o, j) if o >= 10 * j => "met",
-            _ => "NOT met",
-        };
-        if primary {
-            println!("  ratio ours/JS: {ratio}   -> target ≥ 10×: {verdict}");
-        } else {
-            println!("  ratio ours/JS: {ratio}");
+        }
+        for (mode, js_steps) in &js {
+            let js_n = capacity(js_steps, bar);
+            println!(
+                "  {}: N = {js_n:<4} (p99 {} ms there; tried up to N = {})",
+                mode.name(),
+                p99_at(js_steps, js_n),
+                js_steps.last().map_or(0, |s| s.cases)
+            );
+            let ratio = match (ours_n, js_n) {
+                (0, 0) => "- (neither met the bar at any step)".to_string(),
+                (_, 0) => "∞ (the JS server met the bar at no step)".to_string(),
+                _ => format!("{:.1}×", ours_n as f64 / js_n as f64),
+            };
+            // With the JS server under the bar at no step there is no ratio to judge.
+            let verdict = match (ours_n, js_n) {
+                (_, 0) => "cannot say",
+                (o, j) if o >= 10 * j => "met",
+                _ => "NOT met",
+            };
+            if primary {
+                println!("    ratio ours/JS: {ratio}   -> target ≥ 10×: {verdict}");
+            } else {
+                println!("    ratio ours/JS: {ratio}");
+            }
         }
     }
     println!(
