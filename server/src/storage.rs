@@ -126,7 +126,13 @@ impl SqlStorage {
             self.db.health.set_failing(true);
             return;
         }
-        let _ = written.await;
+        if written.await.is_err() {
+            // The writer task ended without answering, so the write may not be stored. Say so
+            // (an error, failing health) rather than pretend it was written; clients keep
+            // every change, so a relay restarted from its store gets it from them again.
+            tracing::error!("the storage writer stopped");
+            self.db.health.set_failing(true);
+        }
     }
 }
 
