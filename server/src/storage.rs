@@ -106,7 +106,7 @@ impl SqlStorage {
         if self.db.commit(&held).await.is_err() {
             return false;
         }
-        // Only the writer task adds to `held`, at the end, so the first ones are those written.
+        // Writes are only ever added at the end of `held`, so the first ones are those written.
         let mut now = self.db.lock_held();
         now.drain(..held.len());
         now.is_empty()

@@ -963,10 +963,12 @@ async fn bench() -> i32 {
         }
     };
     let mut js: Vec<(JsMode, Vec<Stats>)> = Vec::new();
-    for mode in [JsMode::AsPublished, JsMode::AtOnce] {
-        if skip_js {
-            break;
-        }
+    let modes: &[JsMode] = if skip_js {
+        &[]
+    } else {
+        &[JsMode::AsPublished, JsMode::AtOnce]
+    };
+    for &mode in modes {
         match start_js(mode) {
             Ok(server) => {
                 // Let node finish loading before the first client.
