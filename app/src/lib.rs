@@ -1,10 +1,12 @@
 //! TAC Planner in the browser: Leptos views over a local-first client repo.
 //!
 //! - [`storage`]: the device's copy of every case (IndexedDB).
+//! - [`damaged`]: cases whose bytes could not be read, set aside on this device.
 //! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
 //! - [`views`]: the screens.
 
 pub mod api;
+pub mod damaged;
 pub mod session;
 pub mod storage;
 pub mod sync;
@@ -14,7 +16,7 @@ use wasm_bindgen::prelude::*;
 
 /// Entry point: mounts the app and registers the service worker for offline start.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    damaged::install_panic_hook();
     register_service_worker();
     leptos::mount::mount_to_body(views::App);
 }

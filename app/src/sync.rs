@@ -403,6 +403,9 @@ impl Repo {
         if self.0.client.borrow().holds(&id) {
             return Ok(());
         }
+        if crate::damaged::contains(&id) {
+            return Err(StoreError::Damaged(short_id(&id)));
+        }
         let stored = self.0.store.load_document(&id).await?;
         crate::mark("case-read-from-disk");
         // Another open() may have finished while we awaited.
@@ -875,4 +878,13 @@ fn sync_url() -> Option<String> {
         "ws"
     };
     Some(format!("{scheme}://{}/sync", location.host().ok()?))
+}
+
+/// A case's id as a person can quote it: the first 8 characters after `automerge:`.
+pub fn short_id(id: &DocumentId) -> String {
+    let full = id.to_string();
+    full.trim_start_matches("automerge:")
+        .chars()
+        .take(8)
+        .collect()
 }

@@ -241,26 +241,83 @@ impl Access {
 
     /// Removes a member; false if they were not one.
     pub async fn remove(&self, case_id: &str, professional_id: i64) -> Result<bool, sqlx::Error> {
-        let removed =
-            sqlx::query("DELETE FROM case_members WHERE case_id = ? AND professional_id = ?")
-                .bind(case_id)
-                .bind(professional_id)
-                .execute(&self.pool)
-                .await?
-                .rows_affected()
-                > 0;
-        // Update memory even if the row was already gone, so memory never grants more than SQL.
-        if let Some(m) = self.write().cases.get_mut(case_id) {
-            m.remove(&professional_id);
+        Ok(!self
+            .remove_all(case_id, &[professional_id])
+            .await?
+            .is_empty())
+    }
+
+    /// Removes several members at once, atomically: one transaction in SQL, and one write to
+    /// memory made *before* it commits, so no frame of any of them is served once the change
+    /// is committed, and nobody can see some of them gone and others not. Returns those who
+    /// were members.
+    pub async fn remove_all(
+        &self,
+        case_id: &str,
+        professionals: &[i64],
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        if professionals.is_empty() {
+            return Ok(Vec::new());
         }
-        self.changed(Change {
-            case_id: Some(case_id.into()),
-            professional_id: Some(professional_id),
-        });
-        Ok(removed)
+        // Deny first: memory may refuse more than SQL for a moment, never grant more.
+        let held: Vec<(i64, CaseRole)> = {
+            let mut cache = self.write();
+            match cache.cases.get_mut(case_id) {
+                Some(m) => professionals
+                    .iter()
+                    .filter_map(|p| m.remove(p).map(|r| (*p, r)))
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        for p in professionals {
+            self.changed(Change {
+                case_id: Some(case_id.into()),
+                professional_id: Some(*p),
+            });
+        }
+        let removed = async {
+            let mut tx = self.pool.begin().await?;
+            let mut removed = Vec::new();
+            for p in professionals {
+                let n = sqlx::query(
+                    "DELETE FROM case_members WHERE case_id = ? AND professional_id = ?",
+                )
+                .bind(case_id)
+                .bind(p)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    removed.push(*p);
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(removed)
+        }
+        .await;
+        if removed.is_err() {
+            // Nothing changed in SQL: give back what memory took, so the two agree again.
+            let mut cache = self.write();
+            if let Some(m) = cache.cases.get_mut(case_id) {
+                for (p, role) in &held {
+                    m.insert(*p, *role);
+                }
+            }
+            drop(cache);
+            for (p, _) in &held {
+                self.changed(Change {
+                    case_id: Some(case_id.into()),
+                    professional_id: Some(*p),
+                });
+            }
+        }
+        removed
     }
 
     /// A leaver: no access to anything from now on (memberships are kept for the record).
+    /// Called before the account is marked inactive in SQL, for the same reason as
+    /// [`Access::remove_all`]: memory refuses first.
     pub fn deactivated(&self, professional_id: i64) {
         self.write().inactive.insert(professional_id);
         self.changed(Change {

@@ -192,21 +192,29 @@ impl Watcher {
             .filter(|(_, r)| *r == CaseRole::Lead)
             .filter_map(|(p, _)| agencies.iter().find(|a| a.0 == *p).map(|a| a.1))
             .collect();
-        for (professional, agency_id, agency_name) in agencies {
-            if lead_agencies.contains(&agency_id) || !withholds(consent, &agency_name) {
+        let withheld: Vec<(i64, i64)> = agencies
+            .into_iter()
+            .filter(|(_, agency_id, name)| {
+                !lead_agencies.contains(agency_id) && withholds(consent, name)
+            })
+            .map(|(professional, agency_id, _)| (professional, agency_id))
+            .collect();
+        let ids: Vec<i64> = withheld.iter().map(|(p, _)| *p).collect();
+        // All of the agency's people go in one step: nobody reads a team half-removed.
+        let removed = self.access.remove_all(case_id, &ids).await?;
+        for (professional, agency_id) in withheld {
+            if !removed.contains(&professional) {
                 continue;
             }
-            if self.access.remove(case_id, professional).await? {
-                tracing::info!(case = %case_id, professional, agency = agency_id, "member removed: consent withdrawn");
-                self.audit
-                    .record(
-                        Event::new("member_removed", "consent_withdrawn")
-                            .case(case_id)
-                            .professional(professional)
-                            .agency(agency_id),
-                    )
-                    .await;
-            }
+            tracing::info!(case = %case_id, professional, agency = agency_id, "member removed: consent withdrawn");
+            self.audit
+                .record(
+                    Event::new("member_removed", "consent_withdrawn")
+                        .case(case_id)
+                        .professional(professional)
+                        .agency(agency_id),
+                )
+                .await;
         }
         Ok(())
     }

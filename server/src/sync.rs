@@ -10,6 +10,8 @@
 //!    (presence) frames must carry the connection's own peer id as sender and, inside, the
 //!    signed-in professional's own id, name and agency, or are dropped: browsers are end
 //!    points and never speak for someone else, and nobody appears "here" under another name.
+//!    A sync message whose Automerge bytes cannot be read (see [`shared::untrusted`]) never
+//!    reaches samod: the socket closes with 1007 and the audit records it.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 //! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
@@ -36,6 +38,9 @@ use tokio::sync::watch;
 
 /// Close code for "your session has ended" (4000-4999 are for applications).
 pub const CLOSE_SESSION_ENDED: u16 = 4401;
+/// Close code for "a sync message's changes could not be read": 1007 is WebSocket's own code
+/// for data inconsistent with its message type.
+pub const CLOSE_UNREADABLE: u16 = 1007;
 /// How long a client has to send its `join` after the upgrade.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest peer id accepted (ours are ~40 characters).
@@ -97,6 +102,8 @@ enum End {
     Storage,
     /// The client broke the protocol in a way the filter cannot check (1008).
     Policy,
+    /// The client sent a case's changes that cannot be read (1007).
+    Unreadable,
 }
 
 /// Records why the connection ends, unless a reason was already recorded.
@@ -267,6 +274,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             End::Storage => (1011, "storage is failing"),
             End::Session => (CLOSE_SESSION_ENDED, "session ended"),
             End::Policy => (1008, "frame not understood"),
+            End::Unreadable => (CLOSE_UNREADABLE, "case data could not be read"),
         };
         tracing::info!(professional, code, "closing sync connection");
         CloseFrame {
@@ -435,6 +443,12 @@ impl Inbound {
             self.audit_once(&case_id, allowed);
         }
         if allowed {
+            if let Message::Sync { data, .. } | Message::Request { data, .. } = &message {
+                if let Err(e) = shared::untrusted::check_sync_message(data) {
+                    self.refuse_bytes(&case_id, &e);
+                    return None;
+                }
+            }
             if matches!(message, Message::Sync { .. }) {
                 self.consent.watch(&case_id);
             }
@@ -453,6 +467,25 @@ impl Inbound {
             let _ = self.reply.try_send(answer);
         }
         None
+    }
+
+    /// A member sent Automerge bytes that would break (or fail in) the decoder: nothing of it
+    /// reaches samod, the connection closes (1007) and the audit says so, by ids only.
+    fn refuse_bytes(&mut self, case_id: &str, e: &shared::untrusted::Rejected) {
+        tracing::warn!(
+            professional = self.professional,
+            case = %case_id,
+            error = %e,
+            "sync connection closed: a sync message for the case could not be read"
+        );
+        self.audit.record_later(
+            Event::new("sync_rejected", "unreadable_changes")
+                .actor(self.professional)
+                .case(case_id)
+                .client(self.client),
+        );
+        self.violated = true;
+        signal_end(&self.end, End::Unreadable);
     }
 
     /// Ephemeral messages are presence: they must say who is here truthfully.

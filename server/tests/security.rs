@@ -1,4 +1,4 @@
-//! Fixes from the relay security review: forged presence (sender or named person), undecodable frames, sign-in limits
+//! Fixes from the relay security review: forged presence (sender or named person), undecodable frames, poisoned Automerge chunks, sign-in limits
 //! under parallel load, over-long emails, sign-in over an existing session, cross-site POSTs
 //! and claiming case ids the relay already holds data for.
 
@@ -139,6 +139,86 @@ async fn an_undecodable_frame_closes_the_connection_with_1008() {
     // The owner is unaffected.
     let mut again = Peer::connect(&url, &owner_login, owner_login.client("laptop")).await;
     assert_eq!(again.ask(id).await, Holding::Have);
+    relay.stop().await;
+}
+
+/// The reliability issue's poisoned chunk: a sync message for a case the relay holds no
+/// content for yet (just registered), carrying a well-framed document chunk that makes
+/// automerge 0.12's loader panic. It must never reach samod: the sender's connection closes
+/// with 1007, the audit says so, and the relay goes on serving the case to its member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_document_chunk_is_refused_with_1007_and_nothing_is_lost() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let owner_login = practitioner(&relay, "owner").await;
+    let mut owner = Peer::connect(&url, &owner_login, owner_login.client("owner")).await;
+    let fresh = shared::DocumentId::random();
+    assert_eq!(register(&relay, &owner_login, &fresh).await, 201);
+    let poisoned = automerge::sync::Message {
+        heads: vec![],
+        need: vec![],
+        have: vec![],
+        changes: vec![shared::untrusted::fixtures::poisoned_document_chunk()].into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode();
+    let frame = |id| {
+        Message::Sync {
+            sender_id: owner.client.peer_id().to_string(),
+            target_id: relay.state.repos.peer_id().to_string(),
+            document_id: id,
+            data: poisoned.clone(),
+        }
+        .encode()
+    };
+    let first = frame(fresh);
+    owner.send_raw(first).await;
+    assert_eq!(owner.close_code().await, Some(1007));
+    // The audit row is written just after the close: wait for it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while audit_outcomes(&relay, "sync_rejected").await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no audit row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        audit_outcomes(&relay, "sync_rejected").await,
+        vec!["unreadable_changes".to_string()]
+    );
+
+    // A case with content: the same bytes change nothing of it, and the relay still serves it.
+    let mut owner = Peer::connect(&url, &owner_login, owner_login.client("desk")).await;
+    let (id, effects) = owner
+        .client
+        .create(Case::new("Sam").into_document().unwrap());
+    assert_eq!(register(&relay, &owner_login, &id).await, 201);
+    owner.run(effects).await;
+    owner
+        .until("the relay to store the case", |p| {
+            p.client.unsent_changes(&id) == 0
+        })
+        .await;
+    let heads = owner.client.document_mut(&id).unwrap().get_heads();
+    let mut attacker = Peer::connect(&url, &owner_login, owner_login.client("tablet")).await;
+    let bad = Message::Sync {
+        sender_id: attacker.client.peer_id().to_string(),
+        target_id: relay.state.repos.peer_id().to_string(),
+        document_id: id,
+        data: poisoned.clone(),
+    }
+    .encode();
+    attacker.send_raw(bad).await;
+    assert_eq!(attacker.close_code().await, Some(1007));
+    let mut again = Peer::connect(&url, &owner_login, owner_login.client("laptop")).await;
+    assert_eq!(again.ask(id).await, Holding::Have);
+    again
+        .until("the whole case", |p| {
+            p.client.document_mut(&id).unwrap().get_heads() == heads
+        })
+        .await;
+    // The first connection was never hurt either: it still syncs.
+    owner.idle(Duration::from_millis(200)).await;
     relay.stop().await;
 }
 

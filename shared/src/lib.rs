@@ -12,6 +12,7 @@
 //! - [`case`]: the first, thin case schema (version 1), kept to read and migrate old documents.
 //! - [`record`]: the case record (version 2): family, consent, assessment, plan, meetings, step-up/down, escalation, closure.
 //! - [`text`]: keeping the caret in place when others edit the same text.
+//! - [`untrusted`]: Automerge bytes from another party, checked before use.
 
 pub mod api;
 pub mod case;
@@ -22,5 +23,6 @@ pub mod record;
 pub mod storage_key;
 pub mod sync;
 pub mod text;
+pub mod untrusted;
 
 pub use document_id::DocumentId;

@@ -8,6 +8,7 @@
 
 use crate::protocol::{Message, PeerMetadata, PROTOCOL_VERSION};
 use crate::storage_key::StorageKey;
+use crate::untrusted;
 use crate::DocumentId;
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
@@ -192,7 +193,9 @@ impl SyncClient {
         for (key, data) in stored {
             match key.parts().get(1).map(String::as_str) {
                 Some("incremental" | "snapshot") => {
-                    if doc.load_incremental(&data).is_ok() {
+                    if checked(&data).is_ok()
+                        && untrusted::decoding(&id, || doc.load_incremental(&data)).is_ok()
+                    {
                         chunks.insert(key);
                     } else {
                         unreadable += 1;
@@ -422,8 +425,10 @@ impl SyncClient {
             } => relay_storage_id.clone(),
             _ => None,
         };
-        let message =
-            sync::Message::decode(data).map_err(|e| ProtocolError::Sync(*id, e.to_string()))?;
+        // Checked before the real document sees it: a message that would break the decoder is
+        // refused and the connection dropped, and the case stays as it was.
+        let message = untrusted::check_sync_message(data)
+            .map_err(|e| ProtocolError::Sync(*id, e.to_string()))?;
         // Our own edits go to storage before the relay's, so nothing local is ever only in memory
         // alongside a newer remote state.
         self.save(id, out);
@@ -431,10 +436,10 @@ impl SyncClient {
             return Ok(());
         };
         let before = e.doc.get_heads();
-        e.doc
-            .sync()
-            .receive_sync_message(&mut e.sync, message)
-            .map_err(|err| ProtocolError::Sync(*id, err.to_string()))?;
+        untrusted::decoding(id, || {
+            e.doc.sync().receive_sync_message(&mut e.sync, message)
+        })
+        .map_err(|err| ProtocolError::Sync(*id, err.to_string()))?;
         e.relay_heads = e.sync.shared_heads.clone();
         let after = e.doc.get_heads();
         if after != before {
@@ -527,6 +532,18 @@ impl DocEntry {
             saved_heads: Vec::new(),
             chunks: BTreeSet::new(),
         }
+    }
+}
+
+/// A stored chunk, checked before it joins a document (natively; in the browser the panic hook
+/// covers it, see [`untrusted`]).
+fn checked(data: &[u8]) -> Result<(), untrusted::Rejected> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return untrusted::check_chunks(data);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = data;
+        Ok(())
     }
 }
 

@@ -55,7 +55,21 @@ pub fn CaseView() -> impl IntoView {
             match opened.get() {
                 None => return view! { <p class="govuk-body">"Opening the case…"</p> }.into_any(),
                 Some(Err(e)) => return view! {
-                    <div class="govuk-error-summary" role="alert"><p class="govuk-body">{e}</p></div>
+                    <div class="govuk-error-summary" role="alert" data-testid="case-open-error">
+                        <p class="govuk-body">{e}</p>
+                    </div>
+                    {crate::damaged::contains(&id).then(|| view! {
+                        <button class="govuk-button govuk-button--secondary" data-testid="try-again"
+                            on:click=move |_| {
+                                // Decoding again may set it aside again; the reload starts clean.
+                                crate::damaged::forget(&id);
+                                if let Some(w) = web_sys::window() {
+                                    let _ = w.location().reload();
+                                }
+                            }>
+                            "Try again"
+                        </button>
+                    })}
                 }.into_any(),
                 Some(Ok(())) => {}
             }

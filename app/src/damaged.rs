@@ -1,0 +1,68 @@
+//! Cases whose bytes broke the decoder on this device, set aside so every other case works.
+//!
+//! automerge 0.12 can panic on crafted or damaged input, and in the browser a panic aborts the
+//! whole app (see `shared::untrusted`). The shared sync core names the case it is decoding; if
+//! decoding panics, [`install_panic_hook`] writes that case's id here (localStorage, which is
+//! synchronous, so it is written before the abort) and reloads. After the reload the case is
+//! not decoded again, and its page says so; nothing stored for it is deleted, so a fixed app
+//! or a repaired copy can still open it ("Try again").
+
+use shared::DocumentId;
+
+const KEY: &str = "tac-damaged-cases";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The cases set aside on this device.
+pub fn list() -> Vec<DocumentId> {
+    storage()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+        .map(|text| {
+            text.split_whitespace()
+                .filter_map(|id| id.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn contains(id: &DocumentId) -> bool {
+    list().contains(id)
+}
+
+fn save(ids: &[DocumentId]) {
+    if let Some(s) = storage() {
+        let text: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let _ = s.set_item(KEY, &text.join(" "));
+    }
+}
+
+/// Sets a case aside.
+pub fn add(id: DocumentId) {
+    let mut ids = list();
+    if !ids.contains(&id) {
+        ids.push(id);
+        save(&ids);
+    }
+}
+
+/// Lets the app try to open a case again.
+pub fn forget(id: &DocumentId) {
+    let ids: Vec<_> = list().into_iter().filter(|d| d != id).collect();
+    save(&ids);
+}
+
+/// Logs panics to the console as before and, when one happens while a case's bytes are being
+/// decoded, sets that case aside and reloads the app.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        if let Some(case) = shared::untrusted::case_being_decoded() {
+            add(case);
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+    }));
+}

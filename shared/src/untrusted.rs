@@ -1,0 +1,192 @@
+//! Automerge bytes from another party, checked before anything of ours touches them.
+//!
+//! automerge 0.12's loader can panic on crafted input (e.g. a well-framed document chunk whose
+//! columns say "null" where nulls are not allowed makes `hexane` panic), and no automerge
+//! release without that defect exists yet. Whoever decodes bytes another party sent (a sync
+//! message, a stored chunk read back) goes through here:
+//!
+//! - natively (the relay, tests, fuzzing), [`check_chunks`] and [`check_sync_message`] load the
+//!   bytes into a scratch document with the panic caught, so a bad input is an error and the
+//!   real document, and everything stored, is never touched;
+//! - in the browser, where a panic aborts the whole app and cannot be caught, [`decoding`]
+//!   names the case being decoded for the app's panic hook, which sets that case aside on this
+//!   device and reloads, so every other case keeps working.
+
+use crate::DocumentId;
+use automerge::sync;
+use std::cell::Cell;
+
+/// Bytes that were refused. The reason names the kind of problem only, never content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("case data could not be read: {0}")]
+pub struct Rejected(pub String);
+
+/// Checks that chunks (as `load_incremental` takes them: documents, changes, bundles, in any
+/// order) load without panicking or failing. Missing dependencies are fine: a sync message
+/// often carries changes that build on what only the receiver has.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn check_chunks(data: &[u8]) -> Result<(), Rejected> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    caught(|| {
+        automerge::Automerge::load_with_options(
+            data,
+            automerge::LoadOptions::new()
+                .on_partial_load(automerge::OnPartialLoad::Ignore)
+                .verification_mode(automerge::VerificationMode::Check),
+        )
+        .map(|_| ())
+        .map_err(|e| Rejected(error_kind(&e.to_string())))
+    })?
+}
+
+/// Decodes a sync message and checks the changes it carries (see [`check_chunks`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn check_sync_message(data: &[u8]) -> Result<sync::Message, Rejected> {
+    let message = caught(|| sync::Message::decode(data))?
+        .map_err(|e| Rejected(format!("sync message: {}", error_kind(&e.to_string()))))?;
+    if !message.changes.is_empty() {
+        let joined: Vec<u8> = message.changes.iter().flatten().copied().collect();
+        check_chunks(&joined)?;
+    }
+    Ok(message)
+}
+
+/// In the browser a panic cannot be caught: decoding a sync message is all that can be done
+/// here, and [`decoding`] covers the rest.
+#[cfg(target_arch = "wasm32")]
+pub fn check_sync_message(data: &[u8]) -> Result<sync::Message, Rejected> {
+    sync::Message::decode(data)
+        .map_err(|e| Rejected(format!("sync message: {}", error_kind(&e.to_string()))))
+}
+
+/// Runs `f` with a panic caught and turned into [`Rejected`].
+#[cfg(not(target_arch = "wasm32"))]
+fn caught<T>(f: impl FnOnce() -> T) -> Result<T, Rejected> {
+    // The scratch state is dropped with the panic, so nothing half-made is ever used.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Rejected(format!("the decoder failed ({})", error_kind(&what)))
+    })
+}
+
+/// The first words of a decoder's message: enough to tell kinds apart, never content (the
+/// decoders' messages name columns and lengths, but keep it short anyway).
+fn error_kind(message: &str) -> String {
+    message.chars().take(80).collect()
+}
+
+thread_local! {
+    static DECODING: Cell<Option<DocumentId>> = const { Cell::new(None) };
+}
+
+/// Runs `f`, which decodes bytes for `case`, with the case named for a panic hook (see
+/// [`case_being_decoded`]). Nested calls keep the outer name.
+pub fn decoding<T>(case: &DocumentId, f: impl FnOnce() -> T) -> T {
+    let outer = DECODING.with(|d| d.replace(Some(*case)));
+    let out = f();
+    DECODING.with(|d| d.set(outer));
+    out
+}
+
+/// The case whose bytes are being decoded right now, if any: the app's panic hook asks, to
+/// set that case aside instead of failing on it again at the next start.
+pub fn case_being_decoded() -> Option<DocumentId> {
+    DECODING.with(Cell::get)
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    use super::fixtures::poisoned_document_chunk;
+
+    #[test]
+    fn the_poisoned_chunk_is_rejected_not_a_panic() {
+        let chunk = poisoned_document_chunk();
+        let err = check_chunks(&chunk).unwrap_err();
+        assert!(err.0.contains("decoder failed"), "{err}");
+    }
+
+    #[test]
+    fn a_sync_message_carrying_it_is_rejected() {
+        let message = sync::Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: vec![poisoned_document_chunk()].into(),
+            flags: None,
+            version: sync::MessageVersion::V1,
+        };
+        assert!(check_sync_message(&message.encode()).is_err());
+        assert!(check_sync_message(b"\x42\x01").is_err());
+    }
+
+    #[test]
+    fn real_changes_and_documents_pass() {
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "child", "A").unwrap();
+        let base = doc.get_heads();
+        doc.put(automerge::ROOT, "school", "B").unwrap();
+        check_chunks(&doc.save()).unwrap();
+        // A change whose dependency the checker does not have still passes.
+        let later = doc.save_after(&base);
+        check_chunks(&later).unwrap();
+        check_chunks(&[]).unwrap();
+        assert!(check_chunks(b"not automerge").is_err());
+    }
+
+    #[test]
+    fn decoding_names_the_case_only_while_it_runs() {
+        let case = DocumentId::random();
+        assert_eq!(case_being_decoded(), None);
+        let inside = decoding(&case, case_being_decoded);
+        assert_eq!(inside, Some(case));
+        assert_eq!(case_being_decoded(), None);
+    }
+}
+
+/// Known bad inputs, for tests here and in the relay.
+pub mod fixtures {
+    /// The 11 bytes of column data from the reliability issue, framed as a document chunk
+    /// with a correct checksum.
+    pub const POISONED_COLUMNS: [u8; 11] = [
+        0x01, 0x00, 0x00, 0x01, 0x01, 0x04, 0x00, 0x01, 0x00, 0x00, 0x2f,
+    ];
+
+    /// The poisoned document chunk: automerge 0.12 panics loading it.
+    pub fn poisoned_document_chunk() -> Vec<u8> {
+        chunk(0, &POISONED_COLUMNS)
+    }
+
+    /// Frames `body` as an Automerge chunk of `kind`: the magic bytes `85 6f 4a 83`, the first
+    /// 4 bytes of SHA-256 over what follows (type, length as LEB128, body), then that.
+    pub fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut len = Vec::new();
+        let mut n = body.len() as u64;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                len.push(byte);
+                break;
+            }
+            len.push(byte | 0x80);
+        }
+        let mut hashed = vec![kind];
+        hashed.extend(&len);
+        hashed.extend(body);
+        let sum = Sha256::digest(&hashed);
+        let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
+        out.extend(&sum[..4]);
+        out.extend(hashed);
+        out
+    }
+}
