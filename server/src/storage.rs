@@ -36,6 +36,8 @@ pub enum StorageError {
     DataDir(#[from] std::io::Error),
     #[error("the sync engine stopped")]
     Stopped,
+    #[error("the database does not run with the durability the relay promises: {0}")]
+    NotDurable(String),
 }
 
 /// A write for the database.
@@ -82,6 +84,7 @@ impl SqlStorage {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        check_durability(&pool).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let db = Db {
             pool,
@@ -265,6 +268,32 @@ fn flat(key: &StorageKey) -> String {
     key.to_string()
 }
 
+/// Refuses to run unless every connection writes ahead (WAL) and syncs each commit to disk
+/// (`synchronous = FULL`): the relay acknowledges a change only once it is committed, and that
+/// promise is only true with both. A filesystem that cannot do WAL, say, fails here at start
+/// instead of losing acknowledged changes at the next power cut.
+async fn check_durability(pool: &SqlitePool) -> Result<(), StorageError> {
+    let mut conn = pool.acquire().await?;
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await?;
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await?;
+    durable(&journal, synchronous).map_err(StorageError::NotDurable)
+}
+
+/// WAL and FULL (2) or stricter (EXTRA, 3).
+fn durable(journal: &str, synchronous: i64) -> Result<(), String> {
+    if !journal.eq_ignore_ascii_case("wal") {
+        return Err(format!("journal mode is {journal}, not wal"));
+    }
+    if synchronous < 2 {
+        return Err(format!("synchronous is {synchronous}, not FULL (2)"));
+    }
+    Ok(())
+}
+
 /// Whether a stored value may be handed to samod. A document chunk that would break automerge's
 /// loader (a damaged disk, or bytes written before the relay checked them) is left out and left
 /// in place: samod loads the rest of the case, and since it never saw the chunk it never
@@ -355,6 +384,22 @@ mod tests {
 
     fn key(parts: &[&str]) -> StorageKey {
         StorageKey::from_parts(parts.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn only_wal_with_full_sync_counts_as_durable() {
+        assert!(durable("wal", 2).is_ok());
+        assert!(durable("WAL", 3).is_ok());
+        assert!(durable("delete", 2).unwrap_err().contains("journal mode"));
+        assert!(durable("wal", 1).unwrap_err().contains("synchronous"));
+    }
+
+    #[tokio::test]
+    async fn the_relay_opens_its_database_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
+        check_durability(store.pool()).await.unwrap();
     }
 
     /// Writes that meet in one batch land in the order they were made, whatever their kind.

@@ -30,15 +30,30 @@ pub fn check_chunks(data: &[u8]) -> Result<(), Rejected> {
         return Ok(());
     }
     caught(|| {
+        // Both of automerge's load paths: into an empty document (as a new case is filled)...
         automerge::Automerge::load_with_options(
             data,
             automerge::LoadOptions::new()
                 .on_partial_load(automerge::OnPartialLoad::Ignore)
                 .verification_mode(automerge::VerificationMode::Check),
         )
-        .map(|_| ())
-        .map_err(|e| Rejected(error_kind(&e.to_string())))
+        .map_err(|e| Rejected(error_kind(&e.to_string())))?;
+        // ...and into one with content, which parses and applies changes differently (the
+        // fuzzer found input that only the second path panics on).
+        scratch_with_content()
+            .load_incremental(data)
+            .map(|_| ())
+            .map_err(|e| Rejected(error_kind(&e.to_string())))
     })?
+}
+
+/// A tiny document with one change: enough for automerge to take its non-empty load path.
+#[cfg(not(target_arch = "wasm32"))]
+fn scratch_with_content() -> automerge::Automerge {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    let _ = doc.put(automerge::ROOT, "scratch", 1);
+    doc.document().clone()
 }
 
 /// Decodes a sync message and checks the changes it carries (see [`check_chunks`]).
@@ -149,6 +164,121 @@ mod tests {
         let inside = decoding(&case, case_being_decoded);
         assert_eq!(inside, Some(case));
         assert_eq!(case_being_decoded(), None);
+    }
+}
+
+/// What the fuzz targets (`fuzz/`) and their regression test (`shared/tests/untrusted_inputs.rs`)
+/// do with one input: the paths by which another party's bytes reach automerge, each guarded as
+/// the relay and the client guard them. Whatever the input, none of these may panic; a check
+/// that passes must mean the real decode that follows does not panic either.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod exercise {
+    use super::*;
+    use crate::protocol::Message;
+    use crate::sync::SyncClient;
+    use automerge::sync::SyncDoc;
+    use automerge::transaction::Transactable;
+
+    /// A small real case document: what the relay or a client already holds.
+    fn held() -> automerge::Automerge {
+        let mut doc = crate::record::CaseRecord::new("Sam")
+            .into_document()
+            .expect("a new record writes");
+        doc.put(automerge::ROOT, "probe", "held").expect("put");
+        doc.document().clone()
+    }
+
+    /// Chunks as `load_incremental` takes them: if the check passes, loading them whole, into
+    /// an empty document and into one with content must all return (error or not).
+    pub fn chunks(data: &[u8]) {
+        if check_chunks(data).is_err() {
+            return;
+        }
+        let _ = automerge::Automerge::load(data);
+        let _ = automerge::Automerge::new().load_incremental(data);
+        let _ = held().load_incremental(data);
+    }
+
+    /// A relay frame as the relay's inbound path takes it: the protocol decode, then for sync
+    /// and request messages the check, then what samod does with it (receive the sync message
+    /// into the case, empty or not, then answer).
+    pub fn relay_frame(frame: &[u8]) {
+        let Ok(message) = Message::decode(frame) else {
+            return;
+        };
+        let (Message::Sync { data, .. } | Message::Request { data, .. }) = message else {
+            return;
+        };
+        let Ok(sync) = check_sync_message(&data) else {
+            return;
+        };
+        for mut doc in [automerge::Automerge::new(), held()] {
+            let mut state = automerge::sync::State::new();
+            let _ = doc.receive_sync_message(&mut state, sync.clone());
+            let _ = doc.generate_sync_message(&mut state);
+        }
+    }
+
+    /// A frame from the relay as the client core takes it, after the handshake, holding one
+    /// case; the frame's document id is pointed at that case so its content is used.
+    pub fn client_frame(frame: &[u8]) {
+        let mut client = SyncClient::new("p1-fuzz".into(), "device".into());
+        let (id, _) = client.create(
+            crate::record::CaseRecord::new("Sam")
+                .into_document()
+                .expect("a new record writes"),
+        );
+        client.connected();
+        let peer = Message::Peer {
+            sender_id: "relay".into(),
+            target_id: "p1-fuzz".into(),
+            selected_protocol_version: "1".into(),
+            metadata: None,
+        }
+        .encode();
+        client.receive(&peer).expect("handshake");
+        let frame = match Message::decode(frame) {
+            Ok(Message::Sync {
+                sender_id,
+                target_id,
+                data,
+                ..
+            }) => Message::Sync {
+                sender_id,
+                target_id,
+                document_id: id,
+                data,
+            }
+            .encode(),
+            _ => frame.to_vec(),
+        };
+        let _ = client.receive(&frame);
+        let _ = client.unsent_changes(&id);
+    }
+
+    /// A document read as a case record, as the app and the relay's consent check read it.
+    pub fn case_record(data: &[u8]) {
+        if check_chunks(data).is_err() {
+            return;
+        }
+        let Ok(doc) = automerge::Automerge::load(data) else {
+            return;
+        };
+        let _ = crate::record::CaseRecord::from_document(&doc);
+        let _ = crate::record::child_name(&doc);
+        let _ = autosurgeon::hydrate_prop::<_, Option<crate::record::consent::Consent>, _, _>(
+            &doc,
+            automerge::ROOT,
+            "consent",
+        );
+    }
+
+    /// Every target, on one input (for the regression test).
+    pub fn all(data: &[u8]) {
+        chunks(data);
+        relay_frame(data);
+        client_frame(data);
+        case_record(data);
     }
 }
 

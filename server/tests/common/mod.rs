@@ -254,8 +254,13 @@ pub async fn practitioner(relay: &TestRelay, name: &str) -> Login {
 
 /// Registers a case id for the signed-in professional; returns the HTTP status.
 pub async fn register(relay: &TestRelay, login: &Login, id: &shared::DocumentId) -> u16 {
+    register_at(relay.addr, login, id).await
+}
+
+/// [`register`] on a relay at any address (e.g. one running as its own process).
+pub async fn register_at(addr: SocketAddr, login: &Login, id: &shared::DocumentId) -> u16 {
     http(
-        relay.addr,
+        addr,
         "POST",
         "/api/cases",
         Some(&login.token),
@@ -393,6 +398,25 @@ impl Peer {
                 Ok(Some(Ok(WsMessage::Binary(frame)))) => self.receive(&frame).await,
                 Ok(Some(Ok(_))) => {}
                 Ok(other) => panic!("relay closed the connection: {other:?}"),
+            }
+        }
+    }
+
+    /// Processes whatever arrives for `time`; false once the relay has gone (never panics, for
+    /// tests that kill the relay on purpose).
+    pub async fn pump(&mut self, time: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + time;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return true,
+                Ok(Some(Ok(WsMessage::Binary(frame)))) => {
+                    let Ok(effects) = self.client.receive(&frame) else {
+                        return false;
+                    };
+                    self.run(effects).await;
+                }
+                Ok(Some(Ok(WsMessage::Close(_))) | None | Some(Err(_))) => return false,
+                Ok(Some(Ok(_))) => {}
             }
         }
     }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fuzzes every path by which another party's bytes reach automerge (see
+# shared::untrusted::exercise), on stable Rust: cargo-fuzz with `-s none` (no sanitizer).
+# Usage: scripts/fuzz.sh [seconds per target, default 300] [target ...]
+# Crashers are copied to shared/tests/fixtures/untrusted/, which the normal test run replays:
+# commit them once the guard refuses them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-300}"; shift || true
+TARGETS=("$@"); [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(chunks relay_frame client_frame case_record)
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+FIXTURES=shared/tests/fixtures/untrusted
+mkdir -p target/fuzz-corpus
+for t in "${TARGETS[@]}"; do
+  corpus="target/fuzz-corpus/$t"; mkdir -p "$corpus"
+  # Earlier crashers seed the corpus, so the fuzzer starts near known trouble.
+  find "$FIXTURES" -type f ! -name '*.md' -exec cp {} "$corpus"/ \;
+  echo "== $t for ${SECONDS_EACH}s"
+  set +e
+  cargo fuzz run -s none --fuzz-dir fuzz --target-dir target/fuzz "$t" "$corpus" -- \
+    -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="target/fuzz-artifacts-$t-" 2>&1 | tee "target/fuzz-$t.log" \
+    | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|Done)" 
+  set -e
+  for crash in target/fuzz-artifacts-"$t"-*; do
+    [ -e "$crash" ] || continue
+    name="$t-$(basename "$crash" | sed "s/^fuzz-artifacts-$t-//")"
+    cp "$crash" "$FIXTURES/$name" && echo "kept crasher $FIXTURES/$name"
+  done
+done
