@@ -3,9 +3,10 @@
 //! automerge 0.12 can panic on crafted or damaged input, and in the browser a panic aborts the
 //! whole app (see `shared::untrusted`). The shared sync core names the case it is decoding; if
 //! decoding panics, [`install_panic_hook`] writes that case's id here (localStorage, which is
-//! synchronous, so it is written before the abort) and reloads. After the reload the case is
-//! not decoded again, and its page says so; nothing stored for it is deleted, so a fixed app
-//! or a repaired copy can still open it ("Try again").
+//! synchronous, so it is written before the abort) and reloads; a decode that dies without a
+//! panic (memory exhausted) is caught at the next start by the note [`watch_decoding`] keeps.
+//! After the reload the case is not decoded again, and its page says so; nothing stored for it
+//! is deleted, so a fixed app or a repaired copy can still open it ("Try again").
 
 use shared::DocumentId;
 
@@ -51,6 +52,36 @@ pub fn add(id: DocumentId) {
 pub fn forget(id: &DocumentId) {
     let ids: Vec<_> = list().into_iter().filter(|d| d != id).collect();
     save(&ids);
+}
+
+/// Where the case being decoded is noted while it is: a tab that dies mid-decode without a
+/// panic (out of memory aborts) leaves it here, and the next start sets the case aside.
+const DECODING_KEY: &str = "tac-decoding-case";
+
+fn note_decoding(case: Option<DocumentId>) {
+    if let Some(s) = storage() {
+        let _ = match case {
+            Some(id) => s.set_item(DECODING_KEY, &id.to_string()),
+            None => s.remove_item(DECODING_KEY),
+        };
+    }
+}
+
+/// At start: a decode that never finished last time sets its case aside. Then keeps the note
+/// from now on.
+pub fn watch_decoding() {
+    if let Some(s) = storage() {
+        if let Some(id) = s
+            .get_item(DECODING_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| t.parse().ok())
+        {
+            add(id);
+            let _ = s.remove_item(DECODING_KEY);
+        }
+    }
+    shared::untrusted::observe_decoding(note_decoding);
 }
 
 /// Logs panics to the console as before and, when one happens while a case's bytes are being

@@ -17,6 +17,7 @@ use wasm_bindgen::prelude::*;
 /// Entry point: mounts the app and registers the service worker for offline start.
 pub fn start() {
     damaged::install_panic_hook();
+    damaged::watch_decoding();
     register_service_worker();
     leptos::mount::mount_to_body(views::App);
 }

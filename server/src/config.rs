@@ -18,6 +18,9 @@ pub struct Config {
     pub session_hours: u32,
     /// `--secure-cookies` / `SECURE_COOKIES=1`: mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// `--decoder` / `DECODER`: the relay binary to run decode workers from (default: this
+    /// program, when it is `tac-relay`; see [`crate::untrusted`]).
+    pub decoder: Option<PathBuf>,
 }
 
 /// A setting that could not be understood.
@@ -58,6 +61,7 @@ impl Config {
         let mut data_dir = env("DATA_DIR");
         let mut database_url = env("DATABASE_URL");
         let mut dist = env("DIST_DIR");
+        let mut decoder = env("DECODER");
         let mut hours = env("SESSION_HOURS");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
@@ -72,6 +76,7 @@ impl Config {
                 "--data-dir" => &mut data_dir,
                 "--database-url" => &mut database_url,
                 "--dist" => &mut dist,
+                "--decoder" => &mut decoder,
                 _ => return Err(ConfigError::Unknown(flag)),
             };
             *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
@@ -96,6 +101,7 @@ impl Config {
                 .parse()
                 .map_err(|_| ConfigError::BadAddress(bind_text))?,
             dist_dir: PathBuf::from(dist.unwrap_or_else(|| "dist".into())),
+            decoder: decoder.map(PathBuf::from),
             data_dir,
         })
     }

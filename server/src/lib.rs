@@ -10,6 +10,7 @@
 //! - [`access`]: case memberships and samod's share policy over them,
 //! - [`consent`]: invitations need the family's consent; withdrawal removes access,
 //! - [`audit`]: who did what to which case, by id only,
+//! - [`untrusted`]: others' Automerge bytes checked in worker processes,
 //! - [`api`]: the JSON API, [`sync`]: the signed-in sync WebSocket, [`routes`]: all of it.
 
 pub mod access;
@@ -24,6 +25,7 @@ pub mod repos;
 pub mod routes;
 pub mod storage;
 pub mod sync;
+pub mod untrusted;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,7 @@ pub struct AppState {
     pub access: access::Access,
     pub audit: audit::Audit,
     pub consent: consent::Watcher,
+    pub checker: untrusted::Checker,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -48,7 +51,10 @@ pub async fn build(
     config: &config::Config,
 ) -> Result<(axum::Router, AppState), storage::StorageError> {
     let health = Arc::new(health::Health::default());
-    let store = storage::SqlStorage::open(&config.database_url, health.clone()).await?;
+    let checker = untrusted::Checker::new(decoder_program(config));
+    let store = storage::SqlStorage::open(&config.database_url, health.clone())
+        .await?
+        .checking_with(checker.clone());
     let db = store.pool().clone();
     let access = access::Access::load(db.clone()).await?;
     let audit = audit::Audit::open(db.clone()).await?;
@@ -75,6 +81,16 @@ pub async fn build(
         access,
         audit,
         consent,
+        checker,
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
+}
+
+/// The program decode workers run: as configured, or this one when it is the relay binary.
+fn decoder_program(config: &config::Config) -> Option<std::path::PathBuf> {
+    config.decoder.clone().or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .filter(|p| p.file_stem().is_some_and(|n| n == "tac-relay"))
+    })
 }

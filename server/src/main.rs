@@ -26,6 +26,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    if args.first().map(String::as_str) == Some("decode-worker") {
+        return Ok(server::untrusted::run_worker()?);
+    }
     if args.first().map(String::as_str) == Some("create-admin") {
         return create_admin(args[1..].to_vec()).await;
     }

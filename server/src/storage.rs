@@ -53,6 +53,8 @@ pub struct SqlStorage {
     db: Db,
     /// To the writer task ([`Db::run_writer`]), which ends when the last clone is dropped.
     writes: mpsc::UnboundedSender<(Held, oneshot::Sender<()>)>,
+    /// Checks chunks read back before samod loads them.
+    checker: crate::untrusted::Checker,
 }
 
 /// The database and the writes it has refused so far.
@@ -93,7 +95,17 @@ impl SqlStorage {
         };
         let (writes, queue) = mpsc::unbounded_channel();
         tokio::spawn(db.clone().run_writer(queue));
-        Ok(Self { db, writes })
+        Ok(Self {
+            db,
+            writes,
+            checker: crate::untrusted::Checker::new(None),
+        })
+    }
+
+    /// Checks chunks read back with `checker` (worker processes) instead of in this process.
+    pub fn checking_with(mut self, checker: crate::untrusted::Checker) -> Self {
+        self.checker = checker;
+        self
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -294,20 +306,27 @@ fn durable(journal: &str, synchronous: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether a stored value may be handed to samod. A document chunk that would break automerge's
-/// loader (a damaged disk, or bytes written before the relay checked them) is left out and left
-/// in place: samod loads the rest of the case, and since it never saw the chunk it never
-/// compacts it away, so nothing stored is lost. Logged by key (ids and hashes only).
-fn readable(key: &str, data: &[u8]) -> bool {
-    let chunk = matches!(key.split('/').nth(1), Some("incremental" | "snapshot"));
-    if !chunk {
-        return true;
-    }
-    match shared::untrusted::check_chunks(data) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(key, error = %e, "a stored chunk cannot be read; the case loads without it");
-            false
+impl SqlStorage {
+    /// Whether a stored value may be handed to samod. A document chunk that would break
+    /// automerge's loader (a damaged disk, or bytes written before the relay checked them) is
+    /// left out and left in place: samod loads the rest of the case, and since it never saw
+    /// the chunk it never compacts it away, so nothing stored is lost. Logged by key (ids and
+    /// hashes only).
+    async fn readable(&self, key: &str, data: &[u8]) -> bool {
+        let chunk = matches!(key.split('/').nth(1), Some("incremental" | "snapshot"));
+        if !chunk {
+            return true;
+        }
+        match self
+            .checker
+            .check(crate::untrusted::Kind::Chunks, data)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(key, error = %e, "a stored chunk cannot be read; the case loads without it");
+                false
+            }
         }
     }
 }
@@ -361,11 +380,15 @@ impl samod::storage::Storage for SqlStorage {
                 _ => {}
             }
         }
-        found
-            .into_iter()
-            .filter(|(k, data)| readable(k, data))
-            .filter_map(|(k, data)| Some((parse_key(&k)?, data)))
-            .collect()
+        let mut out = HashMap::with_capacity(found.len());
+        for (k, data) in found {
+            if self.readable(&k, &data).await {
+                if let Some(key) = parse_key(&k) {
+                    out.insert(key, data);
+                }
+            }
+        }
+        out
     }
 
     async fn put(&self, key: StorageKey, data: Vec<u8>) {

@@ -10,8 +10,9 @@
 //!    (presence) frames must carry the connection's own peer id as sender and, inside, the
 //!    signed-in professional's own id, name and agency, or are dropped: browsers are end
 //!    points and never speak for someone else, and nobody appears "here" under another name.
-//!    A sync message whose Automerge bytes cannot be read (see [`shared::untrusted`]) never
-//!    reaches samod: the socket closes with 1007 and the audit records it.
+//!    A sync message whose Automerge bytes cannot be read (checked in a worker process, see
+//!    [`crate::untrusted`]) never reaches samod: the socket closes with 1007 and the audit
+//!    records it.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 //! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
@@ -23,6 +24,7 @@ use crate::audit::{Audit, Event};
 use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
 use crate::consent::Watcher;
 use crate::repos::Repos;
+use crate::untrusted::Kind;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -227,12 +229,19 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             }
         })
         .take_until(Box::pin(ended(end_rx.clone())));
+    let checker = state.checker.clone();
     let routing = tokio::spawn(async move {
         let mut inbound = std::pin::pin!(inbound);
         while let Some(frame) = inbound.next().await {
             match filter.pass(frame) {
                 None => continue,
-                Some(Ok((frame, case))) => {
+                Some(Ok(Passed { frame, case, check })) => {
+                    if let (Some(data), Some(case_id)) = (check, &case) {
+                        if let Err(e) = checker.check(Kind::SyncMessage, &data).await {
+                            filter.refuse_bytes(case_id, &e);
+                            break;
+                        }
+                    }
                     if router.route(frame, case).await.is_err() {
                         break;
                     }
@@ -363,8 +372,13 @@ fn message_type(e: &DecodeError) -> &'static str {
     }
 }
 
-/// A frame let through, with the case it is about (if any), for routing to that case's shard.
-type Passed = (Vec<u8>, Option<String>);
+/// A frame let through, with the case it is about (if any), for routing to that case's shard,
+/// and the Automerge sync message it carries, which must be checked before samod sees it.
+struct Passed {
+    frame: Vec<u8>,
+    case: Option<String>,
+    check: Option<Vec<u8>>,
+}
 
 /// Inbound membership filter and access audit for one connection.
 struct Inbound {
@@ -435,7 +449,13 @@ impl Inbound {
             }
             Message::Ephemeral { document_id, .. }
             | Message::DocUnavailable { document_id, .. } => (*document_id, false),
-            _ => return Some(Ok((bytes, None))),
+            _ => {
+                return Some(Ok(Passed {
+                    frame: bytes,
+                    case: None,
+                    check: None,
+                }))
+            }
         };
         let case_id = document_id.to_string();
         let allowed = self.access.may_sync(&case_id, self.professional);
@@ -443,16 +463,21 @@ impl Inbound {
             self.audit_once(&case_id, allowed);
         }
         if allowed {
-            if let Message::Sync { data, .. } | Message::Request { data, .. } = &message {
-                if let Err(e) = shared::untrusted::check_sync_message(data) {
-                    self.refuse_bytes(&case_id, &e);
-                    return None;
-                }
-            }
             if matches!(message, Message::Sync { .. }) {
                 self.consent.watch(&case_id);
             }
-            return Some(Ok((bytes, Some(case_id))));
+            // Changes are checked before samod sees them (see the routing loop).
+            let check = match message {
+                Message::Sync { data, .. } | Message::Request { data, .. } if !data.is_empty() => {
+                    Some(data)
+                }
+                _ => None,
+            };
+            return Some(Ok(Passed {
+                frame: bytes,
+                case: Some(case_id),
+                check,
+            }));
         }
         if asks {
             // Exactly what samod says about a document it does not have: a forbidden case

@@ -222,6 +222,63 @@ async fn a_poisoned_document_chunk_is_refused_with_1007_and_nothing_is_lost() {
     relay.stop().await;
 }
 
+/// A decoding bomb the fuzzer found: 80 bytes that make automerge 0.12 allocate more than
+/// 15 GiB. Checked in a worker process with a memory limit, it costs the relay nothing: the
+/// sender is closed with 1007 and the relay goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decoding_bomb_is_refused_and_the_relay_lives_on() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let login = practitioner(&relay, "owner").await;
+    let mut owner = Peer::connect(&url, &login, login.client("owner")).await;
+    let (id, effects) = owner
+        .client
+        .create(Case::new("Sam").into_document().unwrap());
+    assert_eq!(register(&relay, &login, &id).await, 201);
+    owner.run(effects).await;
+    owner
+        .until("the relay to store the case", |p| {
+            p.client.unsent_changes(&id) == 0
+        })
+        .await;
+    let bomb = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/untrusted/case_record-oom-717a56f1447d3ee313b7137837a3a981d9fbb4b5"
+    ))
+    .unwrap();
+    let mut attacker = Peer::connect(&url, &login, login.client("tablet")).await;
+    let frame = Message::Sync {
+        sender_id: attacker.client.peer_id().to_string(),
+        target_id: relay.state.repos.peer_id().to_string(),
+        document_id: id,
+        data: automerge::sync::Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: vec![bomb].into(),
+            flags: None,
+            version: automerge::sync::MessageVersion::V1,
+        }
+        .encode(),
+    }
+    .encode();
+    attacker.send_raw(frame).await;
+    // Past the worker's memory limit or its time limit, whichever comes first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let code = tokio::time::timeout_at(
+        deadline,
+        attacker.close_code_within(Duration::from_secs(30)),
+    )
+    .await
+    .expect("the relay answered");
+    assert_eq!(code, Some(1007));
+    let mut again = Peer::connect(&url, &login, login.client("laptop")).await;
+    assert_eq!(again.ask(id).await, Holding::Have);
+    owner.idle(Duration::from_millis(100)).await;
+    relay.stop().await;
+}
+
 async fn sign_in_attempt(relay: &TestRelay, email: &str, password: &str) -> common::HttpResponse {
     let body = serde_json::json!({ "email": email, "password": password });
     http(relay.addr, "POST", "/api/session", None, Some(&body)).await

@@ -100,11 +100,28 @@ thread_local! {
     static DECODING: Cell<Option<DocumentId>> = const { Cell::new(None) };
 }
 
+static OBSERVER: std::sync::OnceLock<fn(Option<DocumentId>)> = std::sync::OnceLock::new();
+
+/// Registers a function told when decoding for a case starts (`Some`) and ends (`None`). The
+/// app writes it down where it survives the tab dying: a decode that aborts without a panic
+/// (memory exhausted) never reaches a panic hook, but the note is still there at next start.
+pub fn observe_decoding(observer: fn(Option<DocumentId>)) {
+    let _ = OBSERVER.set(observer);
+}
+
 /// Runs `f`, which decodes bytes for `case`, with the case named for a panic hook (see
-/// [`case_being_decoded`]). Nested calls keep the outer name.
+/// [`case_being_decoded`]) and any observer ([`observe_decoding`]). Nested calls keep the
+/// outer name.
 pub fn decoding<T>(case: &DocumentId, f: impl FnOnce() -> T) -> T {
     let outer = DECODING.with(|d| d.replace(Some(*case)));
+    let observer = OBSERVER.get().filter(|_| outer.is_none());
+    if let Some(tell) = observer {
+        tell(Some(*case));
+    }
     let out = f();
+    if let Some(tell) = observer {
+        tell(None);
+    }
     DECODING.with(|d| d.set(outer));
     out
 }

@@ -33,6 +33,9 @@ impl TestRelay {
                 "127.0.0.1:0".into(),
                 "--data-dir".into(),
                 data_dir.display().to_string(),
+                // Decode workers from the real relay binary, as in production.
+                "--decoder".into(),
+                env!("CARGO_BIN_EXE_tac-relay").into(),
             ],
             |_| None,
         )
@@ -434,7 +437,12 @@ impl Peer {
 
     /// Waits for the relay to close the connection; returns the close code it gave, if any.
     pub async fn close_code(&mut self) -> Option<u16> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        self.close_code_within(Duration::from_secs(10)).await
+    }
+
+    /// [`Peer::close_code`], waiting up to `time`.
+    pub async fn close_code_within(&mut self, time: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + time;
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => panic!("the relay did not close the connection"),
