@@ -22,8 +22,9 @@ pub enum StoreError {
     Full,
     #[error("This browser could not save to its storage ({0}). Your latest changes are only in this open tab.")]
     Failed(String),
-    #[error("This case could not be opened on this device, because what was saved or received for it is damaged (case {0}). It has been set aside: nothing has been deleted, and your other cases are not affected. Tell your system administrator, quoting the case number.")]
-    Damaged(String),
+    /// A case set aside (see [`crate::damaged`]): who it is about, and its number.
+    #[error("{0} cannot be opened on this device because what was saved or received for it is damaged. It has been set aside and nothing has been deleted. Your other cases are not affected. Tell your system administrator, quoting case number {1}.")]
+    Damaged(String, String),
 }
 
 impl From<rexie::Error> for StoreError {

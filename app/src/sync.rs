@@ -404,7 +404,19 @@ impl Repo {
             return Ok(());
         }
         if crate::damaged::contains(&id) {
-            return Err(StoreError::Damaged(short_id(&id)));
+            let child = self
+                .0
+                .cases
+                .get_untracked()
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| c.child_name)
+                .filter(|n| !n.trim().is_empty());
+            let case = match child {
+                Some(name) => format!("{name}'s case"),
+                None => "This case".to_string(),
+            };
+            return Err(StoreError::Damaged(case, short_id(&id)));
         }
         let stored = self.0.store.load_document(&id).await?;
         crate::mark("case-read-from-disk");
