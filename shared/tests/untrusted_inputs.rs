@@ -31,13 +31,17 @@ fn frame(document_id: DocumentId, data: Vec<u8>) -> Vec<u8> {
     .encode()
 }
 
-/// Every stored crasher, and how many there are (the note reports it).
+/// Every stored crasher, and how many there are (the note reports it). Memory bombs
+/// (`*-oom-*`) are left out: checked in this process they would take gigabytes before failing,
+/// which is why the relay checks in memory-limited workers; the relay's security tests replay
+/// them through a worker.
 fn kept() -> Vec<(String, Vec<u8>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/untrusted");
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
                 .filter(|e| e.path().extension().is_none_or(|x| x != "md"))
+                .filter(|e| !e.file_name().to_string_lossy().contains("-oom-"))
                 .map(|e| {
                     (
                         e.file_name().to_string_lossy().into_owned(),
