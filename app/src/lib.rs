@@ -19,7 +19,17 @@ pub fn start() {
     damaged::install_panic_hook();
     damaged::watch_decoding();
     register_service_worker();
+    ask_for_persistent_storage();
     leptos::mount::mount_to_body(views::App);
+}
+
+/// Asks the browser not to clear this site's storage when space runs low: the device's copy
+/// of a case may hold edits not yet shared. The browser may say no (it decides by how the site
+/// is used); nothing else depends on the answer.
+fn ask_for_persistent_storage() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().storage().persist();
+    }
 }
 
 /// A performance mark, so the time to open a case can be measured in the field and in the

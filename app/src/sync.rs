@@ -26,6 +26,9 @@ const FLUSH_AFTER_MS: i32 = 400;
 /// With others on the case (a meeting), this soon, so they see the words as they are typed. The
 /// latency bench sends every keystroke at once through the relay, so this costs it nothing new.
 const FLUSH_LIVE_MS: i32 = 40;
+/// After the device refused a write (full, say), how long until the edits held in memory are
+/// written again.
+const STORAGE_RETRY_MS: u32 = 3000;
 /// A relay that accepts the socket but does not answer the handshake is given up on after this.
 const HANDSHAKE_TIMEOUT_MS: i32 = 10_000;
 
@@ -616,8 +619,8 @@ impl Repo {
         self.refresh_status();
     }
 
-    /// The device refused a write: tell the person, keep the change in memory, and drop the
-    /// frames queued behind it (they may carry the unsaved change); reconnecting resyncs.
+    /// The device refused a write: tell the person, keep the change in memory, drop the frames
+    /// queued behind it (they may carry the unsaved change; reconnecting resyncs), and retry.
     fn storage_failed(&self, writes: &[Write], error: StoreError) {
         let docs: HashSet<DocumentId> = writes
             .iter()
@@ -641,6 +644,12 @@ impl Repo {
             .update(|s| s.problem = Some(error.to_string()));
         if let Some(ws) = self.0.socket.borrow().as_ref() {
             let _ = ws.close();
+        }
+        // The edits stay in memory; try to store them again shortly (space may be freed, or
+        // the browser may grant more), and again after that while it still fails.
+        if !self.0.flush_pending.replace(true) {
+            let repo = self.clone();
+            gloo_timers::callback::Timeout::new(STORAGE_RETRY_MS, move || repo.flush()).forget();
         }
     }
 
