@@ -18,12 +18,19 @@ for t in "${TARGETS[@]}"; do
   # (-oom-) only the relay's memory-limited workers survive, so they would stop every run.
   find "$FIXTURES" -type f ! -name '*.md' ! -name '*-oom-*' -exec cp {} "$corpus"/ \;
   echo "== $t for ${SECONDS_EACH}s"
+  rm -f target/fuzz-artifacts-"$t"-*
   set +e
+  # Fork mode, going on past out-of-memory inputs: in one process, automerge can be made to
+  # ask for gigabytes (only the relay's memory-limited workers survive that, see
+  # server/src/untrusted.rs); those are kept as -oom- fixtures, and the search goes on.
   cargo fuzz run -s none --fuzz-dir fuzz --target-dir target/fuzz "$t" "$corpus" -- \
-    -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="target/fuzz-artifacts-$t-" 2>&1 | tee "target/fuzz-$t.log" \
-    | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|Done)" 
+    -fork=1 -ignore_ooms=1 -rss_limit_mb=2048 \
+    -max_total_time="$SECONDS_EACH" -max_len=65536 \
+    -artifact_prefix="target/fuzz-artifacts-$t-" > "target/fuzz-$t.log" 2>&1
   set -e
+  # The last status line: total executions, and the crashes and OOMs met on the way.
+  grep -E "^#[0-9]+: " "target/fuzz-$t.log" | tail -1
+  echo "out-of-memory inputs: $(grep -c "out-of-memory" "target/fuzz-$t.log"); crashes: $(grep -c "deadly signal\|panicked" "target/fuzz-$t.log")"
   for crash in target/fuzz-artifacts-"$t"-*; do
     [ -e "$crash" ] || continue
     name="$t-$(basename "$crash" | sed "s/^fuzz-artifacts-$t-//")"

@@ -242,37 +242,46 @@ async fn a_decoding_bomb_is_refused_and_the_relay_lives_on() {
             p.client.unsent_changes(&id) == 0
         })
         .await;
-    let bomb = std::fs::read(concat!(
+    // Every memory bomb the fuzzers kept.
+    let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tests/fixtures/untrusted/case_record-oom-717a56f1447d3ee313b7137837a3a981d9fbb4b5"
-    ))
-    .unwrap();
-    let mut attacker = Peer::connect(&url, &login, login.client("tablet")).await;
-    let frame = Message::Sync {
-        sender_id: attacker.client.peer_id().to_string(),
-        target_id: relay.state.repos.peer_id().to_string(),
-        document_id: id,
-        data: automerge::sync::Message {
-            heads: vec![],
-            need: vec![],
-            have: vec![],
-            changes: vec![bomb].into(),
-            flags: None,
-            version: automerge::sync::MessageVersion::V1,
+        "/../shared/tests/fixtures/untrusted"
+    );
+    let bombs: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("-oom-"))
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    assert!(!bombs.is_empty());
+    for (n, bomb) in bombs.into_iter().enumerate() {
+        let mut attacker = Peer::connect(&url, &login, login.client(&format!("tablet{n}"))).await;
+        let frame = Message::Sync {
+            sender_id: attacker.client.peer_id().to_string(),
+            target_id: relay.state.repos.peer_id().to_string(),
+            document_id: id,
+            data: automerge::sync::Message {
+                heads: vec![],
+                need: vec![],
+                have: vec![],
+                changes: vec![bomb].into(),
+                flags: None,
+                version: automerge::sync::MessageVersion::V1,
+            }
+            .encode(),
         }
-        .encode(),
+        .encode();
+        attacker.send_raw(frame).await;
+        // Past the worker's memory limit or its time limit, whichever comes first.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let code = tokio::time::timeout_at(
+            deadline,
+            attacker.close_code_within(Duration::from_secs(30)),
+        )
+        .await
+        .expect("the relay answered");
+        assert_eq!(code, Some(1007));
     }
-    .encode();
-    attacker.send_raw(frame).await;
-    // Past the worker's memory limit or its time limit, whichever comes first.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let code = tokio::time::timeout_at(
-        deadline,
-        attacker.close_code_within(Duration::from_secs(30)),
-    )
-    .await
-    .expect("the relay answered");
-    assert_eq!(code, Some(1007));
     let mut again = Peer::connect(&url, &login, login.client("laptop")).await;
     assert_eq!(again.ask(id).await, Holding::Have);
     owner.idle(Duration::from_millis(100)).await;
