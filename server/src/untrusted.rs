@@ -76,10 +76,16 @@ impl Checker {
         let worker = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut worker = match worker {
             Some(w) => w,
-            None => spawn(program).map_err(|e| {
-                tracing::error!(error = %e, "could not start a decode worker");
-                Rejected("the decoder could not be started".into())
-            })?,
+            None => match spawn(program) {
+                Ok(w) => w,
+                Err(e) => {
+                    // Without workers (the binary moved, no processes left) the relay keeps
+                    // serving, checking here: panics are still caught, only a memory bomb
+                    // could now hurt it. Loud, so an operator fixes it.
+                    tracing::error!(error = %e, "could not start a decode worker; checking in the relay itself");
+                    return check_here(kind, bytes);
+                }
+            },
         };
         match tokio::time::timeout(CHECK_TIMEOUT, ask(&mut worker, kind, bytes)).await {
             Ok(Ok(answer)) => {
@@ -191,3 +197,22 @@ fn limit_memory(bytes: u64) {
 
 #[cfg(not(unix))]
 fn limit_memory(_bytes: u64) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn without_a_worker_program_the_relay_checks_itself() {
+        let poisoned = shared::untrusted::fixtures::poisoned_document_chunk();
+        let mut doc = automerge::AutoCommit::new();
+        let good = doc.save();
+        for checker in [
+            Checker::new(None),
+            Checker::new(Some(PathBuf::from("/nonexistent/tac-relay"))),
+        ] {
+            assert!(checker.check(Kind::Chunks, &good).await.is_ok());
+            assert!(checker.check(Kind::Chunks, &poisoned).await.is_err());
+        }
+    }
+}
