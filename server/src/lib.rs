@@ -4,7 +4,9 @@
 //! decides what to store; this crate adds what samod leaves to its host:
 //! - [`config`]: where data lives and where to listen,
 //! - [`storage`]: samod's key-value storage on SQL, durable and honest about failures,
+//! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`health`]: whether storage is working, so a failing disk refuses work instead of losing it,
+//! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`accounts`]: agencies and professionals, passwords,
 //! - [`auth`]: sessions (cookie), failed sign-in limits,
 //! - [`access`]: case memberships and samod's share policy over them,
@@ -20,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod consent;
+pub mod durable;
 pub mod health;
 pub mod repos;
 pub mod routes;
@@ -44,6 +47,7 @@ pub struct AppState {
     pub audit: audit::Audit,
     pub consent: consent::Watcher,
     pub checker: untrusted::Checker,
+    pub durable: durable::Durable,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -56,6 +60,7 @@ pub async fn build(
         .await?
         .checking_with(checker.clone());
     let db = store.pool().clone();
+    let durable = store.durable().clone();
     let access = access::Access::load(db.clone()).await?;
     let audit = audit::Audit::open(db.clone()).await?;
     let repos = repos::Repos::open(store.clone(), access.policy()).await?;
@@ -82,6 +87,7 @@ pub async fn build(
         audit,
         consent,
         checker,
+        durable,
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

@@ -65,6 +65,8 @@ struct Db {
     /// Writes not yet in the database, oldest first. Later writes queue behind them so the
     /// database never sees them out of order.
     held: Arc<Mutex<Vec<Held>>>,
+    /// What is on disk, for acknowledgements (see [`crate::durable`]).
+    durable: crate::durable::Durable,
 }
 
 impl SqlStorage {
@@ -92,6 +94,7 @@ impl SqlStorage {
             pool,
             health,
             held: Arc::default(),
+            durable: Default::default(),
         };
         let (writes, queue) = mpsc::unbounded_channel();
         tokio::spawn(db.clone().run_writer(queue));
@@ -112,6 +115,11 @@ impl SqlStorage {
         &self.db.pool
     }
 
+    /// Which changes are on disk.
+    pub fn durable(&self) -> &crate::durable::Durable {
+        &self.db.durable
+    }
+
     /// Writes what was held back while storage failed, in order. True when nothing is left.
     pub async fn write_held(&self) -> bool {
         let held = self.db.lock_held().clone();
@@ -121,6 +129,7 @@ impl SqlStorage {
         if self.db.commit(&held).await.is_err() {
             return false;
         }
+        self.db.committed(&held);
         // Writes are only ever added at the end of `held`, so the first ones are those written.
         let mut now = self.db.lock_held();
         now.drain(..held.len());
@@ -182,12 +191,23 @@ impl Db {
                     })
                     .await
                     .is_some();
-            if !written {
+            if written {
+                self.committed(&writes);
+            } else {
                 self.lock_held().extend(writes);
                 self.health.set_failing(true);
             }
             for done in waiting {
                 let _ = done.send(());
+            }
+        }
+    }
+
+    /// Notes what a commit put on disk.
+    fn committed(&self, writes: &[Held]) {
+        for write in writes {
+            if let Held::Put(key, data) = write {
+                self.durable.note(key, data);
             }
         }
     }
@@ -368,6 +388,10 @@ impl samod::storage::Storage for SqlStorage {
             })
             .await
             .unwrap_or_default();
+        // What the database returned is on disk; held writes merged in below are not.
+        for (k, data) in &rows {
+            self.db.durable.note(k, data);
+        }
         let mut found: HashMap<String, Vec<u8>> = rows.into_iter().collect();
         for held in self.db.lock_held().iter() {
             match held {

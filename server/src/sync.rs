@@ -43,6 +43,9 @@ pub const CLOSE_SESSION_ENDED: u16 = 4401;
 /// Close code for "a sync message's changes could not be read": 1007 is WebSocket's own code
 /// for data inconsistent with its message type.
 pub const CLOSE_UNREADABLE: u16 = 1007;
+/// Longest a sync message waits for the changes it announces to reach the disk; past that
+/// storage is too slow to trust, and the connection closes (1011) for the client to retry.
+const ACK_WAIT: Duration = Duration::from_secs(10);
 /// How long a client has to send its `join` after the upgrade.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest peer id accepted (ours are ~40 characters).
@@ -187,6 +190,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     // samod writes here; the forwarder below filters and writes to the socket. Replies the
     // inbound filter makes itself (doc-unavailable) go the same way.
     let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
+    let storage_end = end_tx.clone();
     let mut filter = Inbound {
         access: state.access.clone(),
         audit: state.audit.clone(),
@@ -267,9 +271,19 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             _ = &mut end => break,
             frame = out_rx.next() => match frame {
                 Some(frame) => {
-                    if outbound_allowed(&state.access, professional, &frame, &mut answered)
-                        && ws_out.send(WsMessage::Binary(frame.into())).await.is_err()
-                    {
+                    if !outbound_allowed(&state.access, professional, &frame, &mut answered) {
+                        continue;
+                    }
+                    // A sync message tells the client which changes the relay holds: only once
+                    // they are on disk (see crate::durable).
+                    if let Some((case, heads)) = announced_heads(&frame) {
+                        if !state.durable.wait_for(&case, &heads, ACK_WAIT).await {
+                            tracing::warn!(professional, case = %case, "changes not on disk in time; closing");
+                            signal_end(&storage_end, End::Storage);
+                            break;
+                        }
+                    }
+                    if ws_out.send(WsMessage::Binary(frame.into())).await.is_err() {
                         break;
                     }
                 }
@@ -360,6 +374,22 @@ fn outbound_allowed(access: &Access, professional: i64, frame: &[u8], answered: 
             );
             false
         }
+    }
+}
+
+/// The case and heads a relay sync message announces, if the frame is one.
+fn announced_heads(frame: &[u8]) -> Option<(String, Vec<automerge::ChangeHash>)> {
+    match Message::decode(frame) {
+        Ok(Message::Sync {
+            document_id, data, ..
+        })
+        | Ok(Message::Request {
+            document_id, data, ..
+        }) => {
+            let message = automerge::sync::Message::decode(&data).ok()?;
+            Some((document_id.to_string(), message.heads))
+        }
+        _ => None,
     }
 }
 

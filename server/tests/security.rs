@@ -200,6 +200,14 @@ async fn a_poisoned_document_chunk_is_refused_with_1007_and_nothing_is_lost() {
         })
         .await;
     let heads = owner.client.document_mut(&id).unwrap().get_heads();
+    // What the relay acknowledged is on its disk, and noted as such.
+    assert!(
+        relay
+            .state
+            .durable
+            .wait_for(&id.to_string(), &heads, Duration::from_millis(1))
+            .await
+    );
     let mut attacker = Peer::connect(&url, &owner_login, owner_login.client("tablet")).await;
     let bad = Message::Sync {
         sender_id: attacker.client.peer_id().to_string(),
