@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{http_get, practitioner, register, upgrade_status, Peer, TestRelay};
-use shared::case::Case;
+use common::{http_get, practitioner, upgrade_status, Peer, TestRelay};
 use shared::sync::Holding;
 use std::io::Write;
 use std::path::Path;
@@ -72,16 +71,7 @@ async fn a_full_disk_is_reported_refuses_sync_loses_nothing_and_recovers() {
     let url = relay.ws_url();
     let login = practitioner(&relay, "writer").await;
     let mut writer = Peer::connect(&url, &login, login.client("laptop")).await;
-    let (id, effects) = writer
-        .client
-        .create(Case::new("Sam").into_document().unwrap());
-    assert_eq!(register(&relay, &login, &id).await, 201);
-    writer.run(effects).await;
-    writer
-        .until("the case to be stored", |p| {
-            p.client.unsent_changes(&id) == 0
-        })
-        .await;
+    let id = common::stored_case(&relay, &login, &mut writer).await;
     assert_eq!(health(&relay).await, 200);
 
     // The disk fills; the writer goes on typing (a long note, so the database needs pages).

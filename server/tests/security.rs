@@ -109,16 +109,7 @@ async fn an_undecodable_frame_closes_the_connection_with_1008() {
     let url = relay.ws_url();
     let owner_login = practitioner(&relay, "owner").await;
     let mut owner = Peer::connect(&url, &owner_login, owner_login.client("owner")).await;
-    let (id, effects) = owner
-        .client
-        .create(Case::new("Sam").into_document().unwrap());
-    assert_eq!(register(&relay, &owner_login, &id).await, 201);
-    owner.run(effects).await;
-    owner
-        .until("the relay to store the case", |p| {
-            p.client.unsent_changes(&id) == 0
-        })
-        .await;
+    let id = common::stored_case(&relay, &owner_login, &mut owner).await;
 
     // A non-member's request for the case with one byte too many: not passed on, closed.
     let other_login = practitioner(&relay, "other").await;
@@ -189,16 +180,7 @@ async fn a_poisoned_document_chunk_is_refused_with_1007_and_nothing_is_lost() {
 
     // A case with content: the same bytes change nothing of it, and the relay still serves it.
     let mut owner = Peer::connect(&url, &owner_login, owner_login.client("desk")).await;
-    let (id, effects) = owner
-        .client
-        .create(Case::new("Sam").into_document().unwrap());
-    assert_eq!(register(&relay, &owner_login, &id).await, 201);
-    owner.run(effects).await;
-    owner
-        .until("the relay to store the case", |p| {
-            p.client.unsent_changes(&id) == 0
-        })
-        .await;
+    let id = common::stored_case(&relay, &owner_login, &mut owner).await;
     let heads = owner.client.document_mut(&id).unwrap().get_heads();
     // What the relay acknowledged is on its disk, and noted as such.
     assert!(
@@ -240,16 +222,7 @@ async fn a_decoding_bomb_is_refused_and_the_relay_lives_on() {
     let url = relay.ws_url();
     let login = practitioner(&relay, "owner").await;
     let mut owner = Peer::connect(&url, &login, login.client("owner")).await;
-    let (id, effects) = owner
-        .client
-        .create(Case::new("Sam").into_document().unwrap());
-    assert_eq!(register(&relay, &login, &id).await, 201);
-    owner.run(effects).await;
-    owner
-        .until("the relay to store the case", |p| {
-            p.client.unsent_changes(&id) == 0
-        })
-        .await;
+    let id = common::stored_case(&relay, &login, &mut owner).await;
     // Every memory bomb the fuzzers kept.
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),

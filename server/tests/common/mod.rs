@@ -273,6 +273,21 @@ pub async fn register_at(addr: SocketAddr, login: &Login, id: &shared::DocumentI
     .status
 }
 
+/// A new case (`Case::new("Sam")`) made by `peer`, registered for `login` and stored on the
+/// relay before this returns.
+pub async fn stored_case(relay: &TestRelay, login: &Login, peer: &mut Peer) -> shared::DocumentId {
+    let (id, effects) = peer
+        .client
+        .create(shared::case::Case::new("Sam").into_document().unwrap());
+    assert_eq!(register(relay, login, &id).await, 201);
+    peer.run(effects).await;
+    peer.until("the relay to store the case", |p| {
+        p.client.unsent_changes(&id) == 0
+    })
+    .await;
+    id
+}
+
 /// `lead` adds `who` to the case's team; returns the relay's answer.
 pub async fn invite(
     relay: &TestRelay,
