@@ -21,8 +21,10 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// Address space a worker may use: far above any real case, far below the machine.
 pub const WORKER_MEMORY: u64 = 1 << 30;
-/// Longest a check may take before the worker is killed and the input refused.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a check may take before the worker is killed and the input refused. Generous: a
+/// big case on a busy machine must not be mistaken for a hostile one (a stored chunk refused
+/// for slowness would leave the case half-loaded until the next restart).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle workers kept for reuse.
 const KEEP_IDLE: usize = 4;
 

@@ -79,7 +79,7 @@ async fn a_full_disk_is_reported_refuses_sync_loses_nothing_and_recovers() {
     use automerge::transaction::Transactable;
     for i in 0..20 {
         let doc = writer.client.document_mut(&id).unwrap();
-        doc.put(automerge::ROOT, format!("note-{i}"), "x".repeat(32 * 1024))
+        doc.put(automerge::ROOT, format!("note-{i}"), "x".repeat(4 * 1024))
             .unwrap();
         writer.flush(&id).await;
         if !writer.pump(Duration::from_millis(50)).await {
