@@ -276,11 +276,19 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                     }
                     // A sync message tells the client which changes the relay holds: only once
                     // they are on disk (see crate::durable).
+                    // Waiting must not hide the connection's end (storage failing, say, which
+                    // is exactly when a write never reaches the disk).
                     if let Some((case, heads)) = announced_heads(&frame) {
-                        if !state.durable.wait_for(&case, &heads, ACK_WAIT).await {
-                            tracing::warn!(professional, case = %case, "changes not on disk in time; closing");
-                            signal_end(&storage_end, End::Storage);
-                            break;
+                        tokio::select! {
+                            biased;
+                            _ = &mut end => break,
+                            on_disk = state.durable.wait_for(&case, &heads, ACK_WAIT) => {
+                                if !on_disk {
+                                    tracing::warn!(professional, case = %case, "changes not on disk in time; closing");
+                                    signal_end(&storage_end, End::Storage);
+                                    break;
+                                }
+                            }
                         }
                     }
                     if ws_out.send(WsMessage::Binary(frame.into())).await.is_err() {
