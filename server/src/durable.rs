@@ -16,7 +16,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Change hashes remembered per case: the newest are what sync messages announce as heads.
-const REMEMBERED: usize = 4096;
+/// A head that stays a head while many other changes are written (one branch idle, another
+/// busy) is not forgotten: samod compacts every ~11 changes, and each snapshot's heads, noted
+/// again, include it.
+const REMEMBERED: usize = 1024;
 
 #[derive(Default)]
 struct Known {
