@@ -19,7 +19,7 @@ for i in $(seq 1 "$RUNS"); do
     done ) &
   load=$!
   start=$(date +%s)
-  cargo test --workspace --exclude app > "target/loaded-run-$i.out" 2>&1
+  cargo test --workspace --exclude app --no-fail-fast > "target/loaded-run-$i.out" 2>&1
   rc=$?
   kill -- -"$load" 2>/dev/null || kill "$load" 2>/dev/null; pkill -f "target/load-build" 2>/dev/null
   wait "$load" 2>/dev/null
