@@ -271,14 +271,16 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             _ = &mut end => break,
             frame = out_rx.next() => match frame {
                 Some(frame) => {
-                    if !outbound_allowed(&state.access, professional, &frame, &mut answered) {
+                    let Some(message) =
+                        outbound_allowed(&state.access, professional, &frame, &mut answered)
+                    else {
                         continue;
-                    }
+                    };
                     // A sync message tells the client which changes the relay holds: only once
                     // they are on disk (see crate::durable).
                     // Waiting must not hide the connection's end (storage failing, say, which
                     // is exactly when a write never reaches the disk).
-                    if let Some((case, heads)) = announced_heads(&frame) {
+                    if let Some((case, heads)) = announced_heads(message) {
                         tokio::select! {
                             biased;
                             _ = &mut end => break,
@@ -363,15 +365,14 @@ impl Router {
 /// Drops frames about cases the professional is not (or no longer) a member of, whatever
 /// samod had queued before it learnt of the change. Frames that do not decode are dropped too
 /// (deny by default): samod's own frames always should, and one we cannot read we cannot check.
-fn outbound_allowed(access: &Access, professional: i64, frame: &[u8], answered: &mut bool) -> bool {
-    match Message::decode(frame) {
-        Ok(Message::Peer { .. }) => !std::mem::replace(answered, true),
-        Ok(Message::Sync { document_id, .. })
-        | Ok(Message::Request { document_id, .. })
-        | Ok(Message::Ephemeral { document_id, .. }) => {
-            access.may_sync(&document_id.to_string(), professional)
-        }
-        Ok(_) => true,
+fn outbound_allowed(
+    access: &Access,
+    professional: i64,
+    frame: &[u8],
+    answered: &mut bool,
+) -> Option<Message> {
+    let message = match Message::decode(frame) {
+        Ok(message) => message,
         Err(e) => {
             // The message type only: never the frame, which may hold case content.
             tracing::warn!(
@@ -380,22 +381,32 @@ fn outbound_allowed(access: &Access, professional: i64, frame: &[u8], answered: 
                 len = frame.len(),
                 "dropped an outbound sync frame that does not decode"
             );
-            false
+            return None;
         }
-    }
+    };
+    let allowed = match &message {
+        Message::Peer { .. } => !std::mem::replace(answered, true),
+        Message::Sync { document_id, .. }
+        | Message::Request { document_id, .. }
+        | Message::Ephemeral { document_id, .. } => {
+            access.may_sync(&document_id.to_string(), professional)
+        }
+        _ => true,
+    };
+    allowed.then_some(message)
 }
 
-/// The case and heads a relay sync message announces, if the frame is one.
-fn announced_heads(frame: &[u8]) -> Option<(String, Vec<automerge::ChangeHash>)> {
-    match Message::decode(frame) {
-        Ok(Message::Sync {
+/// The case and heads a relay sync message announces, if it is one.
+fn announced_heads(message: Message) -> Option<(String, Vec<automerge::ChangeHash>)> {
+    match message {
+        Message::Sync {
             document_id, data, ..
-        })
-        | Ok(Message::Request {
+        }
+        | Message::Request {
             document_id, data, ..
-        }) => {
-            let message = automerge::sync::Message::decode(&data).ok()?;
-            Some((document_id.to_string(), message.heads))
+        } => {
+            let sync = automerge::sync::Message::decode(&data).ok()?;
+            Some((document_id.to_string(), sync.heads))
         }
         _ => None,
     }
