@@ -8,6 +8,7 @@
 
 mod common;
 
+use automerge::transaction::Transactable;
 use common::{register_at, sign_in, Login, Peer, PASSWORD};
 use shared::case::Case;
 use std::net::SocketAddr;
@@ -127,9 +128,7 @@ async fn write_until_gone(
     loop {
         let doc = peer.client.document_mut(&id).unwrap();
         let text = format!("w{n}-{edits} ");
-        let notes = automerge::ROOT;
-        use automerge::transaction::Transactable;
-        doc.put(notes, format!("w{n}"), text).unwrap();
+        doc.put(automerge::ROOT, format!("w{n}"), text).unwrap();
         edits += 1;
         peer.flush(&id).await;
         let alive = peer.pump(Duration::from_millis(15)).await;
