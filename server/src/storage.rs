@@ -8,8 +8,10 @@
 
 use crate::health::Health;
 use samod::storage::StorageKey;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -23,6 +25,8 @@ const ATTEMPTS: u32 = 4;
 /// latency bench at 50 cases, batches of 16 gave a p99 of 30–39 ms against 39–198 ms for 256,
 /// for the same CPU.
 const BATCH: usize = 16;
+/// A key no document uses (document ids never contain `_`), for probe writes.
+const PROBE_KEY: &str = "_health_probe";
 /// Most rows in one statement (SQLite allows 32,766 bound values).
 const ROWS_PER_STATEMENT: usize = 128;
 
@@ -61,6 +65,13 @@ pub struct SqlStorage {
 #[derive(Clone)]
 struct Db {
     pool: SqlitePool,
+    /// The one connection document writes go through, opened when first needed and thrown away
+    /// after any error. After SQLITE_FULL a pooled connection's transaction bookkeeping can
+    /// drift from SQLite's own (the full-disk test saw a "committed" write that was still
+    /// inside an open transaction, then lost, and that transaction holding the write lock);
+    /// a connection that has failed is never trusted again.
+    writer: Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    options: SqliteConnectOptions,
     health: Arc<Health>,
     /// Writes not yet in the database, oldest first. Later writes queue behind them so the
     /// database never sees them out of order.
@@ -86,12 +97,14 @@ impl SqlStorage {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         check_durability(&pool).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let db = Db {
             pool,
+            writer: Arc::default(),
+            options,
             health,
             held: Arc::default(),
             durable: Default::default(),
@@ -121,10 +134,16 @@ impl SqlStorage {
     }
 
     /// Writes what was held back while storage failed, in order. True when nothing is left.
+    /// With nothing held, a probe write says whether the database takes writes again (the
+    /// receipt journal, say, may have failed on a full disk with no document write held).
     pub async fn write_held(&self) -> bool {
         let held = self.db.lock_held().clone();
         if held.is_empty() {
-            return true;
+            let probe = [
+                Held::Put(PROBE_KEY.into(), vec![0; 4096]),
+                Held::Delete(PROBE_KEY.into()),
+            ];
+            return self.db.commit(&probe).await.is_ok();
         }
         if self.db.commit(&held).await.is_err() {
             return false;
@@ -215,13 +234,29 @@ impl Db {
     /// Writes in order, in one transaction: each run of puts as multi-row upserts and each run
     /// of deletes as one `IN`, since every statement is a round trip to SQLite's thread.
     async fn commit(&self, writes: &[Held]) -> Result<(), sqlx::Error> {
+        let mut writer = self.writer.lock().await;
+        let conn = match writer.as_mut() {
+            Some(conn) => conn,
+            None => writer.insert(self.options.connect().await?),
+        };
+        let result = Self::commit_on(conn, writes).await;
+        if result.is_err() {
+            // Dropped, not reused: closing it rolls back whatever SQLite may still hold open.
+            if let Some(conn) = writer.take() {
+                let _ = conn.close().await;
+            }
+        }
+        result
+    }
+
+    async fn commit_on(conn: &mut SqliteConnection, writes: &[Held]) -> Result<(), sqlx::Error> {
         let same_kind = |a: &Held, b: &Held| {
             matches!(
                 (a, b),
                 (Held::Put(..), Held::Put(..)) | (Held::Delete(_), Held::Delete(_))
             )
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         for run in writes.chunk_by(|a, b| same_kind(a, b)) {
             for rows in run.chunks(ROWS_PER_STATEMENT) {
                 let mut query = match rows[0] {

@@ -67,10 +67,12 @@ impl TestRelay {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Stops accepting and stops the sync engine (which finishes its storage writes).
+    /// Stops accepting, stops the sync engine (which finishes its storage writes) and closes
+    /// the database, as a relay process that exits would.
     pub async fn stop(self) {
         self.server.abort();
         self.state.repos.stop().await;
+        self.state.db.close().await;
     }
 }
 
