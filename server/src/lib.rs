@@ -6,12 +6,12 @@
 //! - [`storage`]: samod's key-value storage on SQL, durable and honest about failures,
 //! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`health`]: whether storage is working, so a failing disk refuses work instead of losing it,
-//! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`accounts`]: agencies and professionals, passwords,
 //! - [`auth`]: sessions (cookie), failed sign-in limits,
 //! - [`access`]: case memberships and samod's share policy over them,
 //! - [`consent`]: invitations need the family's consent; withdrawal removes access,
 //! - [`audit`]: who did what to which case, by id only,
+//! - [`journal`]: who brought each change of a case, and when; writing as someone else is refused,
 //! - [`untrusted`]: others' Automerge bytes checked in worker processes,
 //! - [`api`]: the JSON API, [`sync`]: the signed-in sync WebSocket, [`routes`]: all of it.
 
@@ -24,6 +24,7 @@ pub mod config;
 pub mod consent;
 pub mod durable;
 pub mod health;
+pub mod journal;
 pub mod repos;
 pub mod routes;
 pub mod storage;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub consent: consent::Watcher,
     pub checker: untrusted::Checker,
     pub durable: durable::Durable,
+    pub journal: journal::Journal,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -63,6 +65,7 @@ pub async fn build(
     let durable = store.durable().clone();
     let access = access::Access::load(db.clone()).await?;
     let audit = audit::Audit::open(db.clone()).await?;
+    let db_for_journal = db.clone();
     let repos = repos::Repos::open(store.clone(), access.policy()).await?;
     tokio::spawn(health::watch(store, health.clone()));
     let sessions = auth::Sessions::new(
@@ -88,6 +91,7 @@ pub async fn build(
         consent,
         checker,
         durable,
+        journal: journal::Journal::new(db_for_journal),
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

@@ -13,6 +13,8 @@
 //!    A sync message whose Automerge bytes cannot be read (checked in a worker process, see
 //!    [`crate::untrusted`]) never reaches samod: the socket closes with 1007 and the audit
 //!    records it.
+//!    Changes the relay does not hold yet must be the sender's own (see [`crate::journal`]):
+//!    otherwise the socket closes with 4403 and the audit records it.
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 //! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
@@ -23,6 +25,7 @@ use crate::api::ApiError;
 use crate::audit::{Audit, Event};
 use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
 use crate::consent::Watcher;
+use crate::journal::JournalError;
 use crate::repos::Repos;
 use crate::untrusted::Kind;
 use crate::AppState;
@@ -31,6 +34,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
+use shared::authorship::Refusal;
 use shared::presence::Presence;
 use shared::protocol::{DecodeError, Message, MAX_FRAME_BYTES};
 use std::collections::{HashMap, HashSet};
@@ -43,6 +47,9 @@ pub const CLOSE_SESSION_ENDED: u16 = 4401;
 /// Close code for "a sync message's changes could not be read": 1007 is WebSocket's own code
 /// for data inconsistent with its message type.
 pub const CLOSE_UNREADABLE: u16 = 1007;
+/// Close code for "these changes were written under someone else's name" (see
+/// [`crate::journal`]).
+pub const CLOSE_NOT_YOURS: u16 = 4403;
 /// Longest a sync message waits for the changes it announces to reach the disk; past that
 /// storage is too slow to trust, and the connection closes (1011) for the client to retry.
 const ACK_WAIT: Duration = Duration::from_secs(10);
@@ -109,6 +116,8 @@ enum End {
     Policy,
     /// The client sent a case's changes that cannot be read (1007).
     Unreadable,
+    /// The client sent changes written under someone else's name (4403).
+    NotYours,
 }
 
 /// Records why the connection ends, unless a reason was already recorded.
@@ -234,6 +243,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         })
         .take_until(Box::pin(ended(end_rx.clone())));
     let checker = state.checker.clone();
+    let (journal, repos) = (state.journal.clone(), state.repos.clone());
+    let health = state.health.clone();
     let routing = tokio::spawn(async move {
         let mut inbound = std::pin::pin!(inbound);
         while let Some(frame) = inbound.next().await {
@@ -244,6 +255,32 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                         if let Err(e) = checker.check(Kind::SyncMessage, &data).await {
                             filter.refuse_bytes(case_id, &e);
                             break;
+                        }
+                        // Whose changes these are, before samod takes them (see
+                        // crate::journal).
+                        match journal
+                            .check_message(&repos, case_id, professional, &data)
+                            .await
+                        {
+                            Ok(_) => {}
+                            Err(JournalError::Refused(why)) => {
+                                filter.refuse_author(case_id, &why);
+                                break;
+                            }
+                            Err(JournalError::Unreadable(e)) => {
+                                filter.refuse_bytes(case_id, &e);
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::error!(professional, case = %case_id, error = %e, "changes could not be journalled; closing");
+                                if matches!(e, JournalError::Db(_)) {
+                                    // Like a document write that fails: refuse sync until a
+                                    // probe write succeeds (crate::health).
+                                    health.set_failing(true);
+                                }
+                                signal_end(&filter.end, End::Storage);
+                                break;
+                            }
                         }
                     }
                     if router.route(frame, case).await.is_err() {
@@ -308,6 +345,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             End::Session => (CLOSE_SESSION_ENDED, "session ended"),
             End::Policy => (1008, "frame not understood"),
             End::Unreadable => (CLOSE_UNREADABLE, "case data could not be read"),
+            End::NotYours => (CLOSE_NOT_YOURS, "changes made under someone else's name"),
         };
         tracing::info!(professional, code, "closing sync connection");
         CloseFrame {
@@ -545,6 +583,23 @@ impl Inbound {
 
     /// A member sent Automerge bytes that would break (or fail in) the decoder: nothing of it
     /// reaches samod, the connection closes (1007) and the audit says so, by ids only.
+    fn refuse_author(&mut self, case_id: &str, why: &Refusal) {
+        tracing::warn!(
+            professional = self.professional,
+            case = %case_id,
+            refusal = %why,
+            "sync connection closed: changes written under someone else's name"
+        );
+        self.audit.record_later(
+            Event::new("sync_rejected", why.outcome())
+                .actor(self.professional)
+                .case(case_id)
+                .client(self.client),
+        );
+        self.violated = true;
+        signal_end(&self.end, End::NotYours);
+    }
+
     fn refuse_bytes(&mut self, case_id: &str, e: &shared::untrusted::Rejected) {
         tracing::warn!(
             professional = self.professional,

@@ -58,8 +58,16 @@ impl Relay {
             .arg(&self.data)
             .arg("--dist")
             .arg(&self.data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(if std::env::var("CRASH_LOG").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stderr(if std::env::var("CRASH_LOG").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("relay starts");
         self.child = Some(child);

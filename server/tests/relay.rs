@@ -225,6 +225,12 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The device kept the words (the relay may have refused them before holding them: it
+    // journals who sent a change before taking it); it reconnects and they reach the relay.
+    let mut a = Peer::connect(&url, &login, a.client).await;
+    a.flush(&id).await;
+    a.until("acknowledgement", |p| p.client.unsent_changes(&id) == 0)
+        .await;
     relay.stop().await;
 
     // After a restart (memory gone), the relay still has the words written during the failure.

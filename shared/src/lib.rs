@@ -13,8 +13,10 @@
 //! - [`record`]: the case record (version 2): family, consent, assessment, plan, meetings, step-up/down, escalation, closure.
 //! - [`text`]: keeping the caret in place when others edit the same text.
 //! - [`untrusted`]: Automerge bytes from another party, checked before use.
+//! - [`authorship`]: who wrote a change, as the relay vouches for it.
 
 pub mod api;
+pub mod authorship;
 pub mod case;
 pub mod document_id;
 pub mod presence;

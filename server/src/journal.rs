@@ -1,0 +1,204 @@
+//! The receipt journal: which professional's connection brought each change of a case, and
+//! when it reached the shared record (the relay's clock, not the device's). The rules live in
+//! [`shared::authorship`]; this is their SQL side.
+//!
+//! Every change a connection brings that the relay does not hold yet is judged before samod
+//! sees it: the sender's own are journalled (their actor bound to the sender), anything written
+//! under someone else's author or actor is refused. Rows are never updated.
+
+use crate::repos::Repos;
+use automerge::{ChangeHash, ReadDoc};
+use shared::authorship::{claims_in, judge, Claim, Refusal, Verdict};
+use shared::untrusted::Rejected;
+use sqlx::SqlitePool;
+use std::time::Duration;
+
+/// Longest the relay waits for its own copy of a case to say which changes it holds.
+const HELD_WAIT: Duration = Duration::from_secs(10);
+
+/// A change as the relay received it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Receipt {
+    pub change_hash: String,
+    pub professional_id: i64,
+    /// Unix milliseconds.
+    pub received_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Unreadable(#[from] Rejected),
+    #[error("the journal could not be written: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the relay's copy of the case did not answer")]
+    Unavailable,
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    pool: SqlitePool,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Journal {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Judges `claims` (changes of `case` the relay does not hold, in the order sent) from
+    /// `sender`, and journals them all, or none if any is refused. Returns how many receipts
+    /// were written.
+    pub async fn vouch(
+        &self,
+        case: &str,
+        sender: i64,
+        claims: &[Claim],
+    ) -> Result<usize, JournalError> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let result = Self::vouch_on(&mut conn, case, sender, claims).await;
+        if matches!(result, Err(JournalError::Db(_))) {
+            // After an error (a full disk, say) SQLite's state and the pool's idea of it can
+            // differ; this connection is not used again (see crate::storage).
+            conn.close_on_drop();
+        }
+        result
+    }
+
+    async fn vouch_on(
+        conn: &mut sqlx::SqliteConnection,
+        case: &str,
+        sender: i64,
+        claims: &[Claim],
+    ) -> Result<usize, JournalError> {
+        use sqlx::Connection;
+        let at = now_ms();
+        // IMMEDIATE: two connections binding the same new actor are taken one after the other.
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut written = 0;
+        for claim in claims {
+            let hash = claim.hash.to_string();
+            let actor = claim.actor.to_hex_string();
+            let received_from: Option<i64> = sqlx::query_scalar(
+                "SELECT professional_id FROM change_receipts WHERE case_id = ? AND change_hash = ?",
+            )
+            .bind(case)
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT professional_id FROM change_actors WHERE actor = ?")
+                    .bind(&actor)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match judge(sender, claim, owner, received_from) {
+                Verdict::Known => {}
+                Verdict::Refused(why) => return Err(why.into()),
+                Verdict::Receipt => {
+                    if owner.is_none() {
+                        sqlx::query(
+                            "INSERT INTO change_actors (actor, professional_id, bound_at) VALUES (?, ?, ?)",
+                        )
+                        .bind(&actor)
+                        .bind(sender)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO change_receipts (case_id, change_hash, professional_id, received_at)
+                         VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(case)
+                    .bind(&hash)
+                    .bind(sender)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    written += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Checks and journals the changes a sync message from `sender` brings for `case`. The
+    /// message must already have passed [`crate::untrusted`]'s checks.
+    pub async fn check_message(
+        &self,
+        repos: &Repos,
+        case: &str,
+        sender: i64,
+        sync_message: &[u8],
+    ) -> Result<usize, JournalError> {
+        let message = automerge::sync::Message::decode(sync_message)
+            .map_err(|e| Rejected(format!("sync message: {e}")))?;
+        if message.changes.is_empty() {
+            return Ok(0);
+        }
+        let claims = claims_in(message.changes.iter())?;
+        let hashes: Vec<ChangeHash> = claims.iter().map(|c| c.hash).collect();
+        let held = self.held(repos, case, hashes).await?;
+        let new: Vec<Claim> = claims
+            .into_iter()
+            .zip(held)
+            .filter_map(|(claim, held)| (!held).then_some(claim))
+            .collect();
+        self.vouch(case, sender, &new).await
+    }
+
+    /// Which of `hashes` the relay's copy of `case` holds already.
+    async fn held(
+        &self,
+        repos: &Repos,
+        case: &str,
+        hashes: Vec<ChangeHash>,
+    ) -> Result<Vec<bool>, JournalError> {
+        // Nothing stored: the relay holds nothing (and asking samod would make it ask the very
+        // client whose frame waits here).
+        if !crate::storage::holds_document(&self.pool, case).await? {
+            return Ok(vec![false; hashes.len()]);
+        }
+        let Ok(id) = case.parse::<samod::DocumentId>() else {
+            return Ok(vec![false; hashes.len()]);
+        };
+        let find = repos.for_case(case).find(id);
+        let handle = match tokio::time::timeout(HELD_WAIT, find).await {
+            Ok(Ok(Some(handle))) => handle,
+            _ => return Err(JournalError::Unavailable),
+        };
+        let lookup = handle.with_document_async(move |doc| {
+            hashes
+                .iter()
+                .map(|h| doc.get_change_by_hash(h).is_some())
+                .collect::<Vec<_>>()
+        });
+        match tokio::time::timeout(HELD_WAIT, lookup).await {
+            Ok(Ok(held)) => Ok(held),
+            _ => Err(JournalError::Unavailable),
+        }
+    }
+
+    /// Every receipt of a case, oldest first.
+    pub async fn for_case(&self, case: &str) -> Result<Vec<Receipt>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT change_hash, professional_id, received_at FROM change_receipts
+             WHERE case_id = ? ORDER BY received_at, change_hash",
+        )
+        .bind(case)
+        .fetch_all(&self.pool)
+        .await
+    }
+}
