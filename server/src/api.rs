@@ -125,6 +125,7 @@ pub fn router() -> Router<AppState> {
             "/cases/{id}/members/{professional_id}",
             delete(remove_member),
         )
+        .route("/cases/{id}/receipts", get(receipts))
         .route("/cases/{id}/audit", get(case_audit))
         .route("/cases/{id}/audit.csv", get(case_audit_csv))
         .route("/cases/{id}/exports", post(record_export))
@@ -372,6 +373,39 @@ async fn members(
         }
     }
     Ok(Json(out))
+}
+
+/// Members only: the history of a case is part of the case.
+async fn receipts(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<shared::api::Receipts>> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    let rows = state.journal.for_case(&id).await?;
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.professional_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut people = Vec::with_capacity(ids.len());
+    for pid in ids {
+        if let Some(p) = accounts::professional(&state.db, pid).await? {
+            people.push(shared::api::Author {
+                professional_id: p.id,
+                name: p.name,
+                agency_name: p.agency_name,
+            });
+        }
+    }
+    let receipts = rows
+        .into_iter()
+        .map(|r| shared::api::Receipt {
+            change_hash: r.change_hash,
+            professional_id: r.professional_id,
+            received_at: r.received_at,
+        })
+        .collect();
+    Ok(Json(shared::api::Receipts { receipts, people }))
 }
 
 /// Lead professional only (not administrators: adding someone to a family's record is a

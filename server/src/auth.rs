@@ -32,12 +32,7 @@ pub use shared::api::peer_prefix;
 
 /// The professional a (transport-verified) peer id belongs to.
 pub fn professional_of_peer(peer_id: &str) -> Option<i64> {
-    let rest = peer_id.strip_prefix('p')?;
-    let (digits, _) = rest.split_once('-')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
-        return None;
-    }
-    digits.parse().ok()
+    shared::authorship::professional_of_peer(peer_id)
 }
 
 /// A valid session and whose it is.

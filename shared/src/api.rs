@@ -174,3 +174,31 @@ mod tests {
         assert_eq!((me.id, me.agency_id, me.role), (7, 3, Role::AgencyAdmin));
     }
 }
+
+/// `GET /api/cases/:id/receipts`: who brought each change of a case to the shared record, and
+/// when (the relay's clock), with the names of everyone who did, so the history can name
+/// people on this device later, offline. Changes without a receipt predate the journal and
+/// read as "not verified".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Receipts {
+    pub receipts: Vec<Receipt>,
+    pub people: Vec<Author>,
+}
+
+/// One change as the relay received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Hex, as Automerge prints change hashes.
+    pub change_hash: String,
+    pub professional_id: i64,
+    /// Unix milliseconds, the relay's clock.
+    pub received_at: i64,
+}
+
+/// A person who made changes to a case, as the history names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub professional_id: i64,
+    pub name: String,
+    pub agency_name: String,
+}

@@ -21,7 +21,18 @@ pub fn author_of(professional: i64) -> Author<'static> {
 /// The professional an author names, if it is one of ours.
 pub fn professional_of(author: &Author<'_>) -> Option<i64> {
     let text = std::str::from_utf8(author.as_bytes()).ok()?;
-    let digits = text.strip_prefix('p')?;
+    professional_id(text.strip_prefix('p')?)
+}
+
+/// The professional a peer id (`p<id>-<anything>`) belongs to; the relay binds peer ids to
+/// sessions, so a signed-in client's peer id says whose edits it makes.
+pub fn professional_of_peer(peer_id: &str) -> Option<i64> {
+    let (digits, _) = peer_id.strip_prefix('p')?.split_once('-')?;
+    professional_id(digits)
+}
+
+/// Decimal digits without a leading zero, so each id has one spelling.
+fn professional_id(digits: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
         return None;
     }

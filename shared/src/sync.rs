@@ -11,7 +11,7 @@ use crate::storage_key::StorageKey;
 use crate::untrusted;
 use crate::DocumentId;
 use automerge::sync::{self, SyncDoc};
-use automerge::{AutoCommit, ChangeHash, ReadDoc};
+use automerge::{Author, AutoCommit, ChangeHash, ReadDoc};
 use std::collections::{BTreeSet, HashMap};
 
 /// After this many incremental chunks a document is saved whole and the chunks deleted.
@@ -97,6 +97,9 @@ struct DocEntry {
 /// The client repo: open documents and their sync with one relay.
 pub struct SyncClient {
     peer_id: String,
+    /// Set on every open document before any edit: whose changes this client makes (see
+    /// [`crate::authorship`]); none before someone signs in.
+    author: Option<Author<'static>>,
     storage_id: String,
     session_id: String,
     ephemeral_count: u64,
@@ -109,6 +112,7 @@ impl SyncClient {
     /// same across sessions, so the relay and we can remember what we last agreed.
     pub fn new(peer_id: String, storage_id: String) -> Self {
         Self {
+            author: author_for_peer(&peer_id),
             peer_id,
             storage_id,
             session_id: DocumentId::random().to_string(),
@@ -125,7 +129,17 @@ impl SyncClient {
     /// Names the next connection differently, e.g. once someone signs in (the relay checks the
     /// peer id against the session). Takes effect on the next [`SyncClient::connected`].
     pub fn set_peer_id(&mut self, peer_id: String) {
+        self.author = author_for_peer(&peer_id);
         self.peer_id = peer_id;
+        for entry in self.docs.values_mut() {
+            entry.doc.set_author(self.author.clone());
+        }
+    }
+
+    /// Adds a document, written from now on under this client's author.
+    fn insert(&mut self, id: DocumentId, mut entry: DocEntry) {
+        entry.doc.set_author(self.author.clone());
+        self.docs.insert(id, entry);
     }
 
     pub fn connection(&self) -> &Connection {
@@ -179,7 +193,7 @@ impl SyncClient {
     /// Adds a document made on this device, and returns the effects that store and send it.
     pub fn create(&mut self, doc: AutoCommit) -> (DocumentId, Vec<Effect>) {
         let id = DocumentId::random();
-        self.docs.insert(id, DocEntry::new(doc, Holding::Have));
+        self.insert(id, DocEntry::new(doc, Holding::Have));
         (id, self.flush(&id))
     }
 
@@ -226,15 +240,15 @@ impl SyncClient {
         entry.chunks = chunks;
         entry.stored_sync = stored_sync;
         entry.relay_heads = relay_heads;
-        self.docs.insert(id, entry);
+        self.insert(id, entry);
         unreadable
     }
 
     /// Opens a document we do not hold (e.g. from a link) by asking the relay for it.
     pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
-        self.docs
-            .entry(id)
-            .or_insert_with(|| DocEntry::new(AutoCommit::new(), Holding::Requested));
+        if !self.docs.contains_key(&id) {
+            self.insert(id, DocEntry::new(AutoCommit::new(), Holding::Requested));
+        }
         self.flush(&id)
     }
 
@@ -441,6 +455,10 @@ impl SyncClient {
         })
         .map_err(|err| ProtocolError::Sync(*id, err.to_string()))?;
         e.relay_heads = e.sync.shared_heads.clone();
+        // Filling an empty document replaces it whole in automerge, author and all.
+        if e.doc.get_author() != self.author.as_ref() {
+            e.doc.set_author(self.author.clone());
+        }
         let after = e.doc.get_heads();
         if after != before {
             if !after.is_empty() {
@@ -533,6 +551,11 @@ impl DocEntry {
             chunks: BTreeSet::new(),
         }
     }
+}
+
+/// The author for a client's peer id, if it is a signed-in professional's.
+fn author_for_peer(peer_id: &str) -> Option<Author<'static>> {
+    crate::authorship::professional_of_peer(peer_id).map(crate::authorship::author_of)
 }
 
 /// A stored chunk, checked before it joins a document (natively; in the browser the panic hook
