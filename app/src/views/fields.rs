@@ -2,12 +2,12 @@
 //! document and take other people's changes in place, without moving the caret of whoever is
 //! typing. [`RecordField`] picks the control from the field's kind.
 
-use super::labels::describe;
 use super::use_repo;
 use leptos::html;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use shared::record::edit::{self, Kind, Path};
+use shared::record::labels::describe;
 use shared::text::{splice, Caret};
 use shared::DocumentId;
 use std::cell::RefCell;

@@ -4,7 +4,6 @@ mod admin;
 mod case_list;
 mod case_view;
 mod fields;
-mod labels;
 mod meeting;
 mod presence;
 mod sections;

@@ -4,7 +4,6 @@
 
 use super::case_view::ItemIndex;
 use super::fields::{is_date, RecordField};
-use super::labels::describe;
 use super::use_repo;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -17,6 +16,7 @@ use shared::record::consent::{
 use shared::record::edit::{self, ItemKind, Kind, List, Path};
 use shared::record::escalation::{Escalation, EscalationField};
 use shared::record::family::{FamilyField, Person, PersonField, Role};
+use shared::record::labels::describe;
 use shared::record::lead::{LeadField, LeadProfessional};
 use shared::record::meetings::{
     ActionProgress, Agreement, AgreementField, Meeting, MeetingField, MeetingKind, Participant,
@@ -29,18 +29,7 @@ use shared::record::RecordError;
 use shared::DocumentId;
 use std::collections::HashMap;
 
-/// The sections in the order they are worked through, with their address and title.
-pub const SECTIONS: [(Section, &str, &str); 9] = [
-    (Section::Family, "family", "Family"),
-    (Section::Consent, "consent", "Consent"),
-    (Section::Assessment, "assessment", "Assessment"),
-    (Section::Plan, "plan", "Plan"),
-    (Section::Meetings, "meetings", "Meetings and reviews"),
-    (Section::LeadProfessional, "lead", "Lead professional"),
-    (Section::StepUpDown, "step", "Step up or down"),
-    (Section::Escalation, "escalation", "Escalation"),
-    (Section::Closure, "closure", "Closure"),
-];
+pub use shared::record::labels::SECTIONS;
 
 /// Today as `YYYY-MM-DD`, in the person's time zone.
 pub fn today() -> String {

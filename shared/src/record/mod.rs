@@ -16,6 +16,9 @@
 //! - [`closure`]: closing the case.
 //! - [`validation`]: what is still missing, in plain English, and the plan's state at a glance.
 //! - [`edit`]: one-field-at-a-time edits, as the UI makes them.
+//! - [`labels`]: what every field is called, in plain words: one place for the forms, the
+//!   history, the diffs and the documents that leave the system.
+//! - [`history`]: who changed what and when, the case as it stood, and what changed since.
 //! - [`migrate`](mod@migrate): upgrading version-1 documents.
 //!
 //! How it maps to Automerge, so concurrent work merges the way people expect:
@@ -42,6 +45,8 @@ pub mod dates;
 pub mod edit;
 pub mod escalation;
 pub mod family;
+pub mod history;
+pub mod labels;
 pub mod lead;
 pub mod meetings;
 pub mod migrate;

@@ -1,14 +1,36 @@
 //! What each field is called on screen, in plain words, with a hint where one helps.
 
-use shared::record::assessment::{AssessmentField, Risk, RiskField, Side, SideField};
-use shared::record::closure::ClosureField;
-use shared::record::consent::{AgencyConsentField, OverrideField, SharingField};
-use shared::record::edit::Path;
-use shared::record::escalation::EscalationField;
-use shared::record::family::{FamilyField, PersonField};
-use shared::record::meetings::MeetingField;
-use shared::record::plan::ActionField;
-use shared::record::step::StepField;
+use super::assessment::{AssessmentField, Risk, RiskField, Side, SideField};
+use super::closure::ClosureField;
+use super::consent::{AgencyConsentField, OverrideField, SharingField};
+use super::edit::Path;
+use super::escalation::EscalationField;
+use super::family::{FamilyField, PersonField};
+use super::meetings::MeetingField;
+use super::plan::ActionField;
+use super::step::StepField;
+use super::validation::Section;
+
+/// The sections in the order they are worked through, with their address and title.
+pub const SECTIONS: [(Section, &str, &str); 9] = [
+    (Section::Family, "family", "Family"),
+    (Section::Consent, "consent", "Consent"),
+    (Section::Assessment, "assessment", "Assessment"),
+    (Section::Plan, "plan", "Plan"),
+    (Section::Meetings, "meetings", "Meetings and reviews"),
+    (Section::LeadProfessional, "lead", "Lead professional"),
+    (Section::StepUpDown, "step", "Step up or down"),
+    (Section::Escalation, "escalation", "Escalation"),
+    (Section::Closure, "closure", "Closure"),
+];
+
+/// A section's title.
+pub fn section_title(section: Section) -> &'static str {
+    SECTIONS
+        .iter()
+        .find(|(s, _, _)| *s == section)
+        .map_or("Case", |(_, _, title)| title)
+}
 
 /// The label and hint for a field.
 pub fn describe(path: &Path) -> (String, Option<&'static str>) {
