@@ -213,3 +213,22 @@ pub async fn revoke_sessions(professional_id: i64) -> Result<(), CallError> {
     .await
     .map(drop)
 }
+
+/// Who brought each change of a case to the shared record, and when (members only).
+pub async fn receipts(id: &DocumentId) -> Result<shared::api::Receipts, CallError> {
+    get(&format!("/api/cases/{id}/receipts")).await
+}
+
+/// The state of the case this person last saw, as the relay keeps it for them.
+pub async fn last_looked(id: &DocumentId) -> Result<shared::api::LastLooked, CallError> {
+    get(&format!("/api/cases/{id}/last-looked")).await
+}
+
+pub async fn put_last_looked(
+    id: &DocumentId,
+    looked: &shared::api::LastLooked,
+) -> Result<(), CallError> {
+    send("PUT", &format!("/api/cases/{id}/last-looked"), looked)
+        .await
+        .map(drop)
+}

@@ -253,6 +253,15 @@ impl Repo {
         self.disconnect();
     }
 
+    /// A small value kept on this device (not part of any case document).
+    pub async fn meta(&self, key: &str) -> Option<String> {
+        self.0.store.get_meta(key).await.ok().flatten()
+    }
+
+    pub async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.0.store.put_meta(key, value).await
+    }
+
     /// Who signed in last on this device, as stored (not as this tab remembers it).
     pub async fn stored_identity(&self) -> Option<Me> {
         self.0

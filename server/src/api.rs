@@ -126,6 +126,10 @@ pub fn router() -> Router<AppState> {
             delete(remove_member),
         )
         .route("/cases/{id}/receipts", get(receipts))
+        .route(
+            "/cases/{id}/last-looked",
+            get(last_looked).put(put_last_looked),
+        )
         .route("/cases/{id}/audit", get(case_audit))
         .route("/cases/{id}/audit.csv", get(case_audit_csv))
         .route("/cases/{id}/exports", post(record_export))
@@ -406,6 +410,72 @@ async fn receipts(
         })
         .collect();
     Ok(Json(shared::api::Receipts { receipts, people }))
+}
+
+/// The caller's own last look at a case; nobody else's.
+async fn last_looked(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<shared::api::LastLooked>> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT heads, looked_at FROM last_looked WHERE professional_id = ? AND case_id = ?",
+    )
+    .bind(me.professional.id)
+    .bind(&id)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(Json(row.map_or_else(
+        Default::default,
+        |(heads, looked_at)| {
+            shared::api::LastLooked {
+                heads: heads
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                looked_at,
+            }
+        },
+    )))
+}
+
+/// Keeps the newer of what is stored and what is sent (two devices may report out of order).
+async fn put_last_looked(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+    Body(body): Body<shared::api::LastLooked>,
+) -> ApiResult<StatusCode> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    // Heads are change hashes: 64 hex digits each, a handful at most.
+    let valid = body.heads.len() <= 64
+        && body
+            .heads
+            .iter()
+            .all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !valid {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "That is not a state of this case.",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO last_looked (professional_id, case_id, heads, looked_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (professional_id, case_id) DO UPDATE
+         SET heads = excluded.heads, looked_at = excluded.looked_at
+         WHERE excluded.looked_at > last_looked.looked_at",
+    )
+    .bind(me.professional.id)
+    .bind(&id)
+    .bind(body.heads.join(","))
+    .bind(body.looked_at)
+    .execute(&state.db)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lead professional only (not administrators: adding someone to a family's record is a

@@ -202,3 +202,12 @@ pub struct Author {
     pub name: String,
     pub agency_name: String,
 }
+
+/// `GET`/`PUT /api/cases/:id/last-looked`: the state of a case a person last saw (its heads, as
+/// hex change hashes) and when (Unix ms), so "changed since you last looked" follows them to
+/// another device. Only they can read theirs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastLooked {
+    pub heads: Vec<String>,
+    pub looked_at: i64,
+}

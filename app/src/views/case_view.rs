@@ -106,6 +106,23 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     super::presence::announce_presence(id, slug);
     super::presence::provide_people_here(id);
     let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
+    let on_history =
+        Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("history"));
+    let query = leptos_router::hooks::use_query_map();
+    let looking_back =
+        Memo::new(move |_| query.with(|q| q.get("as_at").is_some() || q.get("heads").is_some()));
+    // What this person saw last time (then noted as seen now), for "changed since you last
+    // looked"; kept on this device and with the relay, never in the case.
+    let previous_look = RwSignal::new(None::<shared::api::LastLooked>);
+    provide_context(previous_look);
+    {
+        let repo = repo.clone();
+        leptos::task::spawn_local(async move {
+            let before = super::history::look(&repo, id).await;
+            let _ = previous_look.try_set(before);
+        });
+    }
+    let elsewhere = move || on_team.get() || on_history.get();
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
         SECTIONS
@@ -207,6 +224,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         <h1 class="govuk-heading-l" data-testid="case-title">{name}</h1>
         <p class="govuk-body" data-testid="plan-summary">{summary}</p>
         <super::presence::PresenceList id=id/>
+        <super::history::ChangedSince id=id/>
         <div class="govuk-inset-text app-no-print">
             "Changes save automatically on this device and are shared when you are online. "
             "To work on this case with someone else, send them this link: "
@@ -219,13 +237,17 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                     view! {
                         <li class="app-section-nav__item">
                             <A href=format!("/case/{id}/{slug}") attr:class="govuk-link"
-                                attr:aria-current=move || (!on_team.get() && meeting.with(Option::is_none) && section.get() == sec).then_some("page")>{*title}</A>
+                                attr:aria-current=move || (!elsewhere() && meeting.with(Option::is_none) && section.get() == sec).then_some("page")>{*title}</A>
                         </li>
                     }
                 }).collect_view()}
                 <li class="app-section-nav__item">
                     <A href=format!("/case/{id}/team") attr:class="govuk-link"
                         attr:aria-current=move || on_team.get().then_some("page")>"Team"</A>
+                </li>
+                <li class="app-section-nav__item">
+                    <A href=format!("/case/{id}/history") attr:class="govuk-link" attr:data-testid="history-link"
+                        attr:aria-current=move || on_history.get().then_some("page")>"History"</A>
                 </li>
             </ul>
         </nav>
@@ -234,7 +256,15 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             <h2 class="govuk-heading-l app-section-title">"Team around the child"</h2>
             <super::team::Team id=id/>
         })}
-        {move || (!on_team.get() && meeting.with(Option::is_none)).then(|| {
+        {move || (on_history.get() && meeting.with(Option::is_none)).then(|| view! {
+            <h2 class="govuk-heading-l app-section-title">"History"</h2>
+            {move || if looking_back.get() {
+                view! { <super::history::PastCase id=id/> }.into_any()
+            } else {
+                view! { <super::history::History id=id/> }.into_any()
+            }}
+        })}
+        {move || (!elsewhere() && meeting.with(Option::is_none)).then(|| {
             let still_to_record = still_to_record.clone();
             let sec = section.get();
             let title = SECTIONS.iter().find(|(s, _, _)| *s == sec).map(|(_, _, t)| *t).unwrap_or_default();

@@ -4,6 +4,7 @@ mod admin;
 mod case_list;
 mod case_view;
 mod fields;
+mod history;
 mod meeting;
 mod presence;
 mod sections;

@@ -58,6 +58,8 @@ pub struct Row {
     pub section: Section,
     /// The item, as people name it ("Action 'Attend parenting course'"), if the field is in one.
     pub item: Option<String>,
+    /// What kind of item it is, if the row is about one.
+    pub item_kind: Option<ItemKind>,
     /// The field's label, for a changed field.
     pub field: Option<String>,
     /// The field, for a changed field, so a view can link to it.
@@ -242,6 +244,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     rows.push(Row {
                         section: section_of_steps(&steps),
                         item: Some(item_name(doc, kind, obj, after)),
+                        item_kind: Some(kind),
                         field: None,
                         path: None,
                         kind: RowKind::Added,
@@ -268,6 +271,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     rows.push(Row {
                         section: section_of_steps(&steps),
                         item: Some(item_name(doc, kind, &obj, before)),
+                        item_kind: Some(kind),
                         field: None,
                         path: None,
                         kind: RowKind::Removed,
@@ -304,11 +308,11 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                 if old == new {
                     continue;
                 }
-                let item =
-                    item_step(&field_steps).map(|(kind, obj)| item_name(doc, kind, &obj, after));
+                let item = item_step(&field_steps);
                 rows.push(Row {
                     section: section_of(&path),
-                    item,
+                    item_kind: item.as_ref().map(|(kind, _)| *kind),
+                    item: item.map(|(kind, obj)| item_name(doc, kind, &obj, after)),
                     field: Some(describe(&path).0),
                     path: Some(path),
                     kind: RowKind::Changed { old, new },

@@ -1,0 +1,661 @@
+//! A case's history: who changed what and when (from the document on this device, named with
+//! the relay's receipts, kept here for offline use), the case as it stood at a chosen moment,
+//! and what changed since the last review, since a record was agreed, or since this person last
+//! looked. The sittings and their rows come from [`shared::record::history`].
+
+use super::sections::SECTIONS;
+use super::use_repo;
+use crate::api;
+use crate::sync::Repo;
+use automerge::{ChangeHash, ReadDoc};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use shared::api::{LastLooked, Receipts};
+use shared::record::dates::Day;
+use shared::record::edit::ItemKind;
+use shared::record::history::{self, Received, Sitting, Who};
+use shared::record::meetings::MeetingKind;
+use shared::record::CaseRecord;
+use shared::DocumentId;
+use std::collections::HashMap;
+
+/// A sitting's typed and shared times further apart than this are both shown.
+const OFFLINE_GAP_MS: i64 = 5 * 60 * 1000;
+
+fn receipts_key(id: &DocumentId) -> String {
+    format!("receipts-{id}")
+}
+
+fn looked_key(id: &DocumentId) -> String {
+    format!("last-looked-{id}")
+}
+
+/// The case's receipts: fetched from the relay when online (and kept on this device), else as
+/// last kept. `None` only if they were never fetched here.
+pub async fn receipts(repo: &Repo, id: DocumentId) -> Option<Receipts> {
+    match api::receipts(&id).await {
+        Ok(fresh) => {
+            if let Ok(json) = serde_json::to_string(&fresh) {
+                let _ = repo.put_meta(&receipts_key(&id), &json).await;
+            }
+            Some(fresh)
+        }
+        Err(_) => repo
+            .meta(&receipts_key(&id))
+            .await
+            .and_then(|json| serde_json::from_str(&json).ok()),
+    }
+}
+
+fn by_hash(receipts: &Receipts) -> HashMap<ChangeHash, Received> {
+    receipts
+        .receipts
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.change_hash.parse().ok()?,
+                Received {
+                    professional_id: r.professional_id,
+                    at: r.received_at,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn parse_heads(heads: &[String]) -> Vec<ChangeHash> {
+    heads.iter().filter_map(|h| h.parse().ok()).collect()
+}
+
+/// When this person last looked at the case (the newer of this device's note and the relay's),
+/// then notes that they are looking now. Returns the earlier look.
+pub async fn look(repo: &Repo, id: DocumentId) -> Option<LastLooked> {
+    let here: Option<LastLooked> = repo
+        .meta(&looked_key(&id))
+        .await
+        .and_then(|json| serde_json::from_str(&json).ok());
+    let relay = api::last_looked(&id)
+        .await
+        .ok()
+        .filter(|l| !l.heads.is_empty());
+    let before = match (here, relay) {
+        (Some(a), Some(b)) => Some(if b.looked_at > a.looked_at { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    let heads = repo.with_doc(&id, |doc| doc.get_heads())?;
+    let now = LastLooked {
+        heads: heads.iter().map(ToString::to_string).collect(),
+        looked_at: js_sys::Date::now() as i64,
+    };
+    if let Ok(json) = serde_json::to_string(&now) {
+        let _ = repo.put_meta(&looked_key(&id), &json).await;
+    }
+    let _ = api::put_last_looked(&id, &now).await;
+    before
+}
+
+/// How a sitting's author reads.
+fn who_label(who: &Who, receipts: &Receipts, me: Option<i64>) -> String {
+    match who {
+        Who::Professional(p) if Some(*p) == me => "You".into(),
+        Who::Professional(p) => receipts
+            .people
+            .iter()
+            .find(|a| a.professional_id == *p)
+            .map_or_else(
+                || "Someone outside your team".into(),
+                |a| format!("{} ({})", a.name, a.agency_name),
+            ),
+        Who::YouNotShared => "You (not shared yet)".into(),
+        Who::NotVerified => {
+            "Not verified (recorded before TAC Planner kept a record of who shared each change)"
+                .into()
+        }
+    }
+}
+
+fn organisation(who: &Who, receipts: &Receipts) -> Option<String> {
+    let Who::Professional(p) = who else {
+        return None;
+    };
+    receipts
+        .people
+        .iter()
+        .find(|a| a.professional_id == *p)
+        .map(|a| a.agency_name.clone())
+}
+
+/// "3 December 2026 at 14:31", in this device's time zone.
+pub fn moment(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let day = format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    );
+    let day = Day::parse(&day).map_or(day, Day::in_words);
+    format!("{day} at {:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+fn clock(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// When a sitting happened, with both times where they differ.
+fn when_label(s: &Sitting) -> String {
+    match s.shared_at {
+        Some(shared) if s.typed_to > 0 && shared - s.typed_to > OFFLINE_GAP_MS => format!(
+            "Typed {} offline; shared {}",
+            moment(s.typed_to),
+            if shared - s.typed_to < 86_400_000 {
+                clock(shared)
+            } else {
+                moment(shared)
+            }
+        ),
+        Some(shared) => moment(shared),
+        None if s.typed_to > 0 => format!("Typed {}", moment(s.typed_to)),
+        None => "Time not recorded".into(),
+    }
+}
+
+/// Local midnight at the start of a `YYYY-MM-DD` day, in ms.
+fn day_start(date: &str) -> Option<i64> {
+    Day::parse(date)?;
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
+        "{date}T00:00:00"
+    )));
+    let ms = d.get_time();
+    (!ms.is_nan()).then_some(ms as i64)
+}
+
+/// Which changes to list.
+#[derive(Clone, PartialEq)]
+enum Since {
+    All,
+    Review,
+    Agreed,
+    Looked,
+}
+
+#[component]
+pub fn History(id: DocumentId) -> impl IntoView {
+    let repo = use_repo();
+    let account = repo.account();
+    let me = move || account.with(|a| a.me().map(|m| m.id));
+    let query = use_query_map();
+    let previous_look = use_context::<RwSignal<Option<LastLooked>>>();
+    let receipts = LocalResource::new({
+        let repo = repo.clone();
+        move || {
+            let repo = repo.clone();
+            async move { receipts(&repo, id).await }
+        }
+    });
+    let person = RwSignal::new(String::new());
+    let agency = RwSignal::new(String::new());
+    let section = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let since = RwSignal::new(match query.with_untracked(|q| q.get("since")).as_deref() {
+        Some("review") => Since::Review,
+        Some("agreed") => Since::Agreed,
+        Some("looked") => Since::Looked,
+        _ => Since::All,
+    });
+    let record = use_context::<Memo<Option<CaseRecord>>>();
+    // The review (or, before the first review, the meeting) "since" counts from, by the record
+    // on screen.
+    let last_review = move || {
+        record?.with(|r| {
+            let meetings = &r.as_ref()?.meetings;
+            let latest = |review: bool| {
+                meetings
+                    .iter()
+                    .filter(|m| {
+                        (!review || m.kind == MeetingKind::Review) && Day::parse(&m.date).is_some()
+                    })
+                    .max_by(|a, b| a.date.cmp(&b.date))
+                    .cloned()
+            };
+            latest(true).or_else(|| latest(false))
+        })
+    };
+    let last_agreed = move || {
+        record?.with(|r| {
+            r.as_ref()?
+                .meetings
+                .iter()
+                .filter(|m| m.is_agreed())
+                .max_by(|a, b| a.date.cmp(&b.date))
+                .cloned()
+        })
+    };
+    let sittings = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            repo.track_changes();
+            let kept = receipts.get().flatten().unwrap_or_default();
+            let map = by_hash(&kept);
+            let me = me();
+            let mode = since.get();
+            let base: Option<Vec<ChangeHash>> = match mode {
+                Since::All => Some(Vec::new()),
+                // What was agreed at it, if it was agreed; else the end of its day.
+                Since::Review => last_review().and_then(|m| {
+                    if m.is_agreed() {
+                        return Some(parse_heads(&m.agreed_heads));
+                    }
+                    let end = day_start(&m.date)? + 86_400_000;
+                    repo.with_doc(&id, |doc| history::heads_at(doc.document(), &map, end))
+                }),
+                Since::Agreed => last_agreed().map(|m| parse_heads(&m.agreed_heads)),
+                Since::Looked => previous_look
+                    .and_then(|l| l.get())
+                    .map(|l| parse_heads(&l.heads)),
+            };
+            let list = base.and_then(|base| {
+                repo.with_doc(&id, |doc| {
+                    let doc = doc.document();
+                    let base: Vec<ChangeHash> = base
+                        .into_iter()
+                        .filter(|h| doc.get_change_by_hash(h).is_some())
+                        .collect();
+                    history::sittings_since(doc, &map, me, &base)
+                })
+            });
+            (list.unwrap_or_default(), kept)
+        }
+    });
+    let people = move || {
+        sittings.with(|(list, kept)| {
+            let mut names: Vec<(String, String)> = list
+                .iter()
+                .filter_map(|s| match &s.who {
+                    Who::Professional(p) => Some((p.to_string(), who_label(&s.who, kept, None))),
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
+    };
+    let agencies = move || {
+        sittings.with(|(list, kept)| {
+            let mut names: Vec<String> = list
+                .iter()
+                .filter_map(|s| organisation(&s.who, kept))
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
+    };
+    let shown = move || {
+        let (person, agency, section) = (person.get(), agency.get(), section.get());
+        let (from, to) = (day_start(&from.get()), day_start(&to.get()));
+        let agreed_base = matches!(since.get(), Since::Review | Since::Agreed);
+        sittings.with(|(list, kept)| {
+            list.iter()
+                .rev()
+                .filter(|s| {
+                    (person.is_empty()
+                        || matches!(&s.who, Who::Professional(p) if p.to_string() == person))
+                        && (agency.is_empty()
+                            || organisation(&s.who, kept).as_deref() == Some(agency.as_str()))
+                        && from.is_none_or(|f| s.when() >= f)
+                        && to.is_none_or(|t| s.when() < t + 86_400_000)
+                })
+                .filter_map(|s| {
+                    let rows: Vec<String> = s
+                        .rows
+                        .iter()
+                        .filter(|r| section.is_empty() || format!("{:?}", r.section) == section)
+                        // Since an agreement, the act of agreeing is not one of the changes.
+                        .filter(|r| !(agreed_base && r.item_kind == Some(ItemKind::Agreement)))
+                        .map(|r| r.sentence())
+                        .collect();
+                    (!rows.is_empty()).then(|| {
+                        (
+                            who_label(&s.who, kept, me()),
+                            when_label(s),
+                            rows,
+                            s.after.clone(),
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let since_choice = move |value: String| {
+        since.set(match value.as_str() {
+            "review" => Since::Review,
+            "agreed" => Since::Agreed,
+            "looked" => Since::Looked,
+            _ => Since::All,
+        })
+    };
+    let as_at_date = RwSignal::new(String::new());
+    let as_at_time = RwSignal::new("17:00".to_string());
+    let past_link = move || {
+        let ms = day_start(&as_at_date.get())?;
+        let (h, m) = as_at_time.get().split_once(':').map_or((23, 59), |(h, m)| {
+            (
+                h.parse::<i64>().unwrap_or(23),
+                m.parse::<i64>().unwrap_or(59),
+            )
+        });
+        Some(format!(
+            "/case/{id}/history?as_at={}",
+            ms + (h * 60 + m) * 60_000
+        ))
+    };
+    let meeting_links = move || {
+        record
+            .and_then(|r| {
+                r.with(|r| {
+                    r.as_ref().map(|r| {
+                        r.meetings
+                            .iter()
+                            .filter_map(|m| {
+                                let name = m.display_name().replacen("The ", "the ", 1);
+                                if m.is_agreed() {
+                                    return Some((
+                                        format!(
+                                            "/case/{id}/history?heads={}",
+                                            m.agreed_heads.join(",")
+                                        ),
+                                        format!("When the record of {name} was agreed"),
+                                    ));
+                                }
+                                let end = day_start(&m.date)? + 86_400_000 - 60_000;
+                                Some((
+                                    format!("/case/{id}/history?as_at={end}"),
+                                    format!("At the end of the day of {name}"),
+                                ))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+            })
+            .unwrap_or_default()
+    };
+    view! {
+        <div data-testid="history">
+            {move || match receipts.get() {
+                Some(None) => view! {
+                    <div class="govuk-inset-text" data-testid="history-offline">
+                        "You are offline and this device has not fetched who made each change yet, so changes are shown as not verified. Go online to see names."
+                    </div>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+            <div class="govuk-form-group">
+                <label class="govuk-label" for="history-since">"Changes to show"</label>
+                <select class="govuk-select" id="history-since" data-testid="history-since"
+                    on:change=move |ev| since_choice(event_target_value(&ev))>
+                    <option value="all" selected=move || since.get() == Since::All>"All changes"</option>
+                    <option value="review" selected=move || since.get() == Since::Review>
+                        {move || last_review().map_or("Since the last review (none recorded yet)".to_string(),
+                            |m| format!("Since {}", m.display_name().replacen("The ", "the ", 1)))}
+                    </option>
+                    <option value="agreed" selected=move || since.get() == Since::Agreed>"Since the last meeting record was agreed"</option>
+                    <option value="looked" selected=move || since.get() == Since::Looked>"Since you last looked"</option>
+                </select>
+            </div>
+            <details class="govuk-details">
+                <summary class="govuk-details__summary"><span class="govuk-details__summary-text">"Filter changes"</span></summary>
+                <div class="govuk-details__text app-history__filters">
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="history-person">"Person"</label>
+                        <select class="govuk-select" id="history-person" on:change=move |ev| person.set(event_target_value(&ev))>
+                            <option value="">"Everyone"</option>
+                            {move || people().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="history-agency">"Organisation"</label>
+                        <select class="govuk-select" id="history-agency" on:change=move |ev| agency.set(event_target_value(&ev))>
+                            <option value="">"Every organisation"</option>
+                            {move || agencies().into_iter().map(|a| view! { <option value=a.clone()>{a.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="history-section">"Section"</label>
+                        <select class="govuk-select" id="history-section" data-testid="history-section" on:change=move |ev| section.set(event_target_value(&ev))>
+                            <option value="">"Every section"</option>
+                            {SECTIONS.iter().map(|(sec, _, title)| view! { <option value=format!("{sec:?}")>{*title}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="history-from">"From"</label>
+                        <input class="govuk-input govuk-input--width-10" type="date" id="history-from" on:change=move |ev| from.set(event_target_value(&ev))/>
+                    </div>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="history-to">"To"</label>
+                        <input class="govuk-input govuk-input--width-10" type="date" id="history-to" on:change=move |ev| to.set(event_target_value(&ev))/>
+                    </div>
+                </div>
+            </details>
+            <details class="govuk-details">
+                <summary class="govuk-details__summary"><span class="govuk-details__summary-text">"See the case as it was at an earlier time"</span></summary>
+                <div class="govuk-details__text">
+                    <ul class="govuk-list">
+                        {move || meeting_links().into_iter().map(|(href, text)| view! {
+                            <li><A href=href attr:class="govuk-link">{text}</A></li>
+                        }).collect_view()}
+                    </ul>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="as-at-date">"Date"</label>
+                        <input class="govuk-input govuk-input--width-10" type="date" id="as-at-date" data-testid="as-at-date"
+                            on:change=move |ev| as_at_date.set(event_target_value(&ev))/>
+                    </div>
+                    <div class="govuk-form-group">
+                        <label class="govuk-label" for="as-at-time">"Time"</label>
+                        <input class="govuk-input govuk-input--width-5" type="time" id="as-at-time"
+                            prop:value=move || as_at_time.get() on:change=move |ev| as_at_time.set(event_target_value(&ev))/>
+                    </div>
+                    {move || past_link().map(|href| view! {
+                        <A href=href attr:class="govuk-button govuk-button--secondary" attr:data-testid="as-at-go">"See the case as it was then"</A>
+                    })}
+                </div>
+            </details>
+            {move || {
+                let list = shown();
+                if list.is_empty() {
+                    return view! { <p class="govuk-body" data-testid="history-empty">"No changes to show."</p> }.into_any();
+                }
+                view! {
+                    <ol class="app-history" data-testid="history-list">
+                        {list.into_iter().map(|(who, when, rows, after)| {
+                            let heads = after.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                            view! {
+                                <li class="app-history__sitting" data-testid="history-sitting">
+                                    <h3 class="govuk-heading-s app-history__who" data-testid="history-who">{who}</h3>
+                                    <p class="govuk-body-s app-history__when">{when}</p>
+                                    <ul class="govuk-list govuk-list--bullet">
+                                        {rows.into_iter().map(|r| view! { <li data-testid="history-row">{r}</li> }).collect_view()}
+                                    </ul>
+                                    <A href=format!("/case/{id}/history?heads={heads}") attr:class="govuk-link govuk-body-s">"See the case as it was after this"</A>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
+/// The case as it stood: at a time (`as_at`, ms) or at given heads. Read-only.
+#[component]
+pub fn PastCase(id: DocumentId) -> impl IntoView {
+    let repo = use_repo();
+    let query = use_query_map();
+    let receipts = LocalResource::new({
+        let repo = repo.clone();
+        move || {
+            let repo = repo.clone();
+            async move { receipts(&repo, id).await }
+        }
+    });
+    let past = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            let map = by_hash(&receipts.get().flatten().unwrap_or_default());
+            let (at, heads) = query.with(|q| (q.get("as_at"), q.get("heads")));
+            repo.with_doc(&id, |doc| {
+                let doc = doc.document();
+                let (heads, label) = match (at.and_then(|a| a.parse::<i64>().ok()), heads) {
+                    (Some(ms), _) => (history::heads_at(doc, &map, ms), moment(ms)),
+                    (None, Some(h)) => {
+                        let heads: Vec<ChangeHash> =
+                            h.split(',').filter_map(|x| x.parse().ok()).collect();
+                        let when = heads
+                            .iter()
+                            .filter_map(|h| map.get(h).map(|r| r.at))
+                            .max()
+                            .map_or("an earlier time".into(), moment);
+                        (heads, when)
+                    }
+                    _ => return None,
+                };
+                let state = history::state_at(doc, &heads);
+                Some((CaseRecord::from_document(&state).ok()?, label))
+            })
+            .flatten()
+        }
+    });
+    view! {
+        {move || match past.get() {
+            None => view! {
+                <p class="govuk-body">"That earlier state of the case is not on this device."</p>
+            }.into_any(),
+            Some((record, label)) => view! {
+                <div class="govuk-notification-banner" role="region" aria-labelledby="past-title" data-testid="past-banner">
+                    <div class="govuk-notification-banner__header">
+                        <h2 class="govuk-notification-banner__title" id="past-title">"Earlier version"</h2>
+                    </div>
+                    <div class="govuk-notification-banner__content">
+                        <p class="govuk-notification-banner__heading">{format!("This is the case as it was on {label}. It cannot be changed.")}</p>
+                        <p class="govuk-body"><A href=format!("/case/{id}/family") attr:class="govuk-notification-banner__link">"Back to the case as it is now"</A>
+                        " or "<A href=format!("/case/{id}/history") attr:class="govuk-notification-banner__link">"back to the history"</A></p>
+                    </div>
+                </div>
+                <div data-testid="past-case">{read_only(&record)}</div>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The parts of a case people ask about when they ask "what did it say then?", read-only.
+fn read_only(record: &CaseRecord) -> impl IntoView {
+    let day = |s: &str| Day::parse(s).map_or_else(|| s.to_string(), Day::in_words);
+    let worried = record.worried_about.as_str().to_string();
+    let people: Vec<String> = record
+        .family
+        .people
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.role.label()))
+        .collect();
+    let outcomes = record.plan.outcomes.clone();
+    let meetings = record.meetings.clone();
+    view! {
+        <h2 class="govuk-heading-m">"Family"</h2>
+        <ul class="govuk-list">{people.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+        <h2 class="govuk-heading-m">"What are we worried about?"</h2>
+        <p class="govuk-body app-past__text">{if worried.is_empty() { "Nothing recorded".to_string() } else { worried }}</p>
+        <h2 class="govuk-heading-m">"Plan"</h2>
+        {outcomes.into_iter().map(|o| view! {
+            <h3 class="govuk-heading-s">{o.title.as_str().to_string()}</h3>
+            <table class="govuk-table" data-testid="past-actions">
+                <thead class="govuk-table__head"><tr class="govuk-table__row">
+                    <th scope="col" class="govuk-table__header">"What will be done"</th>
+                    <th scope="col" class="govuk-table__header">"Who"</th>
+                    <th scope="col" class="govuk-table__header">"By when"</th>
+                    <th scope="col" class="govuk-table__header">"Status"</th>
+                </tr></thead>
+                <tbody class="govuk-table__body">
+                    {o.actions.iter().map(|a| view! {
+                        <tr class="govuk-table__row" data-testid="past-action">
+                            <td class="govuk-table__cell">{a.what.as_str().to_string()}</td>
+                            <td class="govuk-table__cell">{a.owner.clone()}</td>
+                            <td class="govuk-table__cell" data-testid="past-action-due">{day(&a.due)}</td>
+                            <td class="govuk-table__cell">{a.status.label().to_string()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }).collect_view()}
+        <h2 class="govuk-heading-m">"Meetings and reviews"</h2>
+        <ul class="govuk-list">
+            {meetings.iter().map(|m| view! { <li>{m.display_name()}</li> }).collect_view()}
+        </ul>
+    }
+}
+
+/// "Changed since you last looked", naming who, on every case.
+#[component]
+pub fn ChangedSince(id: DocumentId) -> impl IntoView {
+    let repo = use_repo();
+    let account = repo.account();
+    let previous = use_context::<RwSignal<Option<LastLooked>>>();
+    let receipts = LocalResource::new({
+        let repo = repo.clone();
+        move || {
+            let repo = repo.clone();
+            async move { receipts(&repo, id).await }
+        }
+    });
+    let summary = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            let look = previous?.get()?;
+            let kept = receipts.get().flatten().unwrap_or_default();
+            let me = account.with(|a| a.me().map(|m| m.id));
+            let map = by_hash(&kept);
+            let list = repo.with_doc(&id, |doc| {
+                let doc = doc.document();
+                let base: Vec<ChangeHash> = parse_heads(&look.heads)
+                    .into_iter()
+                    .filter(|h| doc.get_change_by_hash(h).is_some())
+                    .collect();
+                history::sittings_since(doc, &map, me, &base)
+            })?;
+            let mut names: Vec<String> = Vec::new();
+            let mut count = 0;
+            for s in &list {
+                if matches!(s.who, Who::YouNotShared)
+                    || matches!(s.who, Who::Professional(p) if Some(p) == me)
+                {
+                    continue;
+                }
+                count += s.rows.len();
+                let name = who_label(&s.who, &kept, me);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            (count > 0).then(|| (names.join(", "), count))
+        }
+    });
+    view! {
+        {move || summary.get().map(|(names, count)| view! {
+            <div class="govuk-notification-banner app-no-print" role="region" aria-labelledby="changed-since-title" data-testid="changed-since">
+                <div class="govuk-notification-banner__header">
+                    <h2 class="govuk-notification-banner__title" id="changed-since-title">"Changed since you last looked"</h2>
+                </div>
+                <div class="govuk-notification-banner__content">
+                    <p class="govuk-body" data-testid="changed-since-who">
+                        {format!("{names} made {count} {} since you last opened this case.", if count == 1 { "change" } else { "changes" })}
+                    </p>
+                    <A href=format!("/case/{id}/history?since=looked") attr:class="govuk-notification-banner__link">"See what changed"</A>
+                </div>
+            </div>
+        })}
+    }
+}

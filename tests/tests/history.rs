@@ -1,0 +1,217 @@
+//! Who changed what, and what the plan said at the meeting, end to end in two browsers against
+//! the real relay: Lena makes a plan and agrees the first meeting's record; Ben changes an
+//! action's due date and adds an action; Lena's case says "changed since you last looked",
+//! naming Ben; her history shows both changes by Ben with old → new; the plan as it was when
+//! the meeting record was agreed shows the old date; "since the last meeting" lists exactly
+//! Ben's changes; and offline, the history still opens with names.
+
+use e2e::accounts::{Api, COUNCIL};
+use e2e::{
+    choose, click_button, eventually, find, js, last_field, open_cards, screenshot,
+    serious_accessibility_problems, sign_in, type_into, Driver, Relay,
+};
+use fantoccini::{Client, Locator};
+
+async fn text_of(b: &Client, css: &str) -> String {
+    js(b, &format!("document.querySelector('{css}')?.innerText")).await
+}
+
+async fn wait_for_text(b: &Client, css: &str, expected: &str) {
+    eventually(30, &format!("{expected:?} in {css}"), || async {
+        text_of(b, css).await.contains(expected).then_some(())
+    })
+    .await;
+}
+
+async fn synced(b: &Client) {
+    eventually(30, "everything shared", || async {
+        let s = js(b, "(() => { const s = document.querySelector('[data-testid=sync-status]').dataset; return s.link + ' ' + s.unsent; })()").await;
+        (s == "online 0").then_some(())
+    })
+    .await;
+}
+
+/// Every history row on screen, with who made it: "who | row" lines.
+async fn history_rows(b: &Client) -> Vec<String> {
+    let all = js(
+        b,
+        "Array.from(document.querySelectorAll('[data-testid=history-sitting]')).flatMap(s => \
+           Array.from(s.querySelectorAll('[data-testid=history-row]')).map(r => \
+             s.querySelector('[data-testid=history-who]').innerText + ' | ' + r.innerText)).join('\\n')",
+    )
+    .await;
+    all.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const DUE_CHANGE: &str = "Ben Brown (Council) | changed Action \u{201c}Attend parenting course\u{201d} › By when from \u{201c}3 December 2026\u{201d} to \u{201c}10 December 2026\u{201d}";
+const ADDED: &str =
+    "Ben Brown (Council) | added the action \u{201c}Book a school nurse visit\u{201d}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let admin = Api::admin(&relay);
+    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let ben = admin.add_practitioner("Ben Brown", "ben@council.test", COUNCIL);
+    let a = driver.browser().await;
+    let b = driver.browser().await;
+    let mut problems = Vec::new();
+
+    // Lena's plan: one outcome, one action due on 3 December.
+    sign_in(&a, &relay, "lena@council.test").await;
+    type_into(&a, "new-child-name", "Sam Smith").await;
+    click_button(&a, "Start case").await;
+    let link = find(&a, "[data-testid=case-link]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let case_id = link.rsplit('/').next().unwrap().to_string();
+    a.goto(&format!("{link}/plan")).await.unwrap();
+    click_button(&a, "Add an outcome").await;
+    type_into(
+        &a,
+        &last_field(&a, "outcome", "title").await,
+        "Sam goes to school every day",
+    )
+    .await;
+    click_button(&a, "Add an action").await;
+    type_into(
+        &a,
+        &last_field(&a, "action", "what").await,
+        "Attend parenting course",
+    )
+    .await;
+    choose(&a, &last_field(&a, "action", "due").await, "2026-12-03").await;
+    let lead = Api::sign_in(&relay, "lena@council.test");
+    let (status, body) = lead.call(
+        "POST",
+        &format!("/api/cases/{case_id}/members"),
+        Some(serde_json::json!({ "professional_id": ben })),
+    );
+    assert_eq!(status, 201, "{body}");
+
+    // The first meeting, its record agreed with the plan as it is.
+    a.goto(&format!("{link}/meetings")).await.unwrap();
+    click_button(&a, "Start a meeting now").await;
+    find(&a, "[data-testid=meeting-title]").await;
+    click_button(&a, "Mark the record as agreed").await;
+    wait_for_text(&a, "[data-testid=agreed]", "Lena Lead").await;
+    synced(&a).await;
+    a.goto(&relay.url()).await.unwrap();
+    find(&a, "[data-testid=signed-in-as]").await;
+
+    // Ben changes the due date and adds an action.
+    sign_in(&b, &relay, "ben@council.test").await;
+    b.goto(&format!("{link}/plan")).await.unwrap();
+    find(&b, "[data-kind=action]").await;
+    open_cards(&b).await;
+    choose(&b, &last_field(&b, "action", "due").await, "2026-12-10").await;
+    let buttons = b
+        .find_all(Locator::XPath(
+            "//button[normalize-space()='Add an action']",
+        ))
+        .await
+        .unwrap();
+    buttons.last().unwrap().click().await.unwrap();
+    type_into(
+        &b,
+        &last_field(&b, "action", "what").await,
+        "Book a school nurse visit",
+    )
+    .await;
+    synced(&b).await;
+
+    // Lena opens the case again: it says Ben changed it since she last looked.
+    a.goto(&format!("{link}/family")).await.unwrap();
+    wait_for_text(&a, "[data-testid=changed-since-who]", "Ben Brown (Council)").await;
+    let said = text_of(&a, "[data-testid=changed-since-who]").await;
+    assert!(said.contains("made 2 changes"), "{said}");
+    screenshot(&a, "50-changed-since-you-last-looked").await;
+    a.find(Locator::LinkText("See what changed"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    find(&a, "[data-testid=history-list]").await;
+    let rows = eventually(30, "Ben's changes in the history", || async {
+        let rows = history_rows(&a).await;
+        (rows.len() == 2).then_some(rows)
+    })
+    .await;
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(sorted, [ADDED, DUE_CHANGE], "since you last looked");
+
+    // The whole history: Ben's sitting first (newest), with both changes, then Lena's.
+    choose(&a, "history-since", "all").await;
+    let all = eventually(20, "the whole history", || async {
+        let rows = history_rows(&a).await;
+        (rows.len() > 2).then_some(rows)
+    })
+    .await;
+    assert!(all[..2].contains(&DUE_CHANGE.to_string()), "{all:#?}");
+    assert!(all[..2].contains(&ADDED.to_string()), "{all:#?}");
+    assert!(
+        all.iter()
+            .any(|r| r.starts_with("You | ") && r.contains("Attend parenting course")),
+        "Lena's own changes read as hers: {all:#?}"
+    );
+    screenshot(&a, "51-history").await;
+    for p in serious_accessibility_problems(&a).await {
+        problems.push(format!("history: {p}"));
+    }
+
+    // Since the last meeting's record was agreed: exactly Ben's changes.
+    choose(&a, "history-since", "review").await;
+    let since = eventually(20, "changes since the meeting", || async {
+        let rows = history_rows(&a).await;
+        (rows.len() == 2).then_some(rows)
+    })
+    .await;
+    let mut since_sorted = since.clone();
+    since_sorted.sort();
+    assert_eq!(since_sorted, [ADDED, DUE_CHANGE], "since the last meeting");
+
+    // The plan as it was when the meeting's record was agreed: the old date, one action.
+    js(
+        &a,
+        "document.querySelectorAll('details').forEach(d => d.open = true)",
+    )
+    .await;
+    a.find(Locator::XPath("//a[contains(., 'was agreed')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    find(&a, "[data-testid=past-banner]").await;
+    let dues = eventually(20, "the plan as it was", || async {
+        let d = js(&a, "Array.from(document.querySelectorAll('[data-testid=past-action-due]')).map(e => e.innerText).join(',')").await;
+        (!d.is_empty()).then_some(d)
+    })
+    .await;
+    assert_eq!(dues, "3 December 2026");
+    screenshot(&a, "52-plan-as-it-was").await;
+    for p in serious_accessibility_problems(&a).await {
+        problems.push(format!("as it was: {p}"));
+    }
+
+    // Offline, the history still opens, with names, from this device alone.
+    relay.stop();
+    a.goto(&format!("{link}/history")).await.unwrap();
+    find(&a, "[data-testid=history-list]").await;
+    let offline = eventually(30, "the history offline", || async {
+        let rows = history_rows(&a).await;
+        (rows.len() > 2).then_some(rows)
+    })
+    .await;
+    assert!(offline.contains(&DUE_CHANGE.to_string()), "{offline:#?}");
+    screenshot(&a, "53-history-offline").await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
