@@ -132,6 +132,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/cases/{id}/audit", get(case_audit))
         .route("/cases/{id}/audit.csv", get(case_audit_csv))
+        .route("/cases/{id}/history.csv", get(case_history_csv))
         .route("/cases/{id}/exports", post(record_export))
         .route("/professionals", get(directory).post(create_professional))
         .route("/professionals/{id}/deactivate", post(deactivate))
@@ -595,6 +596,71 @@ async fn case_audit(
     audit_reader(&me.professional)?;
     let id = case_id(&id)?;
     Ok(Json(state.audit.for_case(&id).await?))
+}
+
+/// A case's history (who changed what, from the relay's copy and its receipts) as CSV, for
+/// the same people who may read the audit. It holds case content, so every download is
+/// audited.
+async fn case_history_csv(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    audit_reader(&me.professional)?;
+    let id = case_id(&id)?;
+    let rows = state.journal.for_case(&id).await?;
+    let mut names = std::collections::HashMap::new();
+    for r in &rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.professional_id) {
+            if let Some(p) = accounts::professional(&state.db, r.professional_id).await? {
+                slot.insert(format!("{} ({})", p.name, p.agency_name));
+            }
+        }
+    }
+    let receipts: std::collections::HashMap<_, _> = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.change_hash.parse().ok()?,
+                shared::record::history::Received {
+                    professional_id: r.professional_id,
+                    at: r.received_at,
+                },
+            ))
+        })
+        .collect();
+    let Some(sittings) = crate::journal::sittings(&state.repos, &state.db, &id, receipts).await
+    else {
+        return Err(ApiError::not_found("case"));
+    };
+    state
+        .audit
+        .record(
+            Event::new("export_history_csv", "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .client(client),
+        )
+        .await;
+    let csv = shared::record::history::to_csv(&sittings, |who| match who {
+        shared::record::history::Who::Professional(p) => names
+            .get(p)
+            .cloned()
+            .unwrap_or_else(|| "Someone no longer on TAC Planner".into()),
+        _ => "Not verified".into(),
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"history-{id}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 async fn case_audit_csv(

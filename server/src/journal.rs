@@ -202,3 +202,23 @@ impl Journal {
         .await
     }
 }
+
+/// The history of the relay's copy of a case (see [`shared::record::history`]); `None` if the
+/// relay holds no copy.
+pub async fn sittings(
+    repos: &Repos,
+    pool: &SqlitePool,
+    case: &str,
+    receipts: std::collections::HashMap<ChangeHash, shared::record::history::Received>,
+) -> Option<Vec<shared::record::history::Sitting>> {
+    if !crate::storage::holds_document(pool, case).await.ok()? {
+        return None;
+    }
+    let id: samod::DocumentId = case.parse().ok()?;
+    let find = repos.for_case(case).find(id);
+    let handle = tokio::time::timeout(HELD_WAIT, find).await.ok()?.ok()??;
+    handle
+        .with_document_async(move |doc| shared::record::history::sittings(doc, &receipts, None))
+        .await
+        .ok()
+}

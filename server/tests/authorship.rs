@@ -165,3 +165,86 @@ async fn only_the_senders_own_changes_are_taken_and_journalled() {
     }
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_looks_are_private_and_history_exports_are_for_administrators_and_audited() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let ann = practitioner(&relay, "ann").await;
+    let bob = practitioner(&relay, "bob").await;
+    let mut peer = Peer::connect(&url, &ann, ann.client("laptop")).await;
+    let id = stored_case(&relay, &ann, &mut peer).await;
+    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
+    peer.client
+        .document_mut(&id)
+        .unwrap()
+        .put(automerge::ROOT, "concerns", "Sam misses school")
+        .unwrap();
+    peer.flush(&id).await;
+    peer.until("shared", |p| p.client.unsent_changes(&id) == 0)
+        .await;
+    let heads: Vec<String> = peer
+        .client
+        .document_mut(&id)
+        .unwrap()
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+
+    // Ann's last look is hers alone; an older report does not replace a newer one.
+    let path = format!("/api/cases/{id}/last-looked");
+    let put = |who: &common::Login, heads: &[String], at: i64| {
+        let body = serde_json::json!({ "heads": heads, "looked_at": at });
+        let (addr, token, path) = (relay.addr, who.token.clone(), path.clone());
+        async move {
+            common::http(addr, "PUT", &path, Some(&token), Some(&body))
+                .await
+                .status
+        }
+    };
+    assert_eq!(put(&ann, &heads, 2_000).await, 204);
+    assert_eq!(put(&ann, &[], 1_000).await, 204);
+    let read = |who: &common::Login| {
+        let (addr, token, path) = (relay.addr, who.token.clone(), path.clone());
+        async move {
+            let r = common::http(addr, "GET", &path, Some(&token), None).await;
+            assert_eq!(r.status, 200);
+            serde_json::from_str::<shared::api::LastLooked>(&r.body).unwrap()
+        }
+    };
+    assert_eq!(read(&ann).await.heads, heads);
+    assert_eq!(read(&ann).await.looked_at, 2_000);
+    assert_eq!(read(&bob).await, shared::api::LastLooked::default());
+    assert_eq!(put(&bob, &["not a hash".to_string()], 5).await, 400);
+    let outsider = practitioner(&relay, "eve").await;
+    assert_eq!(put(&outsider, &heads, 3_000).await, 404);
+
+    // The history as CSV: not for members, for a system administrator, and audited.
+    let csv_path = format!("/api/cases/{id}/history.csv");
+    let r = common::http(relay.addr, "GET", &csv_path, Some(&ann.token), None).await;
+    assert_eq!(r.status, 403);
+    common::professional(&relay, "Council", "Ada", "ada@example.org", "system_admin").await;
+    let ada = common::sign_in(relay.addr, "ada@example.org", common::PASSWORD).await;
+    let r = common::http(relay.addr, "GET", &csv_path, Some(&ada.token), None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with("shared_at_ms,"), "{}", r.body);
+    let line = r
+        .body
+        .lines()
+        .find(|l| l.contains("Sam misses school"))
+        .unwrap_or_else(|| panic!("{}", r.body));
+    assert!(
+        line.contains(&format!(",{},ann (Test Agency),", ann.id)),
+        "{line}"
+    );
+    let exported: Vec<i64> = sqlx::query_scalar(
+        "SELECT actor_professional_id FROM audit WHERE event = 'export_history_csv'",
+    )
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(exported, [ada.id]);
+    relay.stop().await;
+}

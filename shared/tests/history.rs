@@ -16,7 +16,7 @@ const ANN: i64 = 1;
 const BOB: i64 = 2;
 const CAL: i64 = 3;
 const MINUTE: i64 = 60_000;
-/// 1 December 2026, 09:00 UTC.
+/// 29 November 2026, 21:00 UTC.
 const T0: i64 = 1_795_986_000_000;
 
 fn commit(doc: &mut AutoCommit, at: i64) {
@@ -161,6 +161,18 @@ fn three_people_concurrently_give_exact_history_as_at_and_since() {
         .collect();
     assert_eq!(since.len(), 2, "{since:?}");
     assert!(since.iter().all(|(w, _)| *w == Who::Professional(BOB)));
+
+    // As CSV for a records officer: quoted where needed, times in UTC, formulas defused.
+    let csv = history::to_csv(&sittings, |w| match w {
+        Who::Professional(2) => "Bob, \"the builder\"".into(),
+        _ => "=HYPERLINK()".into(),
+    });
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("shared_at_ms,shared_at_utc,"));
+    assert!(csv.contains("\"Bob, \"\"the builder\"\"\""), "{csv}");
+    assert!(csv.contains(",'=HYPERLINK(),"), "{csv}");
+    assert!(csv.contains("2026-11-30T02:00:00Z"), "{csv}");
+    assert!(csv.contains(",Plan,Action \u{201c}Attend parenting course\u{201d},By when,changed,3 December 2026,10 December 2026"), "{csv}");
 }
 
 #[test]

@@ -30,6 +30,17 @@ impl Day {
         Some(Day(days_from_civil(y, m, d)))
     }
 
+    /// The day `days` after 1970-01-01.
+    pub fn from_days(days: i64) -> Day {
+        Day(days)
+    }
+
+    /// `YYYY-MM-DD`.
+    pub fn iso(self) -> String {
+        let (y, m, d) = civil_from_days(self.0);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
     /// "3 December 2026", as GOV.UK writes dates.
     pub fn in_words(self) -> String {
         const MONTHS: [&str; 12] = [

@@ -632,3 +632,69 @@ fn snippet(text: &str) -> String {
 pub fn section_name(section: Section) -> &'static str {
     section_title(section)
 }
+
+/// The history as CSV for a records officer: one line per row, oldest first, with the relay's
+/// time (ms and UTC), the device's time, who (id and `name(who)`), and the change in words.
+/// Values are quoted as RFC 4180 says, and cells a spreadsheet would run as a formula start
+/// with an apostrophe.
+pub fn to_csv(sittings: &[Sitting], name: impl Fn(&Who) -> String) -> String {
+    let mut out = String::from(
+        "shared_at_ms,shared_at_utc,typed_at_ms,professional_id,who,section,item,field,change,old,new\r\n",
+    );
+    for s in sittings {
+        let id = match s.who {
+            Who::Professional(p) => p.to_string(),
+            _ => String::new(),
+        };
+        for row in &s.rows {
+            let (change, old, new) = match &row.kind {
+                RowKind::Added => ("added", "", ""),
+                RowKind::Removed => ("removed", "", ""),
+                RowKind::Changed { old, new } => ("changed", old.as_str(), new.as_str()),
+            };
+            let cells = [
+                s.shared_at.map(|t| t.to_string()).unwrap_or_default(),
+                s.shared_at.map(utc).unwrap_or_default(),
+                s.typed_to.to_string(),
+                id.clone(),
+                name(&s.who),
+                section_title(row.section).to_string(),
+                row.item.clone().unwrap_or_default(),
+                row.field.clone().unwrap_or_default(),
+                change.to_string(),
+                old.to_string(),
+                new.to_string(),
+            ];
+            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// Unix ms as `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let day = super::dates::Day::from_days(days).iso();
+    format!(
+        "{day}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
