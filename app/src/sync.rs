@@ -517,6 +517,7 @@ impl Repo {
             self.0.local.update(|n| *n += 1);
         }
         let mut client = self.0.client.borrow_mut();
+        client.set_time((js_sys::Date::now() / 1000.0) as i64);
         let effects = ids.iter().flat_map(|id| client.flush(id)).collect();
         (ids, effects)
     }

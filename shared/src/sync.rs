@@ -11,6 +11,7 @@ use crate::storage_key::StorageKey;
 use crate::untrusted;
 use crate::DocumentId;
 use automerge::sync::{self, SyncDoc};
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{Author, AutoCommit, ChangeHash, ReadDoc};
 use std::collections::{BTreeSet, HashMap};
 
@@ -100,6 +101,9 @@ pub struct SyncClient {
     /// Set on every open document before any edit: whose changes this client makes (see
     /// [`crate::authorship`]); none before someone signs in.
     author: Option<Author<'static>>,
+    /// The device's clock (Unix seconds) as the host last said, written into each change it
+    /// commits; 0 until told. Advisory only: the relay's receipts say when a change was shared.
+    clock: i64,
     storage_id: String,
     session_id: String,
     ephemeral_count: u64,
@@ -113,6 +117,7 @@ impl SyncClient {
     pub fn new(peer_id: String, storage_id: String) -> Self {
         Self {
             author: author_for_peer(&peer_id),
+            clock: 0,
             peer_id,
             storage_id,
             session_id: DocumentId::random().to_string(),
@@ -134,6 +139,11 @@ impl SyncClient {
         for entry in self.docs.values_mut() {
             entry.doc.set_author(self.author.clone());
         }
+    }
+
+    /// The device's time now (Unix seconds), for the changes committed next.
+    pub fn set_time(&mut self, unix_seconds: i64) {
+        self.clock = unix_seconds;
     }
 
     /// Adds a document, written from now on under this client's author.
@@ -486,6 +496,10 @@ impl SyncClient {
         let Some(e) = self.docs.get_mut(id) else {
             return;
         };
+        if self.clock > 0 && e.doc.pending_ops() > 0 {
+            e.doc
+                .commit_with(CommitOptions::default().with_time(self.clock));
+        }
         let heads = e.doc.get_heads();
         if heads == e.saved_heads || heads.is_empty() {
             return;

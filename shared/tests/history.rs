@@ -20,7 +20,8 @@ const MINUTE: i64 = 60_000;
 const T0: i64 = 1_795_986_000_000;
 
 fn commit(doc: &mut AutoCommit, at: i64) {
-    doc.commit_with(CommitOptions::default().with_time(at));
+    // Automerge's change time is in seconds.
+    doc.commit_with(CommitOptions::default().with_time(at / 1000));
 }
 
 /// As the relay would journal them: each change by its actor's author, shared at `at`.

@@ -46,9 +46,13 @@ async fn history_rows(b: &Client) -> Vec<String> {
         .collect()
 }
 
-const DUE_CHANGE: &str = "Ben Brown (Council) | changed Action \u{201c}Attend parenting course\u{201d} › By when from \u{201c}3 December 2026\u{201d} to \u{201c}10 December 2026\u{201d}";
-const ADDED: &str =
-    "Ben Brown (Council) | added the action \u{201c}Book a school nurse visit\u{201d}";
+fn due_change() -> String {
+    format!("Ben Brown ({COUNCIL}) | changed Action \u{201c}Attend parenting course\u{201d} › By when from \u{201c}3 December 2026\u{201d} to \u{201c}10 December 2026\u{201d}")
+}
+
+fn added() -> String {
+    format!("Ben Brown ({COUNCIL}) | added the action \u{201c}Book a school nurse visit\u{201d}")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
@@ -128,7 +132,12 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
 
     // Lena opens the case again: it says Ben changed it since she last looked.
     a.goto(&format!("{link}/family")).await.unwrap();
-    wait_for_text(&a, "[data-testid=changed-since-who]", "Ben Brown (Council)").await;
+    wait_for_text(
+        &a,
+        "[data-testid=changed-since-who]",
+        &format!("Ben Brown ({COUNCIL})"),
+    )
+    .await;
     let said = text_of(&a, "[data-testid=changed-since-who]").await;
     assert!(said.contains("made 2 changes"), "{said}");
     screenshot(&a, "50-changed-since-you-last-looked").await;
@@ -146,7 +155,7 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
     .await;
     let mut sorted = rows.clone();
     sorted.sort();
-    assert_eq!(sorted, [ADDED, DUE_CHANGE], "since you last looked");
+    assert_eq!(sorted, [added(), due_change()], "since you last looked");
 
     // The whole history: Ben's sitting first (newest), with both changes, then Lena's.
     choose(&a, "history-since", "all").await;
@@ -155,8 +164,8 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
         (rows.len() > 2).then_some(rows)
     })
     .await;
-    assert!(all[..2].contains(&DUE_CHANGE.to_string()), "{all:#?}");
-    assert!(all[..2].contains(&ADDED.to_string()), "{all:#?}");
+    assert!(all[..2].contains(&due_change()), "{all:#?}");
+    assert!(all[..2].contains(&added()), "{all:#?}");
     assert!(
         all.iter()
             .any(|r| r.starts_with("You | ") && r.contains("Attend parenting course")),
@@ -176,7 +185,11 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
     .await;
     let mut since_sorted = since.clone();
     since_sorted.sort();
-    assert_eq!(since_sorted, [ADDED, DUE_CHANGE], "since the last meeting");
+    assert_eq!(
+        since_sorted,
+        [added(), due_change()],
+        "since the last meeting"
+    );
 
     // The plan as it was when the meeting's record was agreed: the old date, one action.
     js(
@@ -211,7 +224,7 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
         (rows.len() > 2).then_some(rows)
     })
     .await;
-    assert!(offline.contains(&DUE_CHANGE.to_string()), "{offline:#?}");
+    assert!(offline.contains(&due_change()), "{offline:#?}");
     screenshot(&a, "53-history-offline").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -48,6 +48,24 @@ pub async fn receipts(repo: &Repo, id: DocumentId) -> Option<Receipts> {
     }
 }
 
+/// The case's receipts, fetched again when changes arrive from others (whose receipts the
+/// device does not have yet), at most about once a second.
+fn use_receipts(repo: &Repo, id: DocumentId) -> LocalResource<Option<Receipts>> {
+    let remote = repo.remote_changes();
+    let repo = repo.clone();
+    LocalResource::new(move || {
+        let first = remote.get() == 0;
+        let repo = repo.clone();
+        async move {
+            if !first {
+                // A burst of changes becomes one fetch: later runs replace this one.
+                gloo_timers::future::sleep(std::time::Duration::from_millis(800)).await;
+            }
+            receipts(&repo, id).await
+        }
+    })
+}
+
 fn by_hash(receipts: &Receipts) -> HashMap<ChangeHash, Received> {
     receipts
         .receipts
@@ -188,13 +206,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
     let me = move || account.with(|a| a.me().map(|m| m.id));
     let query = use_query_map();
     let previous_look = use_context::<RwSignal<Option<LastLooked>>>();
-    let receipts = LocalResource::new({
-        let repo = repo.clone();
-        move || {
-            let repo = repo.clone();
-            async move { receipts(&repo, id).await }
-        }
-    });
+    let receipts = use_receipts(&repo, id);
     let person = RwSignal::new(String::new());
     let agency = RwSignal::new(String::new());
     let section = RwSignal::new(String::new());
@@ -465,6 +477,11 @@ pub fn History(id: DocumentId) -> impl IntoView {
                 </div>
             </details>
             {move || {
+                // Until the receipts are read (from the relay, or as kept here), nobody's
+                // changes can be named: say so rather than show them as not verified.
+                if receipts.with(Option::is_none) {
+                    return view! { <p class="govuk-body" data-testid="history-loading">"Finding out who made each change…"</p> }.into_any();
+                }
                 let list = shown();
                 if list.is_empty() {
                     return view! { <p class="govuk-body" data-testid="history-empty">"No changes to show."</p> }.into_any();
@@ -496,13 +513,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
 pub fn PastCase(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let query = use_query_map();
-    let receipts = LocalResource::new({
-        let repo = repo.clone();
-        move || {
-            let repo = repo.clone();
-            async move { receipts(&repo, id).await }
-        }
-    });
+    let receipts = use_receipts(&repo, id);
     let past = Memo::new({
         let repo = repo.clone();
         move |_| {
@@ -515,11 +526,19 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
                     (None, Some(h)) => {
                         let heads: Vec<ChangeHash> =
                             h.split(',').filter_map(|x| x.parse().ok()).collect();
+                        // When it was shared, or else typed (the device's clock).
                         let when = heads
                             .iter()
-                            .filter_map(|h| map.get(h).map(|r| r.at))
+                            .filter_map(|h| {
+                                map.get(h).map(|r| r.at).or_else(|| {
+                                    doc.get_change_by_hash(h)
+                                        .map(|c| c.timestamp() * 1000)
+                                        .filter(|t| *t > 0)
+                                })
+                            })
                             .max()
-                            .map_or("an earlier time".into(), moment);
+                            .map(moment)
+                            .unwrap_or_default();
                         (heads, when)
                     }
                     _ => return None,
@@ -541,7 +560,11 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
                         <h2 class="govuk-notification-banner__title" id="past-title">"Earlier version"</h2>
                     </div>
                     <div class="govuk-notification-banner__content">
-                        <p class="govuk-notification-banner__heading">{format!("This is the case as it was on {label}. It cannot be changed.")}</p>
+                        <p class="govuk-notification-banner__heading">{if label.is_empty() {
+                            "This is an earlier version of the case. It cannot be changed.".to_string()
+                        } else {
+                            format!("This is the case as it was on {label}. It cannot be changed.")
+                        }}</p>
                         <p class="govuk-body"><A href=format!("/case/{id}/family") attr:class="govuk-notification-banner__link">"Back to the case as it is now"</A>
                         " or "<A href=format!("/case/{id}/history") attr:class="govuk-notification-banner__link">"back to the history"</A></p>
                     </div>
@@ -604,16 +627,11 @@ pub fn ChangedSince(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let account = repo.account();
     let previous = use_context::<RwSignal<Option<LastLooked>>>();
-    let receipts = LocalResource::new({
-        let repo = repo.clone();
-        move || {
-            let repo = repo.clone();
-            async move { receipts(&repo, id).await }
-        }
-    });
+    let receipts = use_receipts(&repo, id);
     let summary = Memo::new({
         let repo = repo.clone();
         move |_| {
+            repo.track_changes();
             let look = previous?.get()?;
             let kept = receipts.get().flatten().unwrap_or_default();
             let me = account.with(|a| a.me().map(|m| m.id));

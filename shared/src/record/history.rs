@@ -108,7 +108,8 @@ fn quoted(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sitting {
     pub who: Who,
-    /// The device clock of its first and last change (ms; 0 where the device did not say).
+    /// The device clock of its first and last change (ms, from automerge's seconds; 0 where
+    /// the device did not say).
     pub typed_from: i64,
     pub typed_to: i64,
     /// When its last change reached the shared record, if it has.
@@ -182,7 +183,8 @@ pub fn sittings_since(
             continue;
         }
         let who = who_of(change);
-        let time = change.timestamp();
+        // Automerge's change time is in seconds.
+        let time = change.timestamp() * 1000;
         let shared = receipts.get(&change.hash()).map(|r| r.at);
         let continues = !std::mem::take(&mut baseline)
             && out.last().is_some_and(|s| {
@@ -345,7 +347,7 @@ pub fn heads_at(
     for change in doc.get_changes(&[]) {
         let when = receipts
             .get(&change.hash())
-            .map_or(change.timestamp(), |r| r.at);
+            .map_or(change.timestamp() * 1000, |r| r.at);
         if when > time || !change.deps().iter().all(|d| included.contains(d)) {
             continue;
         }
@@ -547,6 +549,17 @@ fn section_of_steps(steps: &[Step]) -> Section {
 
 /// "Action 'Attend parenting course'": the kind of item and what it is called.
 fn item_name(doc: &Automerge, kind: ItemKind, obj: &ObjId, heads: &[ChangeHash]) -> String {
+    if kind == ItemKind::Meeting {
+        // "Review on 3 December 2026", as people name meetings.
+        let label = super::meetings::MeetingKind::parse(&read_str(doc, obj, "kind", heads))
+            .label()
+            .to_string();
+        let date = read_str(doc, obj, "date", heads);
+        return match super::dates::Day::parse(&date) {
+            Some(day) => format!("{label} on {}", day.in_words()),
+            None => label,
+        };
+    }
     let noun = kind.noun();
     let mut title = String::new();
     for key in ["what", "title", "name", "agency", "issue", "date"] {
@@ -558,6 +571,9 @@ fn item_name(doc: &Automerge, kind: ItemKind, obj: &ObjId, heads: &[ChangeHash])
     let mut noun = noun.to_string();
     if let Some(first) = noun.get(..1) {
         noun = first.to_uppercase() + &noun[1..];
+    }
+    if let Some(day) = super::dates::Day::parse(&title) {
+        title = day.in_words();
     }
     if title.trim().is_empty() {
         noun

@@ -61,6 +61,7 @@ pub fn describe(path: &Path) -> (String, Option<&'static str>) {
         P::Assessment(AssessmentField::ParentsViews) => ("What parents and carers say", None),
         P::Assessment(AssessmentField::WorkingWell) => ("What is working well?", None),
         P::Assessment(AssessmentField::NeedsToHappen) => ("What needs to happen?", None),
+        P::Assessment(AssessmentField::Version) => ("Assessment version", None),
         P::Assessment(AssessmentField::Scale) => ("Scale from 0 to 10", Some("10 means everyone agrees the child is safe and well enough to close early help; 0 means things are as bad as they could be.")),
         P::Side(side, field) => return (side_label(*side, *field), None),
         P::Risk(risk, RiskField::Concern) => return (format!("{}: is this a concern?", risk_label(*risk)), None),
