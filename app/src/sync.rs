@@ -77,6 +77,8 @@ const ME_KEY: &str = "me";
 const REGISTERED_KEY: &str = "registered";
 /// The close code the relay uses when a session ends.
 const SESSION_ENDED: u16 = 4401;
+/// The relay's close code for changes written under someone else's name.
+const NOT_YOURS: u16 = 4403;
 
 /// Code to run just before remote changes are applied, with the handle that removes it.
 type Hooks = Vec<(u32, Rc<dyn Fn()>)>;
@@ -813,6 +815,15 @@ impl Repo {
             }
             if ev.code() == SESSION_ENDED {
                 repo.session_ended();
+            } else if ev.code() == NOT_YOURS {
+                // Only edits made here by someone else signed in before (a shared laptop) can
+                // cause this; they stay on this device, and syncing is tried again later.
+                repo.0.status.update(|s| {
+                    s.problem = Some(
+                        "This device holds changes made by someone else who used it before you, so they cannot be shared under your name. Ask your administrator for help.".into(),
+                    )
+                });
+                repo.drop_socket();
             } else {
                 repo.drop_socket();
             }
