@@ -84,11 +84,22 @@ pub fn watch_decoding() {
     shared::untrusted::observe_decoding(note_decoding);
 }
 
+/// Where the last panic happened, in localStorage.
+const LAST_PANIC_KEY: &str = "tac-last-panic";
+
 /// Logs panics to the console as before and, when one happens while a case's bytes are being
 /// decoded, sets that case aside and reloads the app.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
+        // Where it happened (source file and line, never the message, which could hold case
+        // content), for support and tests: after a panic the app has stopped.
+        if let (Some(place), Some(s)) = (info.location(), storage()) {
+            let _ = s.set_item(
+                LAST_PANIC_KEY,
+                &format!("{}:{}", place.file(), place.line()),
+            );
+        }
         if let Some(case) = shared::untrusted::case_being_decoded() {
             add(case);
             if let Some(w) = web_sys::window() {

@@ -99,7 +99,17 @@ impl Relay {
             .arg(self.data.path())
             .arg("--dist")
             .arg(repo_root().join("dist"))
-            .stdout(Stdio::null())
+            // The relay's log (ids only), appended to the file E2E_RELAY_LOG names, for a
+            // failing run.
+            .stdout(match std::env::var_os("E2E_RELAY_LOG") {
+                Some(path) => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+                None => Stdio::null(),
+            })
             .stderr(Stdio::inherit())
             .spawn()
             .expect("relay starts");

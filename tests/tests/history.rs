@@ -46,6 +46,26 @@ async fn history_rows(b: &Client) -> Vec<String> {
         .collect()
 }
 
+/// Waits for `css`; if it never comes, fails with the address and what the screen says.
+async fn shown_or_explain(b: &Client, css: &str) {
+    for _ in 0..200 {
+        if js(b, &format!("document.querySelector('{css}') ? 'y' : ''")).await == "y" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    screenshot(b, "failed-history").await;
+    let url = b
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    panic!(
+        "{css} never appeared at {url}: {}",
+        text_of(b, "main").await
+    );
+}
+
 fn due_change() -> String {
     format!("Ben Brown ({COUNCIL}) | changed Action \u{201c}Attend parenting course\u{201d} › By when from \u{201c}3 December 2026\u{201d} to \u{201c}10 December 2026\u{201d}")
 }
@@ -91,6 +111,10 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
     )
     .await;
     choose(&a, &last_field(&a, "action", "due").await, "2026-12-03").await;
+    // Shared before she leaves the page. (Without this wait, about 1 run in 10 lost Lena's
+    // plan edits on her own device when the page was left within about a second: noted in the
+    // reliability issue, not yet explained; this test is about the history.)
+    synced(&a).await;
     let lead = Api::sign_in(&relay, "lena@council.test");
     let (status, body) = lead.call(
         "POST",
@@ -147,15 +171,17 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
         .click()
         .await
         .unwrap();
-    find(&a, "[data-testid=history-list]").await;
-    let rows = eventually(30, "Ben's changes in the history", || async {
-        let rows = history_rows(&a).await;
-        (rows.len() == 2).then_some(rows)
-    })
-    .await;
-    let mut sorted = rows.clone();
-    sorted.sort();
-    assert_eq!(sorted, [added(), due_change()], "since you last looked");
+    shown_or_explain(&a, "[data-testid=history-list]").await;
+    let mut rows = Vec::new();
+    for _ in 0..300 {
+        rows = history_rows(&a).await;
+        rows.sort();
+        if rows == [added(), due_change()] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows, [added(), due_change()], "since you last looked");
 
     // The whole history: Ben's sitting first (newest), with both changes, then Lena's.
     choose(&a, "history-since", "all").await;
@@ -218,7 +244,7 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
     // Offline, the history still opens, with names, from this device alone.
     relay.stop();
     a.goto(&format!("{link}/history")).await.unwrap();
-    find(&a, "[data-testid=history-list]").await;
+    shown_or_explain(&a, "[data-testid=history-list]").await;
     let offline = eventually(30, "the history offline", || async {
         let rows = history_rows(&a).await;
         (rows.len() > 2).then_some(rows)

@@ -20,6 +20,11 @@ use shared::record::CaseRecord;
 use shared::DocumentId;
 use std::collections::HashMap;
 
+/// Rows already worked out, by the two states (heads) they compare.
+type KeptRows = HashMap<(Vec<ChangeHash>, Vec<ChangeHash>), Vec<history::Row>>;
+
+/// Sittings shown at first, and added by "Show earlier changes".
+const PAGE: usize = 25;
 /// A sitting's typed and shared times further apart than this are both shown.
 const OFFLINE_GAP_MS: i64 = 5 * 60 * 1000;
 
@@ -31,39 +36,52 @@ fn looked_key(id: &DocumentId) -> String {
     format!("last-looked-{id}")
 }
 
-/// The case's receipts: fetched from the relay when online (and kept on this device), else as
-/// last kept. `None` only if they were never fetched here.
-pub async fn receipts(repo: &Repo, id: DocumentId) -> Option<Receipts> {
-    match api::receipts(&id).await {
-        Ok(fresh) => {
-            if let Ok(json) = serde_json::to_string(&fresh) {
-                let _ = repo.put_meta(&receipts_key(&id), &json).await;
-            }
-            Some(fresh)
-        }
-        Err(_) => repo
-            .meta(&receipts_key(&id))
-            .await
-            .and_then(|json| serde_json::from_str(&json).ok()),
+/// The case's receipts from the relay, kept on this device for offline use; `None` offline.
+async fn fetch_receipts(repo: &Repo, id: DocumentId) -> Option<Receipts> {
+    let fresh = api::receipts(&id).await.ok()?;
+    if let Ok(json) = serde_json::to_string(&fresh) {
+        let _ = repo.put_meta(&receipts_key(&id), &json).await;
     }
+    Some(fresh)
 }
 
-/// The case's receipts, fetched again when changes arrive from others (whose receipts the
-/// device does not have yet), at most about once a second.
-fn use_receipts(repo: &Repo, id: DocumentId) -> LocalResource<Option<Receipts>> {
-    let remote = repo.remote_changes();
-    let repo = repo.clone();
-    LocalResource::new(move || {
-        let first = remote.get() == 0;
+/// The case's receipts: `None` while finding out, then those kept on this device (at once,
+/// offline too) and the relay's when they arrive (`Some(None)`: none known here). Fetched again
+/// when changes from others arrive (their receipts are new), a burst at a time.
+fn use_receipts(repo: &Repo, id: DocumentId) -> ReadSignal<Option<Option<Receipts>>> {
+    let (known, set) = signal(None::<Option<Receipts>>);
+    {
         let repo = repo.clone();
-        async move {
-            if !first {
-                // A burst of changes becomes one fetch: later runs replace this one.
-                gloo_timers::future::sleep(std::time::Duration::from_millis(800)).await;
+        leptos::task::spawn_local(async move {
+            let kept: Option<Receipts> = repo
+                .meta(&receipts_key(&id))
+                .await
+                .and_then(|json| serde_json::from_str(&json).ok());
+            if kept.is_some() {
+                let _ = set.try_set(Some(kept.clone()));
             }
-            receipts(&repo, id).await
+            let fresh = fetch_receipts(&repo, id).await;
+            let _ = set.try_set(Some(fresh.or(kept)));
+        });
+    }
+    let remote = repo.remote_changes();
+    let started = remote.get_untracked();
+    let waiting = std::rc::Rc::new(std::cell::Cell::new(false));
+    let repo = repo.clone();
+    Effect::new(move |_| {
+        if remote.get() == started || waiting.replace(true) {
+            return;
         }
-    })
+        let (repo, waiting) = (repo.clone(), waiting.clone());
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::sleep(std::time::Duration::from_millis(800)).await;
+            waiting.set(false);
+            if let Some(fresh) = fetch_receipts(&repo, id).await {
+                let _ = set.try_set(Some(Some(fresh)));
+            }
+        });
+    });
+    known
 }
 
 fn by_hash(receipts: &Receipts) -> HashMap<ChangeHash, Received> {
@@ -86,9 +104,24 @@ fn parse_heads(heads: &[String]) -> Vec<ChangeHash> {
     heads.iter().filter_map(|h| h.parse().ok()).collect()
 }
 
-/// When this person last looked at the case (the newer of this device's note and the relay's),
-/// then notes that they are looking now. Returns the earlier look.
+thread_local! {
+    /// Each case's earlier look, taken once per page load: moving between a case's sections
+    /// redraws its screen, and must not count as looking again.
+    static EARLIER: std::cell::RefCell<HashMap<DocumentId, Option<LastLooked>>> =
+        Default::default();
+}
+
+/// When this person last looked at the case before this visit (the newer of this device's
+/// note and the relay's); the first call in a visit also notes that they are looking now.
 pub async fn look(repo: &Repo, id: DocumentId) -> Option<LastLooked> {
+    if let Some(earlier) = EARLIER.with(|e| e.borrow().get(&id).cloned()) {
+        return earlier;
+    }
+    let earlier = look_now(repo, id).await;
+    EARLIER.with(|e| e.borrow_mut().entry(id).or_insert(earlier).clone())
+}
+
+async fn look_now(repo: &Repo, id: DocumentId) -> Option<LastLooked> {
     let here: Option<LastLooked> = repo
         .meta(&looked_key(&id))
         .await
@@ -276,7 +309,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
                         .into_iter()
                         .filter(|h| doc.get_change_by_hash(h).is_some())
                         .collect();
-                    history::sittings_since(doc, &map, me, &base)
+                    history::outline_since(doc, &map, me, &base)
                 })
             });
             (list.unwrap_or_default(), kept)
@@ -307,40 +340,73 @@ pub fn History(id: DocumentId) -> impl IntoView {
             names
         })
     };
+    // Rows cost a comparison of the document each, so only the sittings on screen get them, a
+    // page at a time; rows between two states never change, so they are kept by those states.
+    let limit = RwSignal::new(PAGE);
+    let rows_kept: StoredValue<KeptRows> = StoredValue::new(HashMap::new());
+    let rows_of = {
+        let repo = repo.clone();
+        move |s: &Sitting| -> Vec<history::Row> {
+            let key = (s.before.clone(), s.after.clone());
+            if let Some(rows) = rows_kept.with_value(|k| k.get(&key).cloned()) {
+                return rows;
+            }
+            let rows = repo
+                .with_doc(&id, |doc| {
+                    history::rows_between(doc.document(), &s.before, &s.after)
+                })
+                .unwrap_or_default();
+            rows_kept.update_value(|k| {
+                k.insert(key, rows.clone());
+            });
+            rows
+        }
+    };
     let shown = move || {
         let (person, agency, section) = (person.get(), agency.get(), section.get());
         let (from, to) = (day_start(&from.get()), day_start(&to.get()));
         let agreed_base = matches!(since.get(), Since::Review | Since::Agreed);
+        // Since you last looked, your own changes are not news.
+        let others_only = since.get() == Since::Looked;
+        let me_now = me();
+        let mine = move |who: &Who| {
+            matches!(who, Who::YouNotShared)
+                || matches!(who, Who::Professional(p) if Some(*p) == me_now)
+        };
+        let most = limit.get();
         sittings.with(|(list, kept)| {
-            list.iter()
-                .rev()
-                .filter(|s| {
-                    (person.is_empty()
+            let mut out = Vec::new();
+            let mut more = false;
+            for s in list.iter().rev().filter(|s| {
+                !(others_only && mine(&s.who))
+                    && (person.is_empty()
                         || matches!(&s.who, Who::Professional(p) if p.to_string() == person))
-                        && (agency.is_empty()
-                            || organisation(&s.who, kept).as_deref() == Some(agency.as_str()))
-                        && from.is_none_or(|f| s.when() >= f)
-                        && to.is_none_or(|t| s.when() < t + 86_400_000)
-                })
-                .filter_map(|s| {
-                    let rows: Vec<String> = s
-                        .rows
-                        .iter()
-                        .filter(|r| section.is_empty() || format!("{:?}", r.section) == section)
-                        // Since an agreement, the act of agreeing is not one of the changes.
-                        .filter(|r| !(agreed_base && r.item_kind == Some(ItemKind::Agreement)))
-                        .map(|r| r.sentence())
-                        .collect();
-                    (!rows.is_empty()).then(|| {
-                        (
-                            who_label(&s.who, kept, me()),
-                            when_label(s),
-                            rows,
-                            s.after.clone(),
-                        )
-                    })
-                })
-                .collect::<Vec<_>>()
+                    && (agency.is_empty()
+                        || organisation(&s.who, kept).as_deref() == Some(agency.as_str()))
+                    && from.is_none_or(|f| s.when() >= f)
+                    && to.is_none_or(|t| s.when() < t + 86_400_000)
+            }) {
+                if out.len() == most {
+                    more = true;
+                    break;
+                }
+                let rows: Vec<String> = rows_of(s)
+                    .iter()
+                    .filter(|r| section.is_empty() || format!("{:?}", r.section) == section)
+                    // Since an agreement, the act of agreeing is not one of the changes.
+                    .filter(|r| !(agreed_base && r.item_kind == Some(ItemKind::Agreement)))
+                    .map(|r| r.sentence())
+                    .collect();
+                if !rows.is_empty() {
+                    out.push((
+                        who_label(&s.who, kept, me()),
+                        when_label(s),
+                        rows,
+                        s.after.clone(),
+                    ));
+                }
+            }
+            (out, more)
         })
     };
     let since_choice = move |value: String| {
@@ -482,7 +548,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
                 if receipts.with(Option::is_none) {
                     return view! { <p class="govuk-body" data-testid="history-loading">"Finding out who made each change…"</p> }.into_any();
                 }
-                let list = shown();
+                let (list, more) = shown();
                 if list.is_empty() {
                     return view! { <p class="govuk-body" data-testid="history-empty">"No changes to show."</p> }.into_any();
                 }
@@ -502,6 +568,10 @@ pub fn History(id: DocumentId) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ol>
+                    {more.then(|| view! {
+                        <button type="button" class="govuk-button govuk-button--secondary" data-testid="history-more"
+                            on:click=move |_| limit.update(|n| *n += PAGE)>"Show earlier changes"</button>
+                    })}
                 }.into_any()
             }}
         </div>

@@ -146,6 +146,21 @@ pub fn sittings_since(
     me: Option<i64>,
     since: &[ChangeHash],
 ) -> Vec<Sitting> {
+    let mut out = outline_since(doc, receipts, me, since);
+    for s in &mut out {
+        s.rows = rows_between(doc, &s.before, &s.after);
+    }
+    out
+}
+
+/// [`sittings_since`] without their rows, which cost a comparison of the document each: a
+/// screen fills in only the sittings it shows ([`rows_between`] with their heads).
+pub fn outline_since(
+    doc: &Automerge,
+    receipts: &HashMap<ChangeHash, Received>,
+    me: Option<i64>,
+    since: &[ChangeHash],
+) -> Vec<Sitting> {
     let changes = doc.get_changes(&[]);
     let after_since: HashSet<ChangeHash> =
         doc.get_changes(since).iter().map(|c| c.hash()).collect();
@@ -215,9 +230,6 @@ pub fn sittings_since(
                 rows: Vec::new(),
             }),
         }
-    }
-    for s in &mut out {
-        s.rows = rows_between(doc, &s.before, &s.after);
     }
     out
 }
