@@ -388,7 +388,12 @@ async fn receipts(
 ) -> ApiResult<Json<shared::api::Receipts>> {
     let id = case_id(&id)?;
     role_on(&state, &id, &me.professional)?;
-    let rows = state.journal.for_case(&id).await?;
+    Ok(Json(case_receipts(&state, &id).await?))
+}
+
+/// A case's receipts, with the name and organisation of everyone in them.
+async fn case_receipts(state: &AppState, id: &str) -> ApiResult<shared::api::Receipts> {
+    let rows = state.journal.for_case(id).await?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.professional_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -410,7 +415,7 @@ async fn receipts(
             received_at: r.received_at,
         })
         .collect();
-    Ok(Json(shared::api::Receipts { receipts, people }))
+    Ok(shared::api::Receipts { receipts, people })
 }
 
 /// The caller's own last look at a case; nobody else's.
@@ -609,28 +614,9 @@ async fn case_history_csv(
 ) -> ApiResult<Response> {
     audit_reader(&me.professional)?;
     let id = case_id(&id)?;
-    let rows = state.journal.for_case(&id).await?;
-    let mut names = std::collections::HashMap::new();
-    for r in &rows {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.professional_id) {
-            if let Some(p) = accounts::professional(&state.db, r.professional_id).await? {
-                slot.insert(format!("{} ({})", p.name, p.agency_name));
-            }
-        }
-    }
-    let receipts: std::collections::HashMap<_, _> = rows
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r.change_hash.parse().ok()?,
-                shared::record::history::Received {
-                    professional_id: r.professional_id,
-                    at: r.received_at,
-                },
-            ))
-        })
-        .collect();
-    let Some(sittings) = crate::journal::sittings(&state.repos, &state.db, &id, receipts).await
+    let receipts = case_receipts(&state, &id).await?;
+    let Some(sittings) =
+        crate::journal::sittings(&state.repos, &state.db, &id, receipts.by_change()).await
     else {
         return Err(ApiError::not_found("case"));
     };
@@ -644,23 +630,28 @@ async fn case_history_csv(
         )
         .await;
     let csv = shared::record::history::to_csv(&sittings, |who| match who {
-        shared::record::history::Who::Professional(p) => names
-            .get(p)
-            .cloned()
-            .unwrap_or_else(|| "Someone no longer on TAC Planner".into()),
+        shared::record::history::Who::Professional(p) => receipts.author(*p).map_or_else(
+            || "Someone no longer on TAC Planner".into(),
+            |a| format!("{} ({})", a.name, a.agency_name),
+        ),
         _ => "Not verified".into(),
     });
-    Ok((
+    Ok(csv_download(&format!("history-{id}.csv"), csv))
+}
+
+/// A CSV file for the browser to save.
+fn csv_download(file_name: &str, csv: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"history-{id}.csv\""),
+                format!("attachment; filename=\"{file_name}\""),
             ),
         ],
         csv,
     )
-        .into_response())
+        .into_response()
 }
 
 async fn case_audit_csv(
@@ -681,17 +672,10 @@ async fn case_audit_csv(
         )
         .await;
     let rows = state.audit.for_case(&id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"audit-{id}.csv\""),
-            ),
-        ],
+    Ok(csv_download(
+        &format!("audit-{id}.csv"),
         audit::to_csv(&rows),
-    )
-        .into_response())
+    ))
 }
 
 /// Export kinds are short fixed words (stored in the audit), never free text.

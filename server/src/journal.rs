@@ -166,18 +166,9 @@ impl Journal {
         case: &str,
         hashes: Vec<ChangeHash>,
     ) -> Result<Vec<bool>, JournalError> {
-        // Nothing stored: the relay holds nothing (and asking samod would make it ask the very
-        // client whose frame waits here).
-        if !crate::storage::holds_document(&self.pool, case).await? {
+        // Nothing stored: the relay holds nothing.
+        let Some(handle) = relay_copy(repos, &self.pool, case).await? else {
             return Ok(vec![false; hashes.len()]);
-        }
-        let Ok(id) = case.parse::<samod::DocumentId>() else {
-            return Ok(vec![false; hashes.len()]);
-        };
-        let find = repos.for_case(case).find(id);
-        let handle = match tokio::time::timeout(HELD_WAIT, find).await {
-            Ok(Ok(Some(handle))) => handle,
-            _ => return Err(JournalError::Unavailable),
         };
         let lookup = handle.with_document_async(move |doc| {
             hashes
@@ -203,6 +194,25 @@ impl Journal {
     }
 }
 
+/// The relay's copy of a case, or `None` if nothing of it is stored. Without a stored copy
+/// samod is not asked: it would ask the connected clients, one of whom may be waiting on this.
+async fn relay_copy(
+    repos: &Repos,
+    pool: &SqlitePool,
+    case: &str,
+) -> Result<Option<samod::DocHandle>, JournalError> {
+    if !crate::storage::holds_document(pool, case).await? {
+        return Ok(None);
+    }
+    let Ok(id) = case.parse::<samod::DocumentId>() else {
+        return Ok(None);
+    };
+    match tokio::time::timeout(HELD_WAIT, repos.for_case(case).find(id)).await {
+        Ok(Ok(Some(handle))) => Ok(Some(handle)),
+        _ => Err(JournalError::Unavailable),
+    }
+}
+
 /// The history of the relay's copy of a case (see [`shared::record::history`]); `None` if the
 /// relay holds no copy.
 pub async fn sittings(
@@ -211,12 +221,7 @@ pub async fn sittings(
     case: &str,
     receipts: std::collections::HashMap<ChangeHash, shared::record::history::Received>,
 ) -> Option<Vec<shared::record::history::Sitting>> {
-    if !crate::storage::holds_document(pool, case).await.ok()? {
-        return None;
-    }
-    let id: samod::DocumentId = case.parse().ok()?;
-    let find = repos.for_case(case).find(id);
-    let handle = tokio::time::timeout(HELD_WAIT, find).await.ok()?.ok()??;
+    let handle = relay_copy(repos, pool, case).await.ok()??;
     handle
         .with_document_async(move |doc| shared::record::history::sittings(doc, &receipts, None))
         .await

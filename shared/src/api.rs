@@ -185,6 +185,33 @@ pub struct Receipts {
     pub people: Vec<Author>,
 }
 
+impl Receipts {
+    /// By change, as [`crate::record::history`] reads them (unreadable hashes are skipped).
+    pub fn by_change(
+        &self,
+    ) -> std::collections::HashMap<automerge::ChangeHash, crate::record::history::Received> {
+        self.receipts
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.change_hash.parse().ok()?,
+                    crate::record::history::Received {
+                        professional_id: r.professional_id,
+                        at: r.received_at,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The person with this id, if they made any of the changes.
+    pub fn author(&self, professional_id: i64) -> Option<&Author> {
+        self.people
+            .iter()
+            .find(|a| a.professional_id == professional_id)
+    }
+}
+
 /// One change as the relay received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {

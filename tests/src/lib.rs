@@ -350,3 +350,34 @@ pub async fn serious_accessibility_problems(browser: &Client) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Puts a case straight into the app's IndexedDB, as if it had been synced earlier: the
+/// document saved whole under `key`, `name` in the case list, and `meta` entries (key, value)
+/// the device keeps beside it. For benchmarks that need a big case without typing it.
+pub async fn store_case(
+    browser: &Client,
+    key: &str,
+    bytes: &[u8],
+    id: &str,
+    name: &str,
+    meta: &[(String, String)],
+) {
+    let stored = browser
+        .execute_async(
+            "const [key, bytes, id, name, meta, done] = arguments; const open = indexedDB.open('tac-planner', 1);\
+             open.onsuccess = () => { const db = open.result; const tx = db.transaction(['chunks', 'cases', 'meta'], 'readwrite');\
+             tx.objectStore('chunks').put(new Uint8Array(bytes), key); tx.objectStore('cases').put(name, id);\
+             for (const [k, v] of meta) tx.objectStore('meta').put(v, k);\
+             tx.oncomplete = () => done('ok'); tx.onerror = () => done('error'); };",
+            vec![
+                key.into(),
+                serde_json::json!(bytes),
+                id.into(),
+                name.into(),
+                serde_json::json!(meta),
+            ],
+        )
+        .await
+        .expect("script runs");
+    assert_eq!(stored, "ok", "the case is stored in IndexedDB");
+}

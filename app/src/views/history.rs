@@ -14,7 +14,7 @@ use leptos_router::hooks::use_query_map;
 use shared::api::{LastLooked, Receipts};
 use shared::record::dates::Day;
 use shared::record::edit::ItemKind;
-use shared::record::history::{self, Received, Sitting, Who};
+use shared::record::history::{self, Sitting, Who};
 use shared::record::meetings::MeetingKind;
 use shared::record::CaseRecord;
 use shared::DocumentId;
@@ -84,19 +84,17 @@ fn use_receipts(repo: &Repo, id: DocumentId) -> ReadSignal<Option<Option<Receipt
     known
 }
 
-fn by_hash(receipts: &Receipts) -> HashMap<ChangeHash, Received> {
-    receipts
-        .receipts
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r.change_hash.parse().ok()?,
-                Received {
-                    professional_id: r.professional_id,
-                    at: r.received_at,
-                },
-            ))
-        })
+/// This device's own changes: shared by the person signed in, or not shared yet.
+fn is_mine(who: &Who, me: Option<i64>) -> bool {
+    matches!(who, Who::YouNotShared) || matches!(who, Who::Professional(p) if Some(*p) == me)
+}
+
+/// The heads this device has, of those given (a look or an agreement from another device may
+/// name changes that have not arrived here yet).
+fn known(doc: &automerge::Automerge, heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads
+        .into_iter()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
         .collect()
 }
 
@@ -150,14 +148,10 @@ async fn look_now(repo: &Repo, id: DocumentId) -> Option<LastLooked> {
 fn who_label(who: &Who, receipts: &Receipts, me: Option<i64>) -> String {
     match who {
         Who::Professional(p) if Some(*p) == me => "You".into(),
-        Who::Professional(p) => receipts
-            .people
-            .iter()
-            .find(|a| a.professional_id == *p)
-            .map_or_else(
-                || "Someone outside your team".into(),
-                |a| format!("{} ({})", a.name, a.agency_name),
-            ),
+        Who::Professional(p) => receipts.author(*p).map_or_else(
+            || "Someone outside your team".into(),
+            |a| format!("{} ({})", a.name, a.agency_name),
+        ),
         Who::YouNotShared => "You (not shared yet)".into(),
         Who::NotVerified => {
             "Not verified (recorded before TAC Planner kept a record of who shared each change)"
@@ -170,11 +164,7 @@ fn organisation(who: &Who, receipts: &Receipts) -> Option<String> {
     let Who::Professional(p) = who else {
         return None;
     };
-    receipts
-        .people
-        .iter()
-        .find(|a| a.professional_id == *p)
-        .map(|a| a.agency_name.clone())
+    receipts.author(*p).map(|a| a.agency_name.clone())
 }
 
 /// "3 December 2026 at 14:31", in this device's time zone.
@@ -284,7 +274,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
         move |_| {
             repo.track_changes();
             let kept = receipts.get().flatten().unwrap_or_default();
-            let map = by_hash(&kept);
+            let map = kept.by_change();
             let me = me();
             let mode = since.get();
             let base: Option<Vec<ChangeHash>> = match mode {
@@ -305,11 +295,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
             let list = base.and_then(|base| {
                 repo.with_doc(&id, |doc| {
                     let doc = doc.document();
-                    let base: Vec<ChangeHash> = base
-                        .into_iter()
-                        .filter(|h| doc.get_change_by_hash(h).is_some())
-                        .collect();
-                    history::outline_since(doc, &map, me, &base)
+                    history::outline_since(doc, &map, me, &known(doc, base))
                 })
             });
             (list.unwrap_or_default(), kept)
@@ -369,16 +355,12 @@ pub fn History(id: DocumentId) -> impl IntoView {
         // Since you last looked, your own changes are not news.
         let others_only = since.get() == Since::Looked;
         let me_now = me();
-        let mine = move |who: &Who| {
-            matches!(who, Who::YouNotShared)
-                || matches!(who, Who::Professional(p) if Some(*p) == me_now)
-        };
         let most = limit.get();
         sittings.with(|(list, kept)| {
             let mut out = Vec::new();
             let mut more = false;
             for s in list.iter().rev().filter(|s| {
-                !(others_only && mine(&s.who))
+                !(others_only && is_mine(&s.who, me_now))
                     && (person.is_empty()
                         || matches!(&s.who, Who::Professional(p) if p.to_string() == person))
                     && (agency.is_empty()
@@ -587,7 +569,7 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
     let past = Memo::new({
         let repo = repo.clone();
         move |_| {
-            let map = by_hash(&receipts.get().flatten().unwrap_or_default());
+            let map = receipts.get().flatten().unwrap_or_default().by_change();
             let (at, heads) = query.with(|q| (q.get("as_at"), q.get("heads")));
             repo.with_doc(&id, |doc| {
                 let doc = doc.document();
@@ -698,36 +680,34 @@ pub fn ChangedSince(id: DocumentId) -> impl IntoView {
     let account = repo.account();
     let previous = use_context::<RwSignal<Option<LastLooked>>>();
     let receipts = use_receipts(&repo, id);
+    // Only others' changes count, so only changes from elsewhere can alter this (never the
+    // person's own typing), and only others' sittings are compared.
+    let remote = repo.remote_changes();
     let summary = Memo::new({
         let repo = repo.clone();
         move |_| {
-            repo.track_changes();
+            remote.track();
             let look = previous?.get()?;
             let kept = receipts.get().flatten().unwrap_or_default();
             let me = account.with(|a| a.me().map(|m| m.id));
-            let map = by_hash(&kept);
-            let list = repo.with_doc(&id, |doc| {
+            let map = kept.by_change();
+            let (count, names) = repo.with_doc(&id, |doc| {
                 let doc = doc.document();
-                let base: Vec<ChangeHash> = parse_heads(&look.heads)
-                    .into_iter()
-                    .filter(|h| doc.get_change_by_hash(h).is_some())
-                    .collect();
-                history::sittings_since(doc, &map, me, &base)
+                let base = known(doc, parse_heads(&look.heads));
+                let mut names: Vec<String> = Vec::new();
+                let mut count = 0;
+                for s in history::outline_since(doc, &map, me, &base) {
+                    if is_mine(&s.who, me) {
+                        continue;
+                    }
+                    count += history::rows_between(doc, &s.before, &s.after).len();
+                    let name = who_label(&s.who, &kept, me);
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                (count, names)
             })?;
-            let mut names: Vec<String> = Vec::new();
-            let mut count = 0;
-            for s in &list {
-                if matches!(s.who, Who::YouNotShared)
-                    || matches!(s.who, Who::Professional(p) if Some(p) == me)
-                {
-                    continue;
-                }
-                count += s.rows.len();
-                let name = who_label(&s.who, &kept, me);
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
             (count > 0).then(|| (names.join(", "), count))
         }
     });

@@ -177,30 +177,9 @@ fn shown(path: &Path, raw: String) -> String {
     }
 }
 
-/// `2026-12-01` → "1 December 2026", as GOV.UK writes dates.
+/// `2026-12-01` → "1 December 2026", as GOV.UK writes dates (`None` if not a real date).
 pub(super) fn long_date(iso: &str) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let mut parts = iso.trim().splitn(3, '-');
-    let year: u32 = parts.next()?.parse().ok()?;
-    let month: usize = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    Some(format!(
-        "{day} {} {year}",
-        MONTHS.get(month.checked_sub(1)?)?
-    ))
+    shared::record::dates::Day::parse(iso).map(shared::record::dates::Day::in_words)
 }
 
 /// Outcomes are few and hold the actions, so they start open; other items start as cards.

@@ -62,8 +62,6 @@ pub struct Row {
     pub item_kind: Option<ItemKind>,
     /// The field's label, for a changed field.
     pub field: Option<String>,
-    /// The field, for a changed field, so a view can link to it.
-    pub path: Option<Path>,
     pub kind: RowKind,
 }
 
@@ -260,7 +258,6 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                         item: Some(item_name(doc, kind, obj, after)),
                         item_kind: Some(kind),
                         field: None,
-                        path: None,
                         kind: RowKind::Added,
                     });
                 }
@@ -287,7 +284,6 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                         item: Some(item_name(doc, kind, &obj, before)),
                         item_kind: Some(kind),
                         field: None,
-                        path: None,
                         kind: RowKind::Removed,
                     });
                 }
@@ -328,7 +324,6 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     item_kind: item.as_ref().map(|(kind, _)| *kind),
                     item: item.map(|(kind, obj)| item_name(doc, kind, &obj, after)),
                     field: Some(describe(&path).0),
-                    path: Some(path),
                     kind: RowKind::Changed { old, new },
                 });
             }
@@ -654,11 +649,6 @@ fn snippet(text: &str) -> String {
         let cut: String = text.chars().take(MOST).collect();
         format!("{}…", cut.trim_end())
     }
-}
-
-/// The title of a section, for filters and headings.
-pub fn section_name(section: Section) -> &'static str {
-    section_title(section)
 }
 
 /// The history as CSV for a records officer: one line per row, oldest first, with the relay's

@@ -114,12 +114,7 @@ fn case() -> (AutoCommit, Vec<String>) {
 
 /// Receipts as the relay would have written them: each change from its actor's author, shared
 /// a minute after it was typed.
-fn receipts_for(
-    doc: &mut AutoCommit,
-) -> (
-    shared::api::Receipts,
-    HashMap<automerge::ChangeHash, history::Received>,
-) {
+fn receipts_for(doc: &mut AutoCommit) -> shared::api::Receipts {
     let claims = shared::authorship::claims_in([doc.save().as_slice()]).unwrap();
     let mut owner = HashMap::new();
     for c in &claims {
@@ -129,22 +124,13 @@ fn receipts_for(
         }
     }
     let mut api = shared::api::Receipts::default();
-    let mut map = HashMap::new();
     for c in claims {
         let professional_id = owner.get(&c.actor).copied().unwrap_or(1);
-        let at = c.time * 1000 + 60_000;
         api.receipts.push(shared::api::Receipt {
             change_hash: c.hash.to_string(),
             professional_id,
-            received_at: at,
+            received_at: c.time * 1000 + 60_000,
         });
-        map.insert(
-            c.hash,
-            history::Received {
-                professional_id,
-                at,
-            },
-        );
     }
     for p in 1..=PEOPLE {
         api.people.push(shared::api::Author {
@@ -153,7 +139,7 @@ fn receipts_for(
             agency_name: "Early Help".into(),
         });
     }
-    (api, map)
+    api
 }
 
 fn p95(mut v: Vec<f64>) -> (f64, f64) {
@@ -262,7 +248,8 @@ async fn main() {
     let changes = doc.get_changes(&[]).len();
     let review_hashes: Vec<automerge::ChangeHash> =
         review.iter().map(|h| h.parse().unwrap()).collect();
-    let (receipts, by_hash) = receipts_for(&mut doc);
+    let receipts = receipts_for(&mut doc);
+    let by_hash = receipts.by_change();
     println!(
         "case: {changes} changes from {PEOPLE} people, {} KB saved, {} sittings (built in {:.1} s)",
         bytes.len() / 1024,
@@ -280,25 +267,12 @@ async fn main() {
         (js(&b, "document.querySelector('#new-child-name') ? 'y' : ''").await == "y").then_some(())
     })
     .await;
-    let stored = b
-        .execute_async(
-            "const [key, bytes, id, receipts, done] = arguments; const open = indexedDB.open('tac-planner', 1);\
-             open.onsuccess = () => { const db = open.result; const tx = db.transaction(['chunks', 'cases'], 'readwrite');\
-             tx.objectStore('chunks').put(new Uint8Array(bytes), key); tx.objectStore('cases').put('Amira Khan', id);\
-             tx.oncomplete = () => {\
-               const m = db.transaction(['meta'], 'readwrite'); m.objectStore('meta').put(receipts, 'receipts-' + id);\
-               m.oncomplete = () => done('ok'); m.onerror = () => done('error'); };\
-             tx.onerror = () => done('error'); };",
-            vec![
-                key.into(),
-                serde_json::json!(bytes),
-                id.to_string().into(),
-                serde_json::to_string(&receipts).unwrap().into(),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(stored, "ok");
+    // With the receipts the device would have kept, so people and sittings are named.
+    let kept = vec![(
+        format!("receipts-{id}"),
+        serde_json::to_string(&receipts).unwrap(),
+    )];
+    e2e::store_case(&b, &key, &bytes, &id.to_string(), "Amira Khan", &kept).await;
     b.goto(&format!("{}/case/{id}/family", relay.url()))
         .await
         .unwrap();

@@ -150,17 +150,7 @@ async fn main() {
     })
     .await;
     // Put the case straight into the app's IndexedDB, as if it had been synced earlier.
-    let stored = b
-        .execute_async(
-            "const [key, bytes, id, done] = arguments; const open = indexedDB.open('tac-planner', 1);\
-             open.onsuccess = () => { const db = open.result; const tx = db.transaction(['chunks', 'cases'], 'readwrite');\
-             tx.objectStore('chunks').put(new Uint8Array(bytes), key); tx.objectStore('cases').put('Amira Khan', id);\
-             tx.oncomplete = () => done('ok'); tx.onerror = () => done('error'); };",
-            vec![key.into(), serde_json::json!(bytes), id.to_string().into()],
-        )
-        .await
-        .unwrap();
-    assert_eq!(stored, "ok");
+    e2e::store_case(&b, &key, &bytes, &id.to_string(), "Amira Khan", &[]).await;
 
     let mut browser_ms = Vec::new();
     // The first opens compile and cache the wasm and warm the browser's caches; a practitioner
