@@ -205,3 +205,102 @@ fn changes_without_receipts_are_not_verified_unless_they_are_mine_and_unshared()
         "removed the outcome \u{201c}Settled at home\u{201d}"
     );
 }
+
+#[test]
+fn the_case_as_it_stood_reads_out_every_section_with_labels_in_form_order() {
+    let mut record = CaseRecord::new("Sam Smith");
+    record.worried_about = autosurgeon::Text::with_value("Sam misses school.");
+    let mut outcome = Outcome::new("Sam goes to school every day");
+    let mut action = Action::new("Attend parenting course");
+    action.due = "2026-12-03".into();
+    action.owner = "Tom Teacher".into();
+    let action_id = action.id.clone();
+    outcome.actions.push(action);
+    record.plan.outcomes.push(outcome);
+    let mut doc = record.into_document().unwrap();
+    let then = doc.get_heads();
+    edit::set_text(
+        &mut doc,
+        &Path::Action(action_id, ActionField::Due),
+        "2026-12-10",
+    )
+    .unwrap();
+    doc.commit();
+
+    let out = history::read_out(doc.document(), &then);
+    let line = |e: &history::Entry| match &e.value {
+        Some(v) => format!("{}{}: {v}", "  ".repeat(e.depth), e.label),
+        None => format!("{}[{}]", "  ".repeat(e.depth), e.label),
+    };
+    let plan: Vec<String> = out
+        .iter()
+        .filter(|e| e.section == Section::Plan)
+        .map(line)
+        .collect();
+    assert_eq!(
+        plan,
+        [
+            "[Outcome \u{201c}Sam goes to school every day\u{201d}]",
+            "  What we want to be different: Sam goes to school every day",
+            "  [Action \u{201c}Attend parenting course\u{201d}]",
+            "    What will be done: Attend parenting course",
+            "    Who will do it: Tom Teacher",
+            "    By when: 3 December 2026",
+            "    Status: Not started",
+        ],
+        "{out:#?}"
+    );
+    // Sections come in the app's order: the family first, the plan after the assessment.
+    let first = |s: Section| out.iter().position(|e| e.section == s).unwrap();
+    assert!(first(Section::Family) < first(Section::Assessment));
+    assert!(first(Section::Assessment) < first(Section::Plan));
+    assert!(out
+        .iter()
+        .any(|e| e.label == "Full name" && e.value.as_deref() == Some("Sam Smith")));
+    // Now: the new date.
+    let heads = doc.get_heads();
+    let now = history::read_out(doc.document(), &heads);
+    assert!(now
+        .iter()
+        .any(|e| e.key == "due" && e.value.as_deref() == Some("10 December 2026")));
+}
+
+#[test]
+fn version_one_fields_read_as_the_fields_they_became_in_old_history() {
+    let mut doc = shared::case::Case::new("Sam").into_document().unwrap();
+    doc.commit();
+    let before = doc.get_heads();
+    doc.set_author(Some(author_of(ANN)));
+    shared::case::Field::ChildName
+        .write(&mut doc, "Samuel Smith")
+        .unwrap();
+    shared::case::Field::LeadProfessional
+        .write(&mut doc, "Tom Teacher")
+        .unwrap();
+    doc.commit();
+    let edited = doc.get_heads();
+    let sentences: Vec<String> = history::rows_between(doc.document(), &before, &edited)
+        .iter()
+        .map(|r| r.sentence())
+        .collect();
+    assert_eq!(
+        sentences,
+        [
+            "changed Child › Full name from \u{201c}Sam\u{201d} to \u{201c}Samuel Smith\u{201d}",
+            "set Lead professional › Name to \u{201c}Tom Teacher\u{201d}",
+        ]
+    );
+    // The upgrade moves those values; it does not read as clearing them.
+    shared::record::migrate::migrate(&mut doc).unwrap();
+    let upgraded = doc.get_heads();
+    let upgrade = history::rows_between(doc.document(), &edited, &upgraded);
+    assert!(
+        upgrade
+            .iter()
+            .all(|r| !matches!(&r.kind, RowKind::Changed { new, .. } if new.is_empty())),
+        "{upgrade:#?}"
+    );
+    assert!(upgrade
+        .iter()
+        .any(|r| r.sentence() == "added the person \u{201c}Samuel Smith\u{201d}"));
+}

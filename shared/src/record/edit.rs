@@ -436,6 +436,35 @@ impl Path {
         }
     }
 
+    /// Where the field comes in its form.
+    pub fn rank(&self) -> usize {
+        match self {
+            Path::WorriedAbout => 0,
+            Path::Family(f) => f.rank(),
+            Path::Person(_, f) => f.rank(),
+            Path::AgencyConsent(_, f) => f.rank(),
+            Path::DoNotShare(_, f) => f.rank(),
+            Path::Override(_, f) => f.rank(),
+            Path::Sharing(_, f) => f.rank(),
+            Path::Assessment(f) => f.rank(),
+            Path::Side(_, f) => f.rank(),
+            Path::Risk(_, f) => f.rank(),
+            Path::Participant(_, f) => f.rank(),
+            Path::Plan(f) => f.rank(),
+            Path::Outcome(_, f) => f.rank(),
+            Path::Action(_, f) => f.rank(),
+            Path::Score(_, f) => f.rank(),
+            Path::Meeting(_, f) => f.rank(),
+            Path::Progress(_, f) => f.rank(),
+            Path::Agreement(_, f) => f.rank(),
+            Path::Lead(_, f) => f.rank(),
+            Path::Step(_, f) => f.rank(),
+            Path::Escalation(_, f) => f.rank(),
+            Path::Closure(f) => f.rank(),
+            Path::PostClosure(_, f) => f.rank(),
+        }
+    }
+
     /// What the field holds.
     pub fn kind(&self) -> Kind {
         match self {

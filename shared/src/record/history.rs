@@ -15,6 +15,7 @@
 
 use super::edit::{ItemKind, Path};
 use super::labels::{describe, section_title};
+use super::migrate::V1_MOVED_KEYS;
 use super::validation::Section;
 use automerge::{Automerge, ChangeHash, ObjId, ObjType, Prop, ReadDoc, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -308,6 +309,13 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                 let Some(path) = locate(&field_steps) else {
                     continue;
                 };
+                // Only the upgrade removes version 1's fields, having moved their values.
+                if matches!(action, automerge::PatchAction::DeleteMap { .. })
+                    && field_steps.len() == 1
+                    && V1_MOVED_KEYS.contains(&key.as_str())
+                {
+                    continue;
+                }
                 if path.item_id().is_some_and(|id| new_items.contains(id))
                     || !seen_fields.insert(path.clone())
                 {
@@ -319,10 +327,17 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     continue;
                 }
                 let item = item_step(&field_steps);
+                let (item_kind, item) = match item {
+                    Some((kind, obj)) => (Some(kind), Some(item_name(doc, kind, &obj, after))),
+                    None => match v1_item(&field_steps) {
+                        Some((kind, name)) => (Some(kind), Some(name.to_string())),
+                        None => (None, None),
+                    },
+                };
                 rows.push(Row {
                     section: section_of(&path),
-                    item_kind: item.as_ref().map(|(kind, _)| *kind),
-                    item: item.map(|(kind, obj)| item_name(doc, kind, &obj, after)),
+                    item_kind,
+                    item,
                     field: Some(describe(&path).0),
                     kind: RowKind::Changed { old, new },
                 });
@@ -340,6 +355,98 @@ pub fn state_at(doc: &Automerge, heads: &[ChangeHash]) -> automerge::AutoCommit 
         Ok(fork) => fork,
         Err(_) => past,
     }
+}
+
+/// One line of the case as it stood: an item's name, or a field's label and value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub section: Section,
+    /// How many items deep it is: 0 for a section's own fields and items.
+    pub depth: usize,
+    /// An item's name ("Action 'Visit'") or a field's label.
+    pub label: String,
+    /// The field's value as a form shows it; `None` for an item.
+    pub value: Option<String>,
+    /// The field's key in the document ("" for an item), to find it by.
+    pub key: &'static str,
+}
+
+/// The whole case as it stood at `heads`, read-only and labelled as the forms label it: every
+/// field with a value and every item, section by section in the order the app lists them,
+/// fields in form order. Read from this document at those heads, so nothing is copied.
+pub fn read_out(doc: &Automerge, heads: &[ChangeHash]) -> Vec<Entry> {
+    let mut out = Vec::new();
+    walk(doc, heads, &automerge::ROOT, &mut Vec::new(), 0, &mut out);
+    let order = |section: Section| {
+        super::labels::SECTIONS
+            .iter()
+            .position(|(s, _, _)| *s == section)
+    };
+    // Stable: within a section, the walk's order stays.
+    out.sort_by_key(|e| order(e.section));
+    out
+}
+
+fn walk(
+    doc: &Automerge,
+    heads: &[ChangeHash],
+    obj: &ObjId,
+    steps: &mut Vec<Step>,
+    depth: usize,
+    out: &mut Vec<Entry>,
+) {
+    let mut fields: Vec<(usize, Entry)> = Vec::new();
+    let mut nested: Vec<Entry> = Vec::new();
+    for key in doc.keys_at(obj, heads) {
+        steps.push(Step::Key(key.clone()));
+        match doc.get_at(obj, key.as_str(), heads) {
+            Ok(Some((Value::Object(ObjType::Map), child))) => {
+                walk(doc, heads, &child, steps, depth, &mut nested);
+            }
+            Ok(Some((Value::Object(ObjType::List), list))) => {
+                if let Some(kind) = list_kind(steps) {
+                    for item in list_items(doc, &list, heads) {
+                        nested.push(Entry {
+                            section: section_of_steps(steps),
+                            depth,
+                            label: item_name(doc, kind, &item, heads),
+                            value: None,
+                            key: "",
+                        });
+                        let id = read_str(doc, &item, "id", heads);
+                        steps.push(Step::Item {
+                            id,
+                            obj: item.clone(),
+                        });
+                        walk(doc, heads, &item, steps, depth + 1, &mut nested);
+                        steps.pop();
+                    }
+                }
+            }
+            Ok(Some(_)) => {
+                if let Some(path) = locate(steps) {
+                    let value = whole(doc, obj, &key, &path, heads);
+                    if !value.trim().is_empty() {
+                        fields.push((
+                            path.rank(),
+                            Entry {
+                                section: section_of(&path),
+                                depth,
+                                label: describe(&path).0,
+                                value: Some(value),
+                                key: path.key(),
+                            },
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        steps.pop();
+    }
+    fields.sort_by_key(|(rank, _)| *rank);
+    out.extend(fields.into_iter().map(|(_, e)| e));
+    out.extend(nested);
 }
 
 /// The heads of everything that had reached the shared record (or, with no receipt, been
@@ -501,8 +608,15 @@ fn locate(steps: &[Step]) -> Option<Path> {
             Step::Item { .. } => None,
         })
         .collect();
+    use super::migrate::{MIGRATED_CHILD_ID, MIGRATED_LEAD_ID};
+    let child = |f| Path::Person(MIGRATED_CHILD_ID.to_string(), f);
     Some(match keys.as_slice() {
         ["concerns"] => Path::WorriedAbout,
+        // Version 1 kept these at the root; they read as the fields they became.
+        ["child_name"] => child(PersonField::Name),
+        ["date_of_birth"] => child(PersonField::DateOfBirth),
+        ["setting"] => child(PersonField::Setting),
+        ["lead_professional"] => Path::Lead(MIGRATED_LEAD_ID.to_string(), LeadField::Name),
         ["family", f] => Path::Family(field!(FamilyField, *f)),
         ["assessment", f] => Path::Assessment(field!(AssessmentField, *f)),
         ["assessment", "risks", r, f] => Path::Risk(
@@ -517,6 +631,15 @@ fn locate(steps: &[Step]) -> Option<Path> {
         ["closure", f] => Path::Closure(field!(ClosureField, *f)),
         _ => return None,
     })
+}
+
+/// The item a version-1 root field now belongs to, as people name it.
+fn v1_item(steps: &[Step]) -> Option<(ItemKind, &'static str)> {
+    match steps {
+        [Step::Key(k)] if k == "lead_professional" => Some((ItemKind::Lead, "Lead professional")),
+        [Step::Key(k)] if V1_MOVED_KEYS.contains(&k.as_str()) => Some((ItemKind::Person, "Child")),
+        _ => None,
+    }
 }
 
 /// The section a field is shown in.
@@ -613,9 +736,14 @@ fn read_str(doc: &Automerge, obj: &ObjId, key: &str, heads: &[ChangeHash]) -> St
     }
 }
 
-/// A field's value at `heads` as a form shows it: choices by label, dates in words, yes/no,
-/// figures, and free text shortened.
+/// A field's value at `heads` as a list of changes shows it: [`whole`], free text shortened.
 fn shown(doc: &Automerge, holder: &ObjId, key: &str, path: &Path, heads: &[ChangeHash]) -> String {
+    snippet(&whole(doc, holder, key, path, heads))
+}
+
+/// A field's value at `heads` as a form shows it: choices by label, dates in words, yes/no,
+/// figures, text as written.
+fn whole(doc: &Automerge, holder: &ObjId, key: &str, path: &Path, heads: &[ChangeHash]) -> String {
     let raw = match doc.get_at(holder, key, heads) {
         Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
             automerge::ScalarValue::Str(s) => s.to_string(),
@@ -626,7 +754,7 @@ fn shown(doc: &Automerge, holder: &ObjId, key: &str, path: &Path, heads: &[Chang
             _ => String::new(),
         },
         Ok(Some((Value::Object(ObjType::Text), text))) => {
-            return snippet(&doc.text_at(&text, heads).unwrap_or_default());
+            return doc.text_at(&text, heads).unwrap_or_default();
         }
         _ => String::new(),
     };

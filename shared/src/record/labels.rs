@@ -7,7 +7,7 @@ use super::edit::Path;
 use super::escalation::EscalationField;
 use super::family::{FamilyField, PersonField};
 use super::meetings::MeetingField;
-use super::plan::ActionField;
+use super::plan::{ActionField, OutcomeField};
 use super::step::StepField;
 use super::validation::Section;
 
@@ -66,6 +66,7 @@ pub fn describe(path: &Path) -> (String, Option<&'static str>) {
         P::Side(side, field) => return (side_label(*side, *field), None),
         P::Risk(risk, RiskField::Concern) => return (format!("{}: is this a concern?", risk_label(*risk)), None),
         P::Risk(risk, RiskField::Notes) => return (format!("{}: what we know", risk_label(*risk)), None),
+        P::Outcome(_, OutcomeField::Title) => ("What we want to be different", Some("In words the family would use, for example 'Sam goes to school every day'.")),
         P::Action(_, ActionField::What) => ("What will be done", Some("Specific and measurable, in words the family uses.")),
         P::Action(_, ActionField::Owner) => ("Who will do it", Some("A named person.")),
         P::Action(_, ActionField::Agency) => ("Their organisation", None),

@@ -128,6 +128,11 @@ macro_rules! fields {
                 }
             }
 
+            /// Where the field comes in its form.
+            pub fn rank(self) -> usize {
+                self as usize
+            }
+
             /// What kind of value the field holds, so it is written the right way.
             pub fn kind(self) -> $crate::record::edit::Kind {
                 match self {

@@ -32,7 +32,7 @@ pub const MIGRATED_LEAD_ID: &str = "v1-lead";
 const MIGRATION_SALT: &[u8] = b"tac-planner/record/migrate/v1-to-v2/1";
 
 /// The version-1 keys moved elsewhere (and removed) by the migration.
-const V1_MOVED_KEYS: [&str; 4] = [
+pub(super) const V1_MOVED_KEYS: [&str; 4] = [
     "child_name",
     "date_of_birth",
     "setting",
