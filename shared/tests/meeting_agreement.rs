@@ -71,7 +71,7 @@ fn meeting_messages(doc: &AutoCommit) -> Vec<String> {
 }
 
 const CHANGED_MESSAGE: &str =
-    "The review on 2026-12-01 was changed after it was agreed: ask those present to agree it again";
+    "The review on 1 December 2026 was changed after it was agreed: ask those present to agree it again";
 
 #[test]
 fn agreeing_records_who_agreed_and_what_they_saw_in_one_change() {
@@ -79,7 +79,7 @@ fn agreeing_records_who_agreed_and_what_they_saw_in_one_change() {
     assert!(!meeting(&doc, &id).is_agreed());
     assert_eq!(changes(&doc, &id), vec![]);
     assert!(meeting_messages(&doc)
-        .contains(&"Nobody has agreed the record of the review on 2026-12-01".to_string()));
+        .contains(&"Nobody has agreed the record of the review on 1 December 2026".to_string()));
 
     // Something typed just before agreeing is part of what is agreed.
     let changes_before = doc.get_changes(&[]).len();

@@ -1069,12 +1069,12 @@ fn validation_names_each_missing_thing_in_its_section() {
         (
             |r| r.meetings[0].child_views = t(""),
             Section::Meetings,
-            "The child's views are not recorded for the first TAC meeting on 2025-02-03",
+            "The child's views are not recorded for the first TAC meeting on 3 February 2025",
         ),
         (
             |r| r.meetings[1].agreed.clear(),
             Section::Meetings,
-            "Nobody has agreed the record of the handover meeting on 2025-04-20",
+            "Nobody has agreed the record of the handover meeting on 20 April 2025",
         ),
         (
             |r| r.meetings.clear(),
@@ -1087,7 +1087,7 @@ fn validation_names_each_missing_thing_in_its_section() {
                 r.meetings[1].next_date.clear();
             },
             Section::Meetings,
-            "No next meeting date is set at the handover meeting on 2025-04-20",
+            "No next meeting date is set at the handover meeting on 20 April 2025",
         ),
         (
             |r| r.lead_professionals.clear(),

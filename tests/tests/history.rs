@@ -33,11 +33,16 @@ async fn synced(b: &Client) {
 
 /// Every history row on screen, with who made it: "who | row" lines.
 async fn history_rows(b: &Client) -> Vec<String> {
+    rows_in(b, "history-sitting").await
+}
+
+/// The rows of the sittings marked `testid`, with who made each: "who | row" lines.
+async fn rows_in(b: &Client, testid: &str) -> Vec<String> {
     let all = js(
         b,
-        "Array.from(document.querySelectorAll('[data-testid=history-sitting]')).flatMap(s => \
+        &format!("Array.from(document.querySelectorAll('[data-testid={testid}]')).flatMap(s => \
            Array.from(s.querySelectorAll('[data-testid=history-row]')).map(r => \
-             s.querySelector('[data-testid=history-who]').innerText + ' | ' + r.innerText)).join('\\n')",
+             s.querySelector('[data-testid=history-who]').innerText + ' | ' + r.innerText)).join('\\n')"),
     )
     .await;
     all.lines()
@@ -217,6 +222,35 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
         "since the last meeting"
     );
 
+    // On the plan itself: the same two changes since the meeting, with who made them.
+    a.goto(&format!("{link}/plan")).await.unwrap();
+    find(&a, "[data-testid=changes-since-review] summary").await;
+    screenshot(&a, "52-plan-changes-since-closed").await;
+    a.find(Locator::Css("[data-testid=changes-since-review] summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let on_plan = eventually(20, "the plan's changes since the meeting", || async {
+        let mut rows = rows_in(&a, "section-change-sitting").await;
+        rows.sort();
+        (rows.len() == 2).then_some(rows)
+    })
+    .await;
+    assert_eq!(on_plan, [added(), due_change()], "on the plan");
+    screenshot(&a, "53-plan-changes-since").await;
+    for p in serious_accessibility_problems(&a).await {
+        problems.push(format!("plan changes since: {p}"));
+    }
+    a.find(Locator::LinkText("History"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shown_or_explain(&a, "[data-testid=history-list]").await;
+
     // The plan as it was when the meeting's record was agreed: the old date, one action.
     js(
         &a,
@@ -231,12 +265,21 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
         .unwrap();
     find(&a, "[data-testid=past-banner]").await;
     let dues = eventually(20, "the plan as it was", || async {
-        let d = js(&a, "Array.from(document.querySelectorAll('[data-testid=past-action-due]')).map(e => e.innerText).join(',')").await;
+        let d = js(&a, "Array.from(document.querySelectorAll('[data-testid=past-field][data-field=due] dd')).map(e => e.innerText).join(',')").await;
         (!d.is_empty()).then_some(d)
     })
     .await;
     assert_eq!(dues, "3 December 2026");
-    screenshot(&a, "52-plan-as-it-was").await;
+    screenshot(&a, "54-case-as-it-was").await;
+    // One section of it: the plan alone.
+    choose(&a, "past-section", "Plan").await;
+    let shown = eventually(20, "only the plan as it was", || async {
+        let h = js(&a, "Array.from(document.querySelectorAll('[data-testid=past-case] h2')).map(e => e.innerText).join(',')").await;
+        (h == "Plan").then_some(h)
+    })
+    .await;
+    assert_eq!(shown, "Plan");
+    screenshot(&a, "54-plan-as-it-was").await;
     for p in serious_accessibility_problems(&a).await {
         problems.push(format!("as it was: {p}"));
     }
@@ -251,6 +294,6 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
     })
     .await;
     assert!(offline.contains(&due_change()), "{offline:#?}");
-    screenshot(&a, "53-history-offline").await;
+    screenshot(&a, "55-history-offline").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

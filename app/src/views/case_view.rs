@@ -115,6 +115,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     // looked"; kept on this device and with the relay, never in the case.
     let previous_look = RwSignal::new(None::<shared::api::LastLooked>);
     provide_context(previous_look);
+    provide_context(super::history::CaseReceipts::read(&repo, id));
     {
         let repo = repo.clone();
         leptos::task::spawn_local(async move {

@@ -15,7 +15,8 @@ use shared::api::{LastLooked, Receipts};
 use shared::record::dates::Day;
 use shared::record::edit::ItemKind;
 use shared::record::history::{self, Sitting, Who};
-use shared::record::meetings::MeetingKind;
+use shared::record::meetings::{Meeting, MeetingKind};
+use shared::record::validation::Section;
 use shared::record::CaseRecord;
 use shared::DocumentId;
 use std::collections::HashMap;
@@ -43,6 +44,21 @@ async fn fetch_receipts(repo: &Repo, id: DocumentId) -> Option<Receipts> {
         let _ = repo.put_meta(&receipts_key(&id), &json).await;
     }
     Some(fresh)
+}
+
+/// The case's receipts, read once for the case on screen and shared by everything on it.
+#[derive(Clone, Copy)]
+pub struct CaseReceipts(ReadSignal<Option<Option<Receipts>>>);
+
+impl CaseReceipts {
+    /// Starts reading the case's receipts (see [`use_receipts`]).
+    pub fn read(repo: &Repo, id: DocumentId) -> Self {
+        Self(use_receipts(repo, id))
+    }
+}
+
+fn case_receipts() -> ReadSignal<Option<Option<Receipts>>> {
+    expect_context::<CaseReceipts>().0
 }
 
 /// The case's receipts: `None` while finding out, then those kept on this device (at once,
@@ -222,6 +238,45 @@ enum Since {
     Looked,
 }
 
+/// The meeting "since the last review" counts from: the latest review, or before the first
+/// review, the latest meeting.
+fn review_of(record: &CaseRecord) -> Option<Meeting> {
+    let latest = |review: bool| {
+        record
+            .meetings
+            .iter()
+            .filter(|m| (!review || m.kind == MeetingKind::Review) && Day::parse(&m.date).is_some())
+            .max_by(|a, b| a.date.cmp(&b.date))
+            .cloned()
+    };
+    latest(true).or_else(|| latest(false))
+}
+
+/// The latest meeting whose record was agreed.
+fn agreed_of(record: &CaseRecord) -> Option<Meeting> {
+    record
+        .meetings
+        .iter()
+        .filter(|m| m.is_agreed())
+        .max_by(|a, b| a.date.cmp(&b.date))
+        .cloned()
+}
+
+/// The state of the case a meeting stands for: what was agreed at it, if it was agreed; else
+/// everything shared by the end of its day.
+fn meeting_state(
+    repo: &Repo,
+    id: DocumentId,
+    m: &Meeting,
+    receipts: &HashMap<ChangeHash, history::Received>,
+) -> Option<Vec<ChangeHash>> {
+    if m.is_agreed() {
+        return Some(parse_heads(&m.agreed_heads));
+    }
+    let end = day_start(&m.date)? + 86_400_000;
+    repo.with_doc(&id, |doc| history::heads_at(doc.document(), receipts, end))
+}
+
 #[component]
 pub fn History(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
@@ -229,7 +284,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
     let me = move || account.with(|a| a.me().map(|m| m.id));
     let query = use_query_map();
     let previous_look = use_context::<RwSignal<Option<LastLooked>>>();
-    let receipts = use_receipts(&repo, id);
+    let receipts = case_receipts();
     let person = RwSignal::new(String::new());
     let agency = RwSignal::new(String::new());
     let section = RwSignal::new(String::new());
@@ -242,33 +297,8 @@ pub fn History(id: DocumentId) -> impl IntoView {
         _ => Since::All,
     });
     let record = use_context::<Memo<Option<CaseRecord>>>();
-    // The review (or, before the first review, the meeting) "since" counts from, by the record
-    // on screen.
-    let last_review = move || {
-        record?.with(|r| {
-            let meetings = &r.as_ref()?.meetings;
-            let latest = |review: bool| {
-                meetings
-                    .iter()
-                    .filter(|m| {
-                        (!review || m.kind == MeetingKind::Review) && Day::parse(&m.date).is_some()
-                    })
-                    .max_by(|a, b| a.date.cmp(&b.date))
-                    .cloned()
-            };
-            latest(true).or_else(|| latest(false))
-        })
-    };
-    let last_agreed = move || {
-        record?.with(|r| {
-            r.as_ref()?
-                .meetings
-                .iter()
-                .filter(|m| m.is_agreed())
-                .max_by(|a, b| a.date.cmp(&b.date))
-                .cloned()
-        })
-    };
+    let last_review = move || record?.with(|r| review_of(r.as_ref()?));
+    let last_agreed = move || record?.with(|r| agreed_of(r.as_ref()?));
     let sittings = Memo::new({
         let repo = repo.clone();
         move |_| {
@@ -279,14 +309,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
             let mode = since.get();
             let base: Option<Vec<ChangeHash>> = match mode {
                 Since::All => Some(Vec::new()),
-                // What was agreed at it, if it was agreed; else the end of its day.
-                Since::Review => last_review().and_then(|m| {
-                    if m.is_agreed() {
-                        return Some(parse_heads(&m.agreed_heads));
-                    }
-                    let end = day_start(&m.date)? + 86_400_000;
-                    repo.with_doc(&id, |doc| history::heads_at(doc.document(), &map, end))
-                }),
+                Since::Review => last_review().and_then(|m| meeting_state(&repo, id, &m, &map)),
                 Since::Agreed => last_agreed().map(|m| parse_heads(&m.agreed_heads)),
                 Since::Looked => previous_look
                     .and_then(|l| l.get())
@@ -560,12 +583,18 @@ pub fn History(id: DocumentId) -> impl IntoView {
     }
 }
 
-/// The case as it stood: at a time (`as_at`, ms) or at given heads. Read-only.
+/// The case as it stood: at a time (`as_at`, ms) or at given heads, the whole case or one
+/// section (`section`). Read-only.
 #[component]
 pub fn PastCase(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let query = use_query_map();
-    let receipts = use_receipts(&repo, id);
+    let receipts = case_receipts();
+    let chosen = RwSignal::new(
+        query
+            .with_untracked(|q| q.get("section"))
+            .unwrap_or_default(),
+    );
     let past = Memo::new({
         let repo = repo.clone();
         move |_| {
@@ -576,8 +605,11 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
                 let (heads, label) = match (at.and_then(|a| a.parse::<i64>().ok()), heads) {
                     (Some(ms), _) => (history::heads_at(doc, &map, ms), moment(ms)),
                     (None, Some(h)) => {
-                        let heads: Vec<ChangeHash> =
-                            h.split(',').filter_map(|x| x.parse().ok()).collect();
+                        let heads =
+                            known(doc, h.split(',').filter_map(|x| x.parse().ok()).collect());
+                        if heads.is_empty() {
+                            return None;
+                        }
                         // When it was shared, or else typed (the device's clock).
                         let when = heads
                             .iter()
@@ -595,8 +627,7 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
                     }
                     _ => return None,
                 };
-                let state = history::state_at(doc, &heads);
-                Some((CaseRecord::from_document(&state).ok()?, label))
+                Some((history::read_out(doc, &heads), label))
             })
             .flatten()
         }
@@ -604,9 +635,9 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
     view! {
         {move || match past.get() {
             None => view! {
-                <p class="govuk-body">"That earlier state of the case is not on this device."</p>
+                <p class="govuk-body">"That earlier version of the case is not on this device."</p>
             }.into_any(),
-            Some((record, label)) => view! {
+            Some((entries, label)) => view! {
                 <div class="govuk-notification-banner" role="region" aria-labelledby="past-title" data-testid="past-banner">
                     <div class="govuk-notification-banner__header">
                         <h2 class="govuk-notification-banner__title" id="past-title">"Earlier version"</h2>
@@ -621,56 +652,78 @@ pub fn PastCase(id: DocumentId) -> impl IntoView {
                         " or "<A href=format!("/case/{id}/history") attr:class="govuk-notification-banner__link">"back to the history"</A></p>
                     </div>
                 </div>
-                <div data-testid="past-case">{read_only(&record)}</div>
+                <div class="govuk-form-group app-no-print">
+                    <label class="govuk-label" for="past-section">"Show"</label>
+                    <select class="govuk-select" id="past-section" data-testid="past-section"
+                        on:change=move |ev| chosen.set(event_target_value(&ev))>
+                        <option value="" selected=move || chosen.get().is_empty()>"The whole case"</option>
+                        {SECTIONS.iter().map(|(sec, _, title)| {
+                            let value = format!("{sec:?}");
+                            let selected = value.clone();
+                            view! { <option value=value selected=move || chosen.get() == selected>{*title}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div data-testid="past-case">{move || read_only(&entries, &chosen.get())}</div>
             }.into_any(),
         }}
     }
 }
 
-/// The parts of a case people ask about when they ask "what did it say then?", read-only.
-fn read_only(record: &CaseRecord) -> impl IntoView {
-    let day = |s: &str| Day::parse(s).map_or_else(|| s.to_string(), Day::in_words);
-    let worried = record.worried_about.as_str().to_string();
-    let people: Vec<String> = record
-        .family
-        .people
+/// The case as it stood, section by section (or only `section`, by its name), read-only.
+fn read_only(entries: &[history::Entry], section: &str) -> impl IntoView {
+    SECTIONS
         .iter()
-        .map(|p| format!("{} ({})", p.name, p.role.label()))
-        .collect();
-    let outcomes = record.plan.outcomes.clone();
-    let meetings = record.meetings.clone();
-    view! {
-        <h2 class="govuk-heading-m">"Family"</h2>
-        <ul class="govuk-list">{people.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-        <h2 class="govuk-heading-m">"What are we worried about?"</h2>
-        <p class="govuk-body app-past__text">{if worried.is_empty() { "Nothing recorded".to_string() } else { worried }}</p>
-        <h2 class="govuk-heading-m">"Plan"</h2>
-        {outcomes.into_iter().map(|o| view! {
-            <h3 class="govuk-heading-s">{o.title.as_str().to_string()}</h3>
-            <table class="govuk-table" data-testid="past-actions">
-                <thead class="govuk-table__head"><tr class="govuk-table__row">
-                    <th scope="col" class="govuk-table__header">"What will be done"</th>
-                    <th scope="col" class="govuk-table__header">"Who"</th>
-                    <th scope="col" class="govuk-table__header">"By when"</th>
-                    <th scope="col" class="govuk-table__header">"Status"</th>
-                </tr></thead>
-                <tbody class="govuk-table__body">
-                    {o.actions.iter().map(|a| view! {
-                        <tr class="govuk-table__row" data-testid="past-action">
-                            <td class="govuk-table__cell">{a.what.as_str().to_string()}</td>
-                            <td class="govuk-table__cell">{a.owner.clone()}</td>
-                            <td class="govuk-table__cell" data-testid="past-action-due">{day(&a.due)}</td>
-                            <td class="govuk-table__cell">{a.status.label().to_string()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        }).collect_view()}
-        <h2 class="govuk-heading-m">"Meetings and reviews"</h2>
-        <ul class="govuk-list">
-            {meetings.iter().map(|m| view! { <li>{m.display_name()}</li> }).collect_view()}
-        </ul>
+        .filter(|(s, _, _)| section.is_empty() || format!("{s:?}") == section)
+        .map(|(s, _, title)| {
+            let mine: Vec<&history::Entry> = entries.iter().filter(|e| e.section == *s).collect();
+            view! {
+                <h2 class="govuk-heading-m app-past__section">{*title}</h2>
+                {if mine.is_empty() {
+                    view! { <p class="govuk-body app-past__none">"Nothing recorded."</p> }.into_any()
+                } else {
+                    past_entries(&mine).into_any()
+                }}
+            }
+        })
+        .collect_view()
+}
+
+/// Items as headings, each followed by its own fields as a summary list, indented by depth.
+fn past_entries(entries: &[&history::Entry]) -> impl IntoView {
+    // (how deep the block's fields are, the item's name, the fields)
+    let mut blocks: Vec<(usize, Option<String>, Vec<&history::Entry>)> = Vec::new();
+    for e in entries {
+        match &e.value {
+            None => blocks.push((e.depth + 1, Some(e.label.clone()), Vec::new())),
+            Some(_) => match blocks.last_mut() {
+                Some((depth, _, fields)) if *depth == e.depth => fields.push(e),
+                _ => blocks.push((e.depth, None, vec![e])),
+            },
+        }
     }
+    blocks
+        .into_iter()
+        .map(|(depth, heading, fields)| {
+            let depth = depth.saturating_sub(1);
+            let class = format!("app-past__block app-past__depth-{}", depth.min(3));
+            view! {
+                <div class=class>
+                    {heading.map(|h| view! { <h3 class="govuk-heading-s" data-testid="past-item">{h}</h3> })}
+                    {(!fields.is_empty()).then(|| view! {
+                        <dl class="govuk-summary-list govuk-summary-list--no-border">
+                            {fields.into_iter().map(|f| view! {
+                                <div class="govuk-summary-list__row" data-testid="past-field" data-field=f.key>
+                                    <dt class="govuk-summary-list__key">{f.label.clone()}</dt>
+                                    <dd class="govuk-summary-list__value app-past__text">{f.value.clone().unwrap_or_default()}</dd>
+                                </div>
+                            }).collect_view()}
+                        </dl>
+                    })}
+                </div>
+            }
+        })
+        .collect_view()
 }
 
 /// "Changed since you last looked", naming who, on every case.
@@ -679,7 +732,7 @@ pub fn ChangedSince(id: DocumentId) -> impl IntoView {
     let repo = use_repo();
     let account = repo.account();
     let previous = use_context::<RwSignal<Option<LastLooked>>>();
-    let receipts = use_receipts(&repo, id);
+    let receipts = case_receipts();
     // Only others' changes count, so only changes from elsewhere can alter this (never the
     // person's own typing), and only others' sittings are compared.
     let remote = repo.remote_changes();
@@ -725,5 +778,146 @@ pub fn ChangedSince(id: DocumentId) -> impl IntoView {
                 </div>
             </div>
         })}
+    }
+}
+
+/// Sittings looked through for a section's changes before sending the person to the history.
+const SECTION_SITTINGS: usize = 50;
+
+/// On the plan and the meetings: what changed in this section since the last review and since
+/// the last meeting record was agreed, field by field, old and new, with who made each. Worked
+/// out when opened (it compares the document once per sitting), then kept up with others'
+/// changes.
+#[component]
+pub fn SectionChanges(id: DocumentId, section: Section) -> impl IntoView {
+    let record = use_context::<Memo<Option<CaseRecord>>>();
+    // Only what names a meeting and its state, so typing elsewhere keeps the panels as they
+    // are (an open one stays open).
+    let points = Memo::new(move |_| -> Vec<(Since, Meeting)> {
+        let point = |m: Meeting| Meeting {
+            id: m.id,
+            kind: m.kind,
+            date: m.date,
+            agreed_heads: m.agreed_heads,
+            ..Meeting::default()
+        };
+        record
+            .and_then(|r| {
+                r.with(|r| {
+                    let r = r.as_ref()?;
+                    let review = review_of(r);
+                    let agreed =
+                        agreed_of(r).filter(|a| review.as_ref().is_none_or(|m| m.id != a.id));
+                    Some(
+                        review
+                            .map(|m| (Since::Review, point(m)))
+                            .into_iter()
+                            .chain(agreed.map(|m| (Since::Agreed, point(m))))
+                            .collect(),
+                    )
+                })
+            })
+            .unwrap_or_default()
+    });
+    let what = match section {
+        Section::Plan => "the plan",
+        Section::Meetings => "the meeting records",
+        _ => "this section",
+    };
+    view! {
+        <div class="app-no-print" data-testid="section-changes">
+            {move || points.get().into_iter().map(|(since, meeting)| {
+                let name = meeting.display_name().replacen("The ", "the ", 1);
+                let title = match since {
+                    Since::Agreed => format!("Changes to {what} since the record of {name} was agreed"),
+                    _ => format!("Changes to {what} since {name}"),
+                };
+                let slug = if since == Since::Agreed { "agreed" } else { "review" };
+                view! { <ChangesSinceMeeting id=id section=section meeting=meeting title=title slug=slug/> }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// One "changes since" panel of [`SectionChanges`].
+#[component]
+fn ChangesSinceMeeting(
+    id: DocumentId,
+    section: Section,
+    meeting: Meeting,
+    title: String,
+    slug: &'static str,
+) -> impl IntoView {
+    let repo = use_repo();
+    let account = repo.account();
+    let receipts = case_receipts();
+    let remote = repo.remote_changes();
+    let open = RwSignal::new(false);
+    let found = Memo::new({
+        let repo = repo.clone();
+        move |_| {
+            if !open.get() {
+                return None;
+            }
+            remote.track();
+            let kept = receipts.get().flatten().unwrap_or_default();
+            let map = kept.by_change();
+            let me = account.with(|a| a.me().map(|m| m.id));
+            let base = meeting_state(&repo, id, &meeting, &map)?;
+            repo.with_doc(&id, |doc| {
+                let doc = doc.document();
+                let outline = history::outline_since(doc, &map, me, &known(doc, base));
+                let more = outline.len() > SECTION_SITTINGS;
+                let list: Vec<(String, String, Vec<String>)> = outline
+                    .iter()
+                    .rev()
+                    .take(SECTION_SITTINGS)
+                    .filter_map(|s| {
+                        let rows: Vec<String> = history::rows_between(doc, &s.before, &s.after)
+                            .iter()
+                            .filter(|r| r.section == section)
+                            // The act of agreeing a record is not a change to it.
+                            .filter(|r| r.item_kind != Some(ItemKind::Agreement))
+                            .map(|r| r.sentence())
+                            .collect();
+                        (!rows.is_empty())
+                            .then(|| (who_label(&s.who, &kept, me), when_label(s), rows))
+                    })
+                    .collect();
+                (list, more)
+            })
+        }
+    });
+    view! {
+        <details class="govuk-details" data-testid=format!("changes-since-{slug}")>
+            <summary class="govuk-details__summary" on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="govuk-details__summary-text">{title}</span>
+            </summary>
+            <div class="govuk-details__text">
+                {move || match found.get() {
+                    None => view! { <p class="govuk-body">"Working out what changed…"</p> }.into_any(),
+                    Some((list, _)) if list.is_empty() => view! {
+                        <p class="govuk-body" data-testid="section-changes-none">"Nothing has changed here since then."</p>
+                    }.into_any(),
+                    Some((list, more)) => view! {
+                        <ol class="app-history">
+                            {list.into_iter().map(|(who, when, rows)| view! {
+                                <li class="app-history__sitting" data-testid="section-change-sitting">
+                                    <h3 class="govuk-heading-s app-history__who" data-testid="history-who">{who}</h3>
+                                    <p class="govuk-body-s app-history__when">{when}</p>
+                                    <ul class="govuk-list govuk-list--bullet">
+                                        {rows.into_iter().map(|r| view! { <li data-testid="history-row">{r}</li> }).collect_view()}
+                                    </ul>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                        {more.then(|| view! {
+                            <p class="govuk-body">"Only the latest changes are shown here. "
+                                <A href=format!("/case/{id}/history?since={slug}") attr:class="govuk-link">"See every change in the history"</A></p>
+                        })}
+                    }.into_any(),
+                }}
+            </div>
+        </details>
     }
 }

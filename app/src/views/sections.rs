@@ -500,11 +500,13 @@ pub fn section_view(id: DocumentId, section: Section) -> AnyView {
         }
         .into_any(),
         Section::Plan => view! {
+            <super::history::SectionChanges id=id section=Section::Plan/>
             <ItemList id=id list=List::Outcomes heading="Outcomes" noun="outcome"/>
         }
         .into_any(),
         Section::Meetings => view! {
             <super::meeting::StartMeeting id=id/>
+            <super::history::SectionChanges id=id section=Section::Meetings/>
             <ItemList id=id list=List::Meetings heading="Meetings and reviews" noun="meeting"/>
         }
         .into_any(),

@@ -106,14 +106,17 @@ impl Meeting {
         !self.agreed_heads.is_empty()
     }
 
-    /// How to name the meeting in a message, e.g. "The review on 2025-03-04".
+    /// How to name the meeting in a message, e.g. "The review on 4 March 2025".
     pub fn display_name(&self) -> String {
         let kind = self.kind.label().to_lowercase();
         let kind = kind.replace("tac", "TAC");
-        if self.date.trim().is_empty() {
+        let date = self.date.trim();
+        if date.is_empty() {
             format!("A {kind}")
         } else {
-            format!("The {kind} on {}", self.date.trim())
+            let date =
+                super::dates::Day::parse(date).map_or_else(|| date.to_string(), |d| d.in_words());
+            format!("The {kind} on {date}")
         }
     }
 }
