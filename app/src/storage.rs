@@ -54,6 +54,8 @@ pub enum Write {
 /// The open database.
 pub struct Store {
     db: Rexie,
+    /// A second connection to the same database, for [`Store::apply`].
+    writer: idb::Database,
 }
 
 impl Store {
@@ -70,7 +72,12 @@ impl Store {
             .add_object_store(ObjectStore::new(META))
             .build()
             .await?;
-        Ok(Store { db })
+        let writer = idb::Factory::new()
+            .and_then(|f| f.open(name, None))
+            .map_err(|e| StoreError::Failed(e.to_string()))?
+            .await
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(Store { db, writer })
     }
 
     /// This device's storage id, made once and kept, so the relay and we can remember what
@@ -92,35 +99,41 @@ impl Store {
     }
 
     /// Applies writes atomically: either all are stored or none. Every request is issued at
-    /// once, in order, so a write started as the page is hidden is not cut short.
+    /// once, in order, so a write started as the page is hidden is not cut short. A refusal
+    /// for want of space comes only as the transaction's error when it aborts, which rexie
+    /// does not show, so these go through `idb` (which rexie is built on) directly.
     pub async fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
-        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
-        let chunks = tx.store(CHUNKS)?;
-        let requests = writes.iter().map(|w| {
-            let chunks = &chunks;
-            async move {
-                match w {
-                    Write::Put(key, data) => {
-                        let value: JsValue = Uint8Array::from(data.as_slice()).into();
-                        chunks
-                            .put(&value, Some(&JsValue::from_str(&key.flat())))
-                            .await
-                            .map(|_| ())
-                    }
-                    Write::Delete(key) => chunks.delete(JsValue::from_str(&key.flat())).await,
+        let failed = |e: idb::Error| StoreError::Failed(e.to_string());
+        let tx = self
+            .writer
+            .transaction(&[CHUNKS], idb::TransactionMode::ReadWrite)
+            .map_err(failed)?;
+        let chunks = tx.object_store(CHUNKS).map_err(failed)?;
+        for w in writes {
+            match w {
+                Write::Put(key, data) => {
+                    let value: JsValue = Uint8Array::from(data.as_slice()).into();
+                    chunks
+                        .put(&value, Some(&JsValue::from_str(&key.flat())))
+                        .map_err(failed)?;
+                }
+                Write::Delete(key) => {
+                    chunks
+                        .delete(JsValue::from_str(&key.flat()))
+                        .map_err(failed)?;
                 }
             }
-        });
-        // join_all polls each future once, in order, before waiting: all requests go out now.
-        for result in futures::future::join_all(requests).await {
-            result?;
         }
-        let result = tx.done().await?;
-        if result.is_committed() {
-            Ok(())
-        } else {
-            Err(StoreError::Failed("the write was not committed".into()))
+        let raw: web_sys::IdbTransaction = tx.into();
+        let result = idb::Transaction::from(raw.clone()).await;
+        if matches!(result, Ok(r) if r.is_committed()) {
+            return Ok(());
         }
+        Err(match raw.error() {
+            Some(e) if e.name() == "QuotaExceededError" => StoreError::Full,
+            Some(e) => StoreError::Failed(e.name()),
+            None => StoreError::Failed("the write was not committed".into()),
+        })
     }
 
     /// Every key stored for one document, with its bytes.

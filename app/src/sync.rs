@@ -48,6 +48,8 @@ pub struct SyncStatus {
     pub unsent: usize,
     /// A storage problem the person must know about.
     pub problem: Option<String>,
+    /// This device refused to store the latest edits: they are only in the open tab.
+    pub not_stored: bool,
 }
 
 /// Who is using the app on this device, as far as we know.
@@ -163,6 +165,7 @@ impl Repo {
                 link: Link::Offline,
                 unsent: 0,
                 problem: None,
+                not_stored: false,
             }),
             account: RwSignal::new(me.map_or(Account::SignedOut, Account::SignedIn)),
             presence: RefCell::default(),
@@ -582,8 +585,15 @@ impl Repo {
                     }
                     if let Err(e) = self.0.store.apply(&writes).await {
                         self.storage_failed(&writes, e);
-                    } else if self.0.status.with_untracked(|s| s.problem.is_some()) {
-                        self.0.status.update(|s| s.problem = None);
+                    } else if self
+                        .0
+                        .status
+                        .with_untracked(|s| s.problem.is_some() || s.not_stored)
+                    {
+                        self.0.status.update(|s| {
+                            s.problem = None;
+                            s.not_stored = false;
+                        });
                     }
                 }
                 Effect::Send(frame) => {
@@ -651,9 +661,10 @@ impl Repo {
             .borrow_mut()
             .retain(|e| !matches!(e, Effect::Send(_)));
         self.0.dirty.borrow_mut().extend(docs);
-        self.0
-            .status
-            .update(|s| s.problem = Some(error.to_string()));
+        self.0.status.update(|s| {
+            s.problem = Some(error.to_string());
+            s.not_stored = true;
+        });
         if let Some(ws) = self.0.socket.borrow().as_ref() {
             let _ = ws.close();
         }

@@ -381,3 +381,39 @@ pub async fn store_case(
         .expect("script runs");
     assert_eq!(stored, "ok", "the case is stored in IndexedDB");
 }
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs a DevTools command in the browser (e.g. `Storage.overrideQuotaForOrigin`).
+pub async fn devtools(browser: &Client, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+    browser
+        .issue_cmd(DevTools {
+            cmd: cmd.to_string(),
+            params,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
+}

@@ -9,6 +9,9 @@ pub fn SyncStatusBar() -> impl IntoView {
     let status = use_repo().status();
     let tag = move || {
         let s = status.get();
+        if s.not_stored {
+            return ("govuk-tag govuk-tag--red", "Not saved");
+        }
         match (s.link, s.unsent) {
             (Link::Online, 0) => ("govuk-tag govuk-tag--green", "Online"),
             (Link::Online, _) => ("govuk-tag govuk-tag--blue", "Syncing"),
@@ -18,6 +21,10 @@ pub fn SyncStatusBar() -> impl IntoView {
     };
     let text = move || {
         let s = status.get();
+        if s.not_stored {
+            return "Not saved on this device. Keep this tab open: your latest changes are only here."
+                .to_string();
+        }
         match (s.link, s.unsent) {
             (Link::Online, 0) => "All changes saved on this device and shared.".to_string(),
             (_, 0) => "All changes saved on this device.".to_string(),
@@ -26,7 +33,7 @@ pub fn SyncStatusBar() -> impl IntoView {
         }
     };
     view! {
-        <div class="app-sync-status" role="status" aria-live="polite" data-testid="sync-status"
+        <div class=move || if status.get().not_stored { "app-sync-status app-sync-status--not-saved" } else { "app-sync-status" } role="status" aria-live="polite" data-testid="sync-status"
             data-link=move || format!("{:?}", status.get().link).to_lowercase()
             data-unsent=move || status.get().unsent.to_string()>
             <strong class=move || tag().0>{move || tag().1}</strong>
