@@ -1,11 +1,12 @@
 //! The device's copy of every case, in IndexedDB (through `rexie`).
 //!
 //! Chunks and sync state are stored under automerge-repo's keys (flattened with `/`), so the
-//! layout matches the relay's. A small summary per case (the child's name) lets the case list
-//! open without loading every document.
+//! layout matches the relay's. A small summary per case (the child's name and what needs doing)
+//! lets the caseload open without loading every document.
 
 use js_sys::Uint8Array;
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use shared::caseload::CaseRow;
 use shared::storage_key::StorageKey;
 use shared::DocumentId;
 use wasm_bindgen::JsValue;
@@ -38,11 +39,21 @@ impl From<rexie::Error> for StoreError {
     }
 }
 
-/// A case as the list of cases shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A case as the caseload shows it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CaseSummary {
     pub id: DocumentId,
     pub child_name: String,
+    /// What needs doing, taken from the case when it last changed; `None` until first read.
+    pub row: Option<CaseRow>,
+}
+
+/// A summary as stored: JSON (earlier versions stored the child's name alone, which still
+/// reads).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSummary {
+    child_name: String,
+    row: Option<CaseRow>,
 }
 
 /// One change to storage, applied with others in a single transaction.
@@ -169,9 +180,14 @@ impl Store {
 
     pub async fn put_summary(&self, summary: &CaseSummary) -> Result<(), StoreError> {
         let tx = self.db.transaction(&[CASES], TransactionMode::ReadWrite)?;
+        let stored = StoredSummary {
+            child_name: summary.child_name.clone(),
+            row: summary.row.clone(),
+        };
+        let json = serde_json::to_string(&stored).map_err(|e| StoreError::Failed(e.to_string()))?;
         tx.store(CASES)?
             .put(
-                &JsValue::from_str(&summary.child_name),
+                &JsValue::from_str(&json),
                 Some(&JsValue::from_str(&summary.id.to_string())),
             )
             .await?;
@@ -187,9 +203,16 @@ impl Store {
         let mut cases: Vec<CaseSummary> = rows
             .into_iter()
             .filter_map(|(k, v)| {
+                let value = v.as_string().unwrap_or_default();
+                let stored =
+                    serde_json::from_str::<StoredSummary>(&value).unwrap_or(StoredSummary {
+                        child_name: value,
+                        row: None,
+                    });
                 Some(CaseSummary {
                     id: k.as_string()?.parse().ok()?,
-                    child_name: v.as_string().unwrap_or_default(),
+                    child_name: stored.child_name,
+                    row: stored.row,
                 })
             })
             .collect();

@@ -8,10 +8,11 @@ use crate::api::{self, CallError};
 use crate::storage::{CaseSummary, Store, StoreError, Write};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use shared::api::Me;
+use shared::api::{CaseRole, Me, MyCase};
+use shared::caseload::CaseRow;
 use shared::presence::{Presence, PresenceBook};
 use shared::record::{self, CaseRecord, RecordError};
-use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient};
+use shared::sync::{reconnect_delay_ms, Effect, Holding, SyncClient, Waiting};
 use shared::DocumentId;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -29,6 +30,8 @@ const FLUSH_LIVE_MS: i32 = 40;
 /// After the device refused a write (full, say), how long until the edits held in memory are
 /// written again.
 const STORAGE_RETRY_MS: u32 = 3000;
+/// How long after a change its case's caseload row is taken (typing goes on meanwhile).
+const ROW_DELAY_MS: u32 = 1500;
 /// A relay that accepts the socket but does not answer the handshake is given up on after this.
 const HANDSHAKE_TIMEOUT_MS: i32 = 10_000;
 
@@ -46,6 +49,8 @@ pub struct SyncStatus {
     pub link: Link,
     /// Changes made on this device that the relay does not have yet.
     pub unsent: usize,
+    /// The cases those changes are to, and since when.
+    pub waiting: Vec<Waiting>,
     /// A storage problem the person must know about.
     pub problem: Option<String>,
     /// This device refused to store the latest edits: they are only in the open tab.
@@ -75,6 +80,8 @@ impl Account {
 
 /// Where this device keeps who signed in last (not a secret: the session is a cookie).
 const ME_KEY: &str = "me";
+/// My part in each case (lead professional or team member), as the relay last said.
+const ROLES_KEY: &str = "my-roles";
 /// Where it keeps the ids of cases the relay knows about.
 const REGISTERED_KEY: &str = "registered";
 /// The close code the relay uses when a session ends.
@@ -125,6 +132,12 @@ struct Inner {
     /// item is added or removed: views derived from the whole case (summaries, lists) follow
     /// this rather than every keystroke, so typing stays fast in a large case.
     local: RwSignal<u64>,
+    /// Cases changed since their caseload rows were last taken.
+    /// (And whether they changed, rather than were only read from the device.)
+    stale_rows: RefCell<HashMap<DocumentId, bool>>,
+    rows_pending: Cell<bool>,
+    /// My part in each case, kept for offline use.
+    roles: RwSignal<HashMap<DocumentId, CaseRole>>,
 }
 
 impl Repo {
@@ -145,6 +158,14 @@ impl Repo {
             .iter()
             .filter_map(|id| id.parse().ok())
             .collect();
+        let roles: HashMap<DocumentId, CaseRole> = store
+            .get_meta(ROLES_KEY)
+            .await?
+            .and_then(|json| serde_json::from_str::<Vec<MyCase>>(&json).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| Some((c.id.parse().ok()?, c.role)))
+            .collect();
         let peer_id = peer_id_for(me.as_ref());
         let inner = Inner {
             client: RefCell::new(SyncClient::new(peer_id, storage_id)),
@@ -164,6 +185,7 @@ impl Repo {
             status: RwSignal::new(SyncStatus {
                 link: Link::Offline,
                 unsent: 0,
+                waiting: Vec::new(),
                 problem: None,
                 not_stored: false,
             }),
@@ -175,9 +197,13 @@ impl Repo {
             cases: RwSignal::new(cases),
             remote: RwSignal::new(0),
             local: RwSignal::new(0),
+            stale_rows: RefCell::default(),
+            rows_pending: Cell::new(false),
+            roles: RwSignal::new(roles),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
+        repo.fill_missing_rows();
         repo.watch_page_lifecycle();
         repo.expire_presence();
         Ok(repo)
@@ -348,22 +374,35 @@ impl Repo {
     }
 
     /// Fetches the cases this person is in the team for but that are not on this device yet
-    /// (e.g. a new laptop, or a colleague's invitation).
+    /// (e.g. a new laptop, or a colleague's invitation), and opens the rest to sync them.
     pub async fn fetch_my_cases(&self) -> Result<(), CallError> {
-        for case in api::my_cases().await? {
+        let mine = api::my_cases().await?;
+        if let Ok(json) = serde_json::to_string(&mine) {
+            let _ = self.0.store.put_meta(ROLES_KEY, &json).await;
+        }
+        self.0.roles.set(
+            mine.iter()
+                .filter_map(|c| Some((c.id.parse().ok()?, c.role)))
+                .collect(),
+        );
+        for case in mine {
             let Ok(id) = case.id.parse::<DocumentId>() else {
                 continue;
             };
             self.0.registered.borrow_mut().insert(id);
-            let known = self
-                .0
-                .cases
-                .with_untracked(|c| c.iter().any(|c| c.id == id));
-            if !known {
+            // Every case of mine is kept in sync, so the caseload stays current: those not on
+            // this device are fetched, the others opened, a case at a time.
+            if !self.0.client.borrow().holds(&id) {
                 let _ = self.open(id).await;
+                gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }
         }
         Ok(())
+    }
+
+    /// My part in each case (lead professional or team member), as the relay last said.
+    pub fn roles(&self) -> ReadSignal<HashMap<DocumentId, CaseRole>> {
+        self.0.roles.read_only()
     }
 
     pub fn status(&self) -> ReadSignal<SyncStatus> {
@@ -404,7 +443,7 @@ impl Repo {
         let doc = CaseRecord::new(child_name).into_document()?;
         let (id, effects) = self.0.client.borrow_mut().create(doc);
         self.run(effects);
-        self.note_document(id);
+        self.note_document(id, true);
         // The relay syncs only cases it knows; offline, this happens on the next connection.
         if matches!(self.0.account.get_untracked(), Account::SignedIn(_)) {
             let repo = self.clone();
@@ -444,7 +483,7 @@ impl Repo {
         if stored.iter().any(|(k, _)| k.is_chunk()) {
             self.0.client.borrow_mut().load(id, stored);
             crate::mark("case-decoded");
-            self.note_document(id);
+            self.note_document(id, false);
             self.refresh_status();
         } else {
             let effects = self.0.client.borrow_mut().request(id);
@@ -510,7 +549,7 @@ impl Repo {
         let (ids, effects) = self.take_pending();
         self.run(effects);
         for id in ids {
-            self.note_document(id);
+            self.note_document(id, true);
         }
     }
 
@@ -605,7 +644,7 @@ impl Repo {
                     }
                 }
                 Effect::Changed(id) => {
-                    self.note_document(id);
+                    self.note_document(id, true);
                     self.0.remote.update(|n| *n += 1);
                 }
                 Effect::Unavailable(_) => self.0.remote.update(|n| *n += 1),
@@ -677,13 +716,23 @@ impl Repo {
     }
 
     fn refresh_status(&self) {
-        let unsent = self.0.client.borrow_mut().unsent_total();
-        self.0.status.update(|s| s.unsent = unsent);
+        let waiting = self.0.client.borrow_mut().waiting();
+        let unsent = waiting.iter().map(|w| w.changes).sum();
+        if self
+            .0
+            .status
+            .with_untracked(|s| s.unsent != unsent || s.waiting != waiting)
+        {
+            self.0.status.update(|s| {
+                s.unsent = unsent;
+                s.waiting = waiting;
+            });
+        }
     }
 
     /// Brings an old document up to the current schema, and keeps the case list's name for it
     /// up to date.
-    fn note_document(&self, id: DocumentId) {
+    fn note_document(&self, id: DocumentId, changed: bool) {
         let migrated = {
             let mut client = self.0.client.borrow_mut();
             match client.document_mut(&id) {
@@ -695,6 +744,12 @@ impl Repo {
         };
         if migrated {
             self.edited(id);
+        }
+        // The caseload row reads the whole case, so it is taken once changes settle.
+        *self.0.stale_rows.borrow_mut().entry(id).or_default() |= changed;
+        if !self.0.rows_pending.replace(true) {
+            let repo = self.clone();
+            gloo_timers::callback::Timeout::new(ROW_DELAY_MS, move || repo.refresh_rows()).forget();
         }
         // Only the family part is read: this runs after every flush while someone types.
         let Some(child_name) = self
@@ -710,9 +765,21 @@ impl Repo {
             return;
         }
         self.0.names.borrow_mut().insert(id, child_name.clone());
-        let summary = CaseSummary { id, child_name };
+        let row = self
+            .0
+            .cases
+            .with_untracked(|c| c.iter().find(|c| c.id == id).and_then(|c| c.row.clone()));
+        self.put_summary(CaseSummary {
+            id,
+            child_name,
+            row,
+        });
+    }
+
+    /// Shows and keeps a case's summary.
+    fn put_summary(&self, summary: CaseSummary) {
         self.0.cases.update(|cases| {
-            cases.retain(|c| c.id != id);
+            cases.retain(|c| c.id != summary.id);
             cases.push(summary.clone());
             cases.sort_by_key(|c| c.child_name.to_lowercase());
         });
@@ -720,6 +787,79 @@ impl Repo {
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = repo.0.store.put_summary(&summary).await {
                 repo.0.status.update(|s| s.problem = Some(e.to_string()));
+            }
+        });
+    }
+
+    /// Takes the caseload rows of the cases changed since last time, one case per task so
+    /// typing and drawing go on in between.
+    fn refresh_rows(&self) {
+        self.0.rows_pending.set(false);
+        let ids: Vec<(DocumentId, bool)> = self.0.stale_rows.borrow_mut().drain().collect();
+        let repo = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            for (id, changed) in ids {
+                let Some(record) = repo.read(&id) else {
+                    continue;
+                };
+                let Some(mut row) = repo.with_doc(&id, |doc| {
+                    CaseRow::from_record(&record).with_last_change(doc.document())
+                }) else {
+                    continue;
+                };
+                // Named from the receipts this device keeps for the case, if any.
+                if let Some(p) = row.changed_by {
+                    row.changed_by_name = repo
+                        .meta(&format!("receipts-{id}"))
+                        .await
+                        .and_then(|json| serde_json::from_str::<shared::api::Receipts>(&json).ok())
+                        .and_then(|r| r.author(p).map(|a| a.name.clone()))
+                        .unwrap_or_default();
+                }
+                let current = repo
+                    .0
+                    .cases
+                    .with_untracked(|c| c.iter().find(|c| c.id == id).cloned());
+                // Devices do not always say when a change was made: it changed now, if it did.
+                let before = current.as_ref().and_then(|c| c.row.as_ref());
+                if changed {
+                    row.changed_at = row.changed_at.max(js_sys::Date::now() as i64);
+                } else if row.changed_at == 0 {
+                    row.changed_at = before.map_or(0, |b| b.changed_at);
+                }
+                let summary = match current {
+                    Some(c) if c.row.as_ref() == Some(&row) => continue,
+                    Some(c) => CaseSummary {
+                        row: Some(row),
+                        ..c
+                    },
+                    None => CaseSummary {
+                        id,
+                        child_name: row.child.clone(),
+                        row: Some(row),
+                    },
+                };
+                repo.put_summary(summary);
+                gloo_timers::future::sleep(std::time::Duration::ZERO).await;
+            }
+        });
+    }
+
+    /// Cases kept by an earlier version have no caseload row: read each once, in the
+    /// background, a case at a time.
+    fn fill_missing_rows(&self) {
+        let missing: Vec<DocumentId> = self
+            .0
+            .cases
+            .with_untracked(|c| c.iter().filter(|c| c.row.is_none()).map(|c| c.id).collect());
+        if missing.is_empty() {
+            return;
+        }
+        let repo = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            for id in missing {
+                let _ = repo.open(id).await;
+                gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }
         });
     }

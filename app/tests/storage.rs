@@ -88,19 +88,13 @@ async fn sync_state_storage_id_and_summaries_persist() {
     let first = store.storage_id().await.unwrap();
     assert_eq!(store.storage_id().await.unwrap(), first);
 
-    store
-        .put_summary(&CaseSummary {
-            id,
-            child_name: "Zoe".into(),
-        })
-        .await
-        .unwrap();
-    let list = store.list_cases().await.unwrap();
-    assert_eq!(
-        list,
-        vec![CaseSummary {
-            id,
-            child_name: "Zoe".into()
-        }]
-    );
+    // A summary with its caseload row round-trips.
+    let row = shared::caseload::CaseRow::from_record(&shared::record::CaseRecord::new("Zoe"));
+    let zoe = CaseSummary {
+        id,
+        child_name: "Zoe".into(),
+        row: Some(row),
+    };
+    store.put_summary(&zoe).await.unwrap();
+    assert_eq!(store.list_cases().await.unwrap(), vec![zoe]);
 }

@@ -14,10 +14,12 @@
 //! - [`text`]: keeping the caret in place when others edit the same text.
 //! - [`untrusted`]: Automerge bytes from another party, checked before use.
 //! - [`authorship`]: who wrote a change, as the relay vouches for it.
+//! - [`caseload`]: a case as a caseload lists it, judged against today.
 
 pub mod api;
 pub mod authorship;
 pub mod case;
+pub mod caseload;
 pub mod document_id;
 pub mod presence;
 pub mod protocol;

@@ -95,6 +95,15 @@ struct DocEntry {
     chunks: BTreeSet<StorageKey>,
 }
 
+/// A document with changes made here that the relay does not have yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub id: DocumentId,
+    pub changes: usize,
+    /// When the oldest was made (the device's clock, Unix ms; 0 if unknown).
+    pub since: i64,
+}
+
 /// The client repo: open documents and their sync with one relay.
 pub struct SyncClient {
     peer_id: String,
@@ -312,8 +321,39 @@ impl SyncClient {
 
     /// Unsent changes across all open documents.
     pub fn unsent_total(&mut self) -> usize {
-        let ids: Vec<_> = self.docs.keys().copied().collect();
-        ids.iter().map(|id| self.unsent_changes(id)).sum()
+        self.waiting().iter().map(|w| w.changes).sum()
+    }
+
+    /// The documents with local changes the relay does not have yet: how many, and when the
+    /// oldest was made (the device's clock, Unix ms; 0 if it did not say).
+    pub fn waiting(&mut self) -> Vec<Waiting> {
+        let mut out: Vec<Waiting> = self
+            .docs
+            .iter_mut()
+            .filter_map(|(id, e)| {
+                let known = e
+                    .relay_heads
+                    .iter()
+                    .all(|h| e.doc.get_change_by_hash(h).is_some());
+                if !known {
+                    return None;
+                }
+                let changes = e.doc.get_changes(&e.relay_heads);
+                let since = changes
+                    .iter()
+                    .map(|c| c.timestamp() * 1000)
+                    .filter(|t| *t > 0)
+                    .min()
+                    .unwrap_or(0);
+                (!changes.is_empty()).then_some(Waiting {
+                    id: *id,
+                    changes: changes.len(),
+                    since,
+                })
+            })
+            .collect();
+        out.sort_by_key(|w| (w.since, w.id.to_string()));
+        out
     }
 
     /// Sends data about a document that is not stored (presence) to everyone who has it open.

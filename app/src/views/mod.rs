@@ -1,8 +1,8 @@
 //! The screens: one module per screen, shared field widgets in [`fields`].
 
 mod admin;
-mod case_list;
 mod case_view;
+mod caseload;
 mod fields;
 mod history;
 mod meeting;
@@ -83,7 +83,7 @@ fn Pages() -> impl IntoView {
             <h1 class="govuk-heading-l">"Page not found"</h1>
             <p class="govuk-body"><A href="/" attr:class="govuk-link">"Go to your cases"</A></p>
         }>
-            <Route path=path!("/") view=case_list::CaseList/>
+            <Route path=path!("/") view=caseload::Caseload/>
             <Route path=path!("/sign-in") view=|| view! { <Redirect path="/"/> }/>
             <Route path=path!("/admin") view=admin::Admin/>
             <Route path=path!("/case/:id") view=case_view::CaseView/>

@@ -19,18 +19,46 @@ pub fn SyncStatusBar() -> impl IntoView {
             (Link::Offline, _) => ("govuk-tag govuk-tag--yellow", "Offline"),
         }
     };
+    let cases = use_repo().cases();
     let text = move || {
         let s = status.get();
         if s.not_stored {
             return "Not saved on this device. Keep this tab open: your latest changes are only here."
                 .to_string();
         }
-        match (s.link, s.unsent) {
-            (Link::Online, 0) => "All changes saved on this device and shared.".to_string(),
-            (_, 0) => "All changes saved on this device.".to_string(),
-            (_, 1) => "Saved on this device. 1 edit not yet shared.".to_string(),
-            (_, n) => format!("Saved on this device. {n} edits not yet shared."),
+        if s.waiting.is_empty() {
+            return match s.link {
+                Link::Online => "All changes saved on this device and shared.".to_string(),
+                _ => "All changes saved on this device.".to_string(),
+            };
         }
+        // Which cases have changes waiting, and since when: what a person needs to know
+        // before closing the laptop.
+        let names: Vec<String> = cases.with(|all| {
+            s.waiting
+                .iter()
+                .map(|w| {
+                    all.iter()
+                        .find(|c| c.id == w.id)
+                        .map(|c| c.child_name.trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "an unnamed child".into())
+                })
+                .collect()
+        });
+        let which = match names.as_slice() {
+            [one] => format!("changes to {one}'s case"),
+            [a, b] => format!("changes to the cases of {a} and {b}"),
+            [a, b, rest @ ..] => format!(
+                "changes to {} cases ({a}, {b} and {} more)",
+                names.len(),
+                rest.len()
+            ),
+            [] => String::new(),
+        };
+        let oldest = s.waiting.iter().map(|w| w.since).filter(|t| *t > 0).min();
+        let since = oldest.map(since_words).unwrap_or_default();
+        format!("Saved on this device. Not shared yet: {which}{since}.")
     };
     view! {
         <div class=move || if status.get().not_stored { "app-sync-status app-sync-status--not-saved" } else { "app-sync-status" } role="status" aria-live="polite" data-testid="sync-status"
@@ -47,5 +75,19 @@ pub fn SyncStatusBar() -> impl IntoView {
                 </div>
             </div>
         })}
+    }
+}
+
+/// " since 10:02" today, " since 3 December 2026 at 10:02" before.
+fn since_words(ms: i64) -> String {
+    let then = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let now = js_sys::Date::new_0();
+    let same_day = then.get_full_year() == now.get_full_year()
+        && then.get_month() == now.get_month()
+        && then.get_date() == now.get_date();
+    if same_day {
+        format!(" since {:02}:{:02}", then.get_hours(), then.get_minutes())
+    } else {
+        format!(" since {}", super::history::moment(ms))
     }
 }

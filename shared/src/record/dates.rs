@@ -67,6 +67,43 @@ impl Day {
     }
 }
 
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The UK's offset from UTC at an instant (Unix ms): an hour in British Summer Time, from
+/// 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October.
+pub fn uk_offset_ms(unix_ms: i64) -> i64 {
+    let (y, _, _) = civil_from_days(unix_ms.div_euclid(DAY_MS));
+    let start = last_sunday(y, 3) * DAY_MS + HOUR_MS;
+    let end = last_sunday(y, 10) * DAY_MS + HOUR_MS;
+    if (start..end).contains(&unix_ms) {
+        HOUR_MS
+    } else {
+        0
+    }
+}
+
+/// The date in the UK at an instant (Unix ms): what "today" means for overdue actions and
+/// reviews, wherever the device's clock is set.
+pub fn uk_day(unix_ms: i64) -> Day {
+    Day((unix_ms + uk_offset_ms(unix_ms)).div_euclid(DAY_MS))
+}
+
+/// Milliseconds from an instant to the next midnight in the UK (when "today" changes).
+pub fn until_uk_midnight(unix_ms: i64) -> i64 {
+    let midnight = (uk_day(unix_ms).0 + 1) * DAY_MS;
+    // The clocks change at 01:00 UTC, never at midnight, so one correction settles it.
+    let mut at = midnight - uk_offset_ms(unix_ms);
+    at = midnight - uk_offset_ms(at);
+    at - unix_ms
+}
+
+/// The last Sunday of a month, as a day count (1970-01-01 was a Thursday).
+fn last_sunday(y: i64, m: i64) -> i64 {
+    let last = days_from_civil(y, m, days_in_month(y, m));
+    last - (last + 4).rem_euclid(7)
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -108,6 +145,29 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::Day;
+
+    #[test]
+    fn the_uk_day_turns_at_uk_midnight_in_winter_and_in_summer_time() {
+        use super::{uk_day, until_uk_midnight};
+        let d = |s: &str| Day::parse(s).unwrap();
+        let ms = |day: &str, h: i64, m: i64| d(day).0 * 86_400_000 + (h * 60 + m) * 60_000;
+        // Winter: UTC.
+        assert_eq!(uk_day(ms("2026-12-03", 23, 59)), d("2026-12-03"));
+        assert_eq!(uk_day(ms("2026-12-04", 0, 0)), d("2026-12-04"));
+        assert_eq!(until_uk_midnight(ms("2026-12-03", 23, 0)), 3_600_000);
+        // Summer: 23:30 UTC is already tomorrow in the UK.
+        assert_eq!(uk_day(ms("2026-07-01", 22, 59)), d("2026-07-01"));
+        assert_eq!(uk_day(ms("2026-07-01", 23, 30)), d("2026-07-02"));
+        assert_eq!(until_uk_midnight(ms("2026-07-01", 22, 0)), 3_600_000);
+        // The clocks go forward at 01:00 UTC on 29 March 2026 and back on 25 October 2026.
+        assert_eq!(uk_day(ms("2026-03-28", 23, 30)), d("2026-03-28"));
+        assert_eq!(uk_day(ms("2026-03-29", 23, 30)), d("2026-03-30"));
+        assert_eq!(uk_day(ms("2026-10-24", 23, 30)), d("2026-10-25"));
+        assert_eq!(uk_day(ms("2026-10-25", 23, 30)), d("2026-10-25"));
+        // The night the clocks go back: midnight UK is 23:00 UTC before, 00:00 UTC after.
+        assert_eq!(until_uk_midnight(ms("2026-10-24", 22, 0)), 3_600_000);
+        assert_eq!(until_uk_midnight(ms("2026-10-25", 22, 0)), 2 * 3_600_000);
+    }
 
     #[test]
     fn parses_and_counts_days() {

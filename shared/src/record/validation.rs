@@ -90,14 +90,6 @@ fn uncapitalise(s: &str) -> String {
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// Everything still missing from the case, section by section; empty for a complete record.
 pub fn missing(record: &CaseRecord) -> Vec<Missing> {
     type Check = fn(&CaseRecord, &mut Report);
@@ -710,49 +702,5 @@ pub fn plan_summary(record: &CaseRecord, today: &str) -> String {
     let Some(today) = Day::parse(today) else {
         return String::new();
     };
-    let overdue = record
-        .plan
-        .actions()
-        .filter(|(_, a)| !a.status.is_finished())
-        .filter(|(_, a)| Day::parse(&a.due).is_some_and(|d| d < today))
-        .count();
-    let actions = match overdue {
-        0 => "no actions overdue".to_string(),
-        1 => "1 action overdue".to_string(),
-        n => format!("{n} actions overdue"),
-    };
-    let review = match next_review(record, today) {
-        None => "no review date set".to_string(),
-        Some(day) => match today.days_until(day) {
-            0 => "review due today".to_string(),
-            1 => "review due tomorrow".to_string(),
-            n if n > 1 => format!("review due in {n} days"),
-            -1 => "review overdue by 1 day".to_string(),
-            n => format!("review overdue by {} days", -n),
-        },
-    };
-    if record.closure.is_started() && Day::parse(&record.closure.date).is_some_and(|d| d <= today) {
-        return capitalise(&format!("case closed; {actions}"));
-    }
-    capitalise(&format!("{actions}; {review}"))
-}
-
-/// The date of the next review (see [`plan_summary`]).
-fn next_review(record: &CaseRecord, today: Day) -> Option<Day> {
-    let booked = record
-        .meetings
-        .iter()
-        .filter_map(|m| Day::parse(&m.date))
-        .filter(|d| *d > today)
-        .min();
-    if booked.is_some() {
-        return booked;
-    }
-    record
-        .meetings
-        .iter()
-        .filter_map(|m| Day::parse(&m.date).map(|d| (d, m)))
-        .filter(|(d, _)| *d <= today)
-        .max_by_key(|(d, _)| *d)
-        .and_then(|(_, m)| Day::parse(&m.next_date))
+    crate::caseload::CaseRow::from_record(record).summary(today)
 }
