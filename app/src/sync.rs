@@ -138,6 +138,8 @@ struct Inner {
     rows_pending: Cell<bool>,
     /// My part in each case, kept for offline use.
     roles: RwSignal<HashMap<DocumentId, CaseRole>>,
+    /// When this tab first edited each case with changes not yet shared.
+    first_unsent: RefCell<HashMap<DocumentId, i64>>,
 }
 
 impl Repo {
@@ -200,6 +202,7 @@ impl Repo {
             stale_rows: RefCell::default(),
             rows_pending: Cell::new(false),
             roles: RwSignal::new(roles),
+            first_unsent: RefCell::default(),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
@@ -520,6 +523,11 @@ impl Repo {
             return;
         }
         self.0.dirty.borrow_mut().insert(id);
+        self.0
+            .first_unsent
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| js_sys::Date::now() as i64);
         self.refresh_status();
         if !self.0.flush_pending.replace(true) {
             let others_here = self
@@ -716,7 +724,17 @@ impl Repo {
     }
 
     fn refresh_status(&self) {
-        let waiting = self.0.client.borrow_mut().waiting();
+        let mut waiting = self.0.client.borrow_mut().waiting();
+        {
+            // Not every change says when it was made: this tab noted its own first edit.
+            let mut first = self.0.first_unsent.borrow_mut();
+            first.retain(|id, _| waiting.iter().any(|w| w.id == *id));
+            for w in &mut waiting {
+                if let Some(t) = first.get(&w.id) {
+                    w.since = if w.since == 0 { *t } else { w.since.min(*t) };
+                }
+            }
+        }
         let unsent = waiting.iter().map(|w| w.changes).sum();
         if self
             .0

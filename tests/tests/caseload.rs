@@ -1,7 +1,8 @@
 //! The caseload, end to end in two browsers against the real relay: Ben adds an action for
 //! Lena to a case they share; Lena's caseload lists it under her actions with its date; when
 //! the date has passed (her browser's clock set to 11 December 2026) the case shows an action
-//! overdue; and offline, searching for the child's mother finds the case.
+//! overdue; offline, searching for the child's mother finds the case; and a sentence typed
+//! offline shows in the status bar as changes to Sam's case waiting to be shared.
 
 use e2e::accounts::{Api, COUNCIL};
 use e2e::{
@@ -124,5 +125,17 @@ async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline
     type_into(&a, "caseload-search", "Omar").await;
     wait_for_text(&a, "[data-testid=caseload-empty]", "No cases match").await;
     screenshot(&a, "72-caseload-search-offline").await;
+
+    // A sentence typed offline: the status bar says which case has changes waiting.
+    a.goto(&format!("{link}/assessment")).await.unwrap();
+    type_into(&a, "field-worriedabout", "Often tired in class.").await;
+    wait_for_text(
+        &a,
+        "[data-testid=sync-status]",
+        "Not shared yet: changes to Sam Smith's case since",
+    )
+    .await;
+    js(&a, "window.scrollTo(0, 0) ?? ''").await;
+    screenshot(&a, "73-not-shared-yet").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -170,8 +170,7 @@ fn who_label(who: &Who, receipts: &Receipts, me: Option<i64>) -> String {
         ),
         Who::YouNotShared => "You (not shared yet)".into(),
         Who::NotVerified => {
-            "Not verified (recorded before TAC Planner kept a record of who shared each change)"
-                .into()
+            "Not verified (this device has no record from the relay of who shared it)".into()
         }
     }
 }
@@ -754,7 +753,12 @@ pub fn ChangedSince(id: DocumentId) -> impl IntoView {
                         continue;
                     }
                     count += history::rows_between(doc, &s.before, &s.after).len();
-                    let name = who_label(&s.who, &kept, me);
+                    let name = match s.who {
+                        // Someone else's, not yet confirmed by the relay (offline, or before
+                        // its receipts arrive).
+                        Who::NotVerified => "Someone".to_string(),
+                        _ => who_label(&s.who, &kept, me),
+                    };
                     if !names.contains(&name) {
                         names.push(name);
                     }
