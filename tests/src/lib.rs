@@ -297,6 +297,13 @@ pub async fn choose(browser: &Client, id: &str, value: &str) {
         .unwrap_or_else(|e| panic!("choosing {value} in {id}: {e}"));
 }
 
+/// Makes the newest action someone's who is outside the team and the family, by name.
+pub async fn action_for_someone_else(browser: &Client, name: &str) {
+    let owner = last_field(browser, "action", "owner").await;
+    choose(browser, &owner, "other").await;
+    type_into(browser, &format!("{owner}-name"), name).await;
+}
+
 /// The id of the last field whose id starts with `field-<kind>-` and ends with `-<field>`,
 /// e.g. the newest action's "what" box.
 pub async fn last_field(browser: &Client, kind: &str, field: &str) -> String {

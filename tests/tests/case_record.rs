@@ -198,7 +198,7 @@ async fn a_whole_episode_is_recorded_and_survives_an_offline_reload() {
                 .await
                 .unwrap();
             type_into(&b, &last_field(&b, "action", "what").await, what).await;
-            type_into(&b, &last_field(&b, "action", "owner").await, owner).await;
+            e2e::action_for_someone_else(&b, owner).await;
             type_into(&b, &last_field(&b, "action", "agency").await, agency).await;
             choose(&b, &last_field(&b, "action", "due").await, due).await;
         }

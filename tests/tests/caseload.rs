@@ -1,5 +1,5 @@
 //! The caseload, end to end in two browsers against the real relay: Ben adds an action for
-//! Lena to a case they share; Lena's caseload lists it under her actions with its date; when
+//! Lena to a case they share, choosing her from the team; Lena's caseload lists it under her actions with its date; when
 //! the date has passed (her browser's clock set to 11 December 2026) the case shows an action
 //! overdue; offline, searching for the child's mother finds the case; and a sentence typed
 //! offline shows in the status bar as changes to Sam's case waiting to be shared.
@@ -41,7 +41,7 @@ async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline
     let mut relay = Relay::start();
     let mut driver = Driver::start();
     let admin = Api::admin(&relay);
-    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let lena = admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
     let ben = admin.add_practitioner("Ben Brown", "ben@council.test", COUNCIL);
     let a = driver.browser().await;
     let b = driver.browser().await;
@@ -88,7 +88,11 @@ async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline
         "Book a school nurse visit",
     )
     .await;
-    type_into(&b, &last_field(&b, "action", "owner").await, "Lena Lead").await;
+    // Chosen from the team around the child (the relay's list, by id).
+    let owner = last_field(&b, "action", "owner").await;
+    let lena_option = format!("option[value='professional:{lena}']");
+    find(&b, &lena_option).await;
+    choose(&b, &owner, &format!("professional:{lena}")).await;
     choose(&b, &last_field(&b, "action", "due").await, "2026-12-10").await;
     synced(&b).await;
 

@@ -171,6 +171,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     );
     mark("case-record-read");
     provide_context(record);
+    super::owner::provide_owners(id, record);
     let cases = repo.cases();
     let name = move || {
         cases

@@ -278,6 +278,7 @@ fn meeting_state(
 
 #[component]
 pub fn History(id: DocumentId) -> impl IntoView {
+    let owners = use_context::<super::owner::Owners>();
     let repo = use_repo();
     let account = repo.account();
     let me = move || account.with(|a| a.me().map(|m| m.id));
@@ -399,7 +400,7 @@ pub fn History(id: DocumentId) -> impl IntoView {
                     .filter(|r| section.is_empty() || format!("{:?}", r.section) == section)
                     // Since an agreement, the act of agreeing is not one of the changes.
                     .filter(|r| !(agreed_base && r.item_kind == Some(ItemKind::Agreement)))
-                    .map(|r| r.sentence())
+                    .map(|r| super::owner::sentence(r, owners))
                     .collect();
                 if !rows.is_empty() {
                     out.push((
@@ -690,6 +691,7 @@ fn read_only(entries: &[history::Entry], section: &str) -> impl IntoView {
 
 /// Items as headings, each followed by its own fields as a summary list, indented by depth.
 fn past_entries(entries: &[&history::Entry]) -> impl IntoView {
+    let owners = use_context::<super::owner::Owners>();
     // (how deep the block's fields are, the item's name, the fields)
     let mut blocks: Vec<(usize, Option<String>, Vec<&history::Entry>)> = Vec::new();
     for e in entries {
@@ -714,7 +716,7 @@ fn past_entries(entries: &[&history::Entry]) -> impl IntoView {
                             {fields.into_iter().map(|f| view! {
                                 <div class="govuk-summary-list__row" data-testid="past-field" data-field=f.key>
                                     <dt class="govuk-summary-list__key">{f.label.clone()}</dt>
-                                    <dd class="govuk-summary-list__value app-past__text">{f.value.clone().unwrap_or_default()}</dd>
+                                    <dd class="govuk-summary-list__value app-past__text">{super::owner::value(f, owners)}</dd>
                                 </div>
                             }).collect_view()}
                         </dl>
@@ -852,6 +854,7 @@ fn ChangesSinceMeeting(
     title: String,
     slug: &'static str,
 ) -> impl IntoView {
+    let owners = use_context::<super::owner::Owners>();
     let repo = use_repo();
     let account = repo.account();
     let receipts = case_receipts();
@@ -882,7 +885,7 @@ fn ChangesSinceMeeting(
                             .filter(|r| r.section == section)
                             // The act of agreeing a record is not a change to it.
                             .filter(|r| r.item_kind != Some(ItemKind::Agreement))
-                            .map(|r| r.sentence())
+                            .map(|r| super::owner::sentence(r, owners))
                             .collect();
                         (!rows.is_empty())
                             .then(|| (who_label(&s.who, &kept, me), when_label(s), rows))

@@ -6,6 +6,7 @@ mod caseload;
 mod fields;
 mod history;
 mod meeting;
+mod owner;
 mod presence;
 mod sections;
 mod sign_in;

@@ -224,6 +224,7 @@ pub fn ItemList(
 ) -> AnyView {
     let repo = use_repo();
     let index = use_context::<ItemIndex>();
+    let owners = use_context::<super::owner::Owners>();
     let kind = list.kind();
     let list = SendWrapper::new(list);
     // The ids straight from the document, after the screen's index is rebuilt for a change.
@@ -315,9 +316,16 @@ pub fn ItemList(
                         }
                         let obj = index.and_then(|i| i.0.with_value(|m| m.get(&item).cloned()));
                         summary_html(kind, &item, |path| {
-                            obj.as_ref().and_then(|o| {
+                            let raw = obj.as_ref().and_then(|o| {
                                 repo.with_doc(&id, |doc| edit::get_in(doc, o, path).ok()).flatten()
-                            })
+                            });
+                            // An owner chosen from the team or family reads as their name.
+                            match (path, owners) {
+                                (Path::Action(_, ActionField::Owner), Some(owners)) => {
+                                    raw.filter(|r| !r.trim().is_empty()).map(|r| owners.label(&r))
+                                }
+                                _ => raw,
+                            }
                         })
                     })
                 };
@@ -407,6 +415,9 @@ fn field_view(id: DocumentId, path: Path) -> AnyView {
     match path {
         Path::Step(_, StepField::HandoverMeetingId) => {
             view! { <HandoverMeeting id=id path=path/> }.into_any()
+        }
+        Path::Action(_, ActionField::Owner) => {
+            view! { <super::owner::OwnerField id=id path=path/> }.into_any()
         }
         path => view! { <RecordField id=id path=path/> }.into_any(),
     }
