@@ -297,6 +297,43 @@ pub async fn choose(browser: &Client, id: &str, value: &str) {
         .unwrap_or_else(|e| panic!("choosing {value} in {id}: {e}"));
 }
 
+/// Starts a case from the first screen; returns its link (`…/case/<id>`).
+pub async fn start_case(browser: &Client, child: &str) -> String {
+    type_into(browser, "new-child-name", child).await;
+    click_button(browser, "Start case").await;
+    find(browser, "[data-testid=case-link]")
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The text of the first element matching `css` ("" if there is none).
+pub async fn text_of(browser: &Client, css: &str) -> String {
+    js(
+        browser,
+        &format!("document.querySelector('{css}')?.innerText"),
+    )
+    .await
+}
+
+/// Waits until the first element matching `css` contains `expected`.
+pub async fn wait_for_text(browser: &Client, css: &str, expected: &str) {
+    eventually(30, &format!("{expected:?} in {css}"), || async {
+        text_of(browser, css).await.contains(expected).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the app is online with nothing left to share.
+pub async fn synced(browser: &Client) {
+    eventually(30, "everything shared", || async {
+        let s = js(browser, "(() => { const s = document.querySelector('[data-testid=sync-status]').dataset; return s.link + ' ' + s.unsent; })()").await;
+        (s == "online 0").then_some(())
+    })
+    .await;
+}
+
 /// Makes the newest action someone's who is outside the team and the family, by name.
 pub async fn action_for_someone_else(browser: &Client, name: &str) {
     let owner = last_field(browser, "action", "owner").await;

@@ -7,31 +7,13 @@
 use e2e::accounts::{Api, ADMIN_EMAIL, COUNCIL, PASSWORD};
 use e2e::{
     choose, click_button, eventually, find, js, last_field, screenshot,
-    serious_accessibility_problems, sign_in, type_into, Driver, Relay,
+    serious_accessibility_problems, sign_in, synced, text_of, type_into, wait_for_text, Driver,
+    Relay,
 };
 use fantoccini::{Client, Locator};
 
-async fn text_of(b: &Client, css: &str) -> String {
-    js(b, &format!("document.querySelector('{css}')?.innerText")).await
-}
-
-async fn wait_for_text(b: &Client, css: &str, expected: &str) {
-    eventually(20, &format!("{expected:?} in {css}"), || async {
-        text_of(b, css).await.contains(expected).then_some(())
-    })
-    .await;
-}
-
 async fn value(b: &Client, id: &str) -> String {
     js(b, &format!("document.getElementById('{id}')?.value")).await
-}
-
-async fn synced(b: &Client) {
-    eventually(30, "everything shared", || async {
-        let s = js(b, "(() => { const s = document.querySelector('[data-testid=sync-status]').dataset; return s.link + ' ' + s.unsent; })()").await;
-        (s == "online 0").then_some(())
-    })
-    .await;
 }
 
 async fn open_link(b: &Client, text: &str) {

@@ -51,17 +51,7 @@ async fn a_full_browser_keeps_edits_in_the_tab_says_so_and_saves_them_when_space
     .await;
     Api::admin(&relay).add_practitioner("Alex Adams", "alex@council.test", COUNCIL);
     sign_in(&b, &relay, "alex@council.test").await;
-    find(&b, "#new-child-name")
-        .await
-        .send_keys("Sam Smith")
-        .await
-        .unwrap();
-    find(&b, "button[type=submit]").await.click().await.unwrap();
-    let link = find(&b, "[data-testid=case-link]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let link = e2e::start_case(&b, "Sam Smith").await;
     b.goto(&format!("{link}/assessment")).await.unwrap();
     find(&b, TEXTAREA)
         .await

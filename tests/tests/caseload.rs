@@ -6,35 +6,16 @@
 
 use e2e::accounts::{Api, COUNCIL};
 use e2e::{
-    choose, click_button, devtools, eventually, find, js, last_field, screenshot,
-    serious_accessibility_problems, sign_in, type_into, Driver, Relay,
+    choose, click_button, devtools, find, js, last_field, screenshot,
+    serious_accessibility_problems, sign_in, synced, text_of, type_into, wait_for_text, Driver,
+    Relay,
 };
-use fantoccini::Client;
 use serde_json::json;
 
 /// The browser's clock, moved on to 11 December 2026 at 10:00 UTC (and running from there).
 const FIXED_CLOCK: &str = "(() => { const shift = Date.UTC(2026, 11, 11, 10, 0, 0) - Date.now(); \
     const Real = Date; class Fixed extends Real { constructor(...a) { if (a.length === 0) { super(Real.now() + shift); } else { super(...a); } } \
     static now() { return Real.now() + shift; } } globalThis.Date = Fixed; })();";
-
-async fn text_of(b: &Client, css: &str) -> String {
-    js(b, &format!("document.querySelector('{css}')?.innerText")).await
-}
-
-async fn wait_for_text(b: &Client, css: &str, expected: &str) {
-    eventually(30, &format!("{expected:?} in {css}"), || async {
-        text_of(b, css).await.contains(expected).then_some(())
-    })
-    .await;
-}
-
-async fn synced(b: &Client) {
-    eventually(30, "everything shared", || async {
-        let s = js(b, "(() => { const s = document.querySelector('[data-testid=sync-status]').dataset; return s.link + ' ' + s.unsent; })()").await;
-        (s == "online 0").then_some(())
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline() {
@@ -49,13 +30,7 @@ async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline
 
     // Lena starts Sam's case and records his mother.
     sign_in(&a, &relay, "lena@council.test").await;
-    type_into(&a, "new-child-name", "Sam Smith").await;
-    click_button(&a, "Start case").await;
-    let link = find(&a, "[data-testid=case-link]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let link = e2e::start_case(&a, "Sam Smith").await;
     let case_id = link.rsplit('/').next().unwrap().to_string();
     a.goto(&format!("{link}/family")).await.unwrap();
     click_button(&a, "Add a person").await;

@@ -17,17 +17,7 @@ async fn words_typed_250_ms_before_the_tab_closes_are_kept() {
     let b = driver.browser().await;
     Api::admin(&relay).add_practitioner("Alex Adams", "alex@council.test", COUNCIL);
     sign_in(&b, &relay, "alex@council.test").await;
-    find(&b, "#new-child-name")
-        .await
-        .send_keys("Sam Smith")
-        .await
-        .unwrap();
-    find(&b, "button[type=submit]").await.click().await.unwrap();
-    let link = find(&b, "[data-testid=case-link]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let link = e2e::start_case(&b, "Sam Smith").await;
     let page = format!("{link}/assessment");
     // The first tab waits on the case list, so the typing tab is alone on the case (the
     // slower, 0.4 s, saving applies).

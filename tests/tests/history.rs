@@ -8,28 +8,10 @@
 use e2e::accounts::{Api, COUNCIL};
 use e2e::{
     choose, click_button, eventually, find, js, last_field, open_cards, screenshot,
-    serious_accessibility_problems, sign_in, type_into, Driver, Relay,
+    serious_accessibility_problems, sign_in, synced, text_of, type_into, wait_for_text, Driver,
+    Relay,
 };
 use fantoccini::{Client, Locator};
-
-async fn text_of(b: &Client, css: &str) -> String {
-    js(b, &format!("document.querySelector('{css}')?.innerText")).await
-}
-
-async fn wait_for_text(b: &Client, css: &str, expected: &str) {
-    eventually(30, &format!("{expected:?} in {css}"), || async {
-        text_of(b, css).await.contains(expected).then_some(())
-    })
-    .await;
-}
-
-async fn synced(b: &Client) {
-    eventually(30, "everything shared", || async {
-        let s = js(b, "(() => { const s = document.querySelector('[data-testid=sync-status]').dataset; return s.link + ' ' + s.unsent; })()").await;
-        (s == "online 0").then_some(())
-    })
-    .await;
-}
 
 /// Every history row on screen, with who made it: "who | row" lines.
 async fn history_rows(b: &Client) -> Vec<String> {
@@ -92,13 +74,7 @@ async fn who_changed_what_and_what_the_plan_said_at_the_meeting() {
 
     // Lena's plan: one outcome, one action due on 3 December.
     sign_in(&a, &relay, "lena@council.test").await;
-    type_into(&a, "new-child-name", "Sam Smith").await;
-    click_button(&a, "Start case").await;
-    let link = find(&a, "[data-testid=case-link]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let link = e2e::start_case(&a, "Sam Smith").await;
     let case_id = link.rsplit('/').next().unwrap().to_string();
     a.goto(&format!("{link}/plan")).await.unwrap();
     click_button(&a, "Add an outcome").await;
