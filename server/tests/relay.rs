@@ -243,3 +243,49 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
     assert_eq!(case.concerns.as_str(), "Written while the disk failed.");
     relay.stop().await;
 }
+
+/// The app's files compressed at build time are served as they are to browsers that take
+/// brotli, and plain to those that do not (nothing is compressed twice).
+#[tokio::test]
+async fn the_apps_precompressed_files_are_served_as_built() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html></html>").unwrap();
+    std::fs::write(dist.path().join("app.js"), "console.log('plain')").unwrap();
+    // Stands in for the brotli copy: the relay must pass it on untouched.
+    std::fs::write(dist.path().join("app.js.br"), "made at build time").unwrap();
+    let relay =
+        TestRelay::start_with(data.path(), &["--dist", &dist.path().display().to_string()]).await;
+
+    let br = common::http_with(
+        relay.addr,
+        "GET",
+        "/app.js",
+        None,
+        None,
+        &[("Accept-Encoding", "br")],
+    )
+    .await;
+    assert_eq!(br.status, 200);
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert_eq!(br.body, "made at build time");
+    assert_eq!(br.header("vary"), Some("accept-encoding"));
+    assert!(br
+        .header("content-type")
+        .unwrap_or_default()
+        .contains("javascript"));
+
+    let plain = common::http_with(
+        relay.addr,
+        "GET",
+        "/app.js",
+        None,
+        None,
+        &[("Accept-Encoding", "identity")],
+    )
+    .await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body, "console.log('plain')");
+    relay.stop().await;
+}

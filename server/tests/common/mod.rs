@@ -27,19 +27,22 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub async fn start(data_dir: &Path) -> TestRelay {
-        let config = Config::from_args(
-            [
-                "--bind".to_string(),
-                "127.0.0.1:0".into(),
-                "--data-dir".into(),
-                data_dir.display().to_string(),
-                // Decode workers from the real relay binary, as in production.
-                "--decoder".into(),
-                env!("CARGO_BIN_EXE_tac-relay").into(),
-            ],
-            |_| None,
-        )
-        .unwrap();
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// With more of the relay's flags (e.g. `--dist`).
+    pub async fn start_with(data_dir: &Path, flags: &[&str]) -> TestRelay {
+        let mut args = vec![
+            "--bind".to_string(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            // Decode workers from the real relay binary, as in production.
+            "--decoder".into(),
+            env!("CARGO_BIN_EXE_tac-relay").into(),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let config = Config::from_args(args, |_| None).unwrap();
         let (router, state) = server::build(&config).await.expect("relay builds");
         let listener = tokio::net::TcpListener::bind(config.bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
