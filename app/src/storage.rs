@@ -56,6 +56,27 @@ struct StoredSummary {
     row: Option<CaseRow>,
 }
 
+impl StoredSummary {
+    fn read(value: String) -> StoredSummary {
+        if let Ok(stored) = serde_json::from_str::<StoredSummary>(&value) {
+            return stored;
+        }
+        // A row this version cannot read is taken again from the case; the name still shows.
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&value) {
+            if json.is_object() {
+                return StoredSummary {
+                    child_name: json["child_name"].as_str().unwrap_or_default().to_string(),
+                    row: None,
+                };
+            }
+        }
+        StoredSummary {
+            child_name: value,
+            row: None,
+        }
+    }
+}
+
 /// One change to storage, applied with others in a single transaction.
 pub enum Write {
     Put(StorageKey, Vec<u8>),
@@ -204,11 +225,7 @@ impl Store {
             .into_iter()
             .filter_map(|(k, v)| {
                 let value = v.as_string().unwrap_or_default();
-                let stored =
-                    serde_json::from_str::<StoredSummary>(&value).unwrap_or(StoredSummary {
-                        child_name: value,
-                        row: None,
-                    });
+                let stored = StoredSummary::read(value);
                 Some(CaseSummary {
                     id: k.as_string()?.parse().ok()?,
                     child_name: stored.child_name,

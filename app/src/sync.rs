@@ -6,6 +6,7 @@
 
 use crate::api::{self, CallError};
 use crate::storage::{CaseSummary, Store, StoreError, Write};
+use automerge::transaction::Transactable;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use shared::api::{CaseRole, Me, MyCase};
@@ -380,6 +381,9 @@ impl Repo {
     /// (e.g. a new laptop, or a colleague's invitation), and opens the rest to sync them.
     pub async fn fetch_my_cases(&self) -> Result<(), CallError> {
         let mine = api::my_cases().await?;
+        if self.0.wiped.get() {
+            return Ok(());
+        }
         if let Ok(json) = serde_json::to_string(&mine) {
             let _ = self.0.store.put_meta(ROLES_KEY, &json).await;
         }
@@ -395,6 +399,9 @@ impl Repo {
             self.0.registered.borrow_mut().insert(id);
             // Every case of mine is kept in sync, so the caseload stays current: those not on
             // this device are fetched, the others opened, a case at a time.
+            if self.0.wiped.get() {
+                return Ok(());
+            }
             if !self.0.client.borrow().holds(&id) {
                 let _ = self.open(id).await;
                 gloo_timers::future::sleep(std::time::Duration::ZERO).await;
@@ -764,11 +771,7 @@ impl Repo {
             self.edited(id);
         }
         // The caseload row reads the whole case, so it is taken once changes settle.
-        *self.0.stale_rows.borrow_mut().entry(id).or_default() |= changed;
-        if !self.0.rows_pending.replace(true) {
-            let repo = self.clone();
-            gloo_timers::callback::Timeout::new(ROW_DELAY_MS, move || repo.refresh_rows()).forget();
-        }
+        self.row_stale(id, changed);
         // Only the family part is read: this runs after every flush while someone types.
         let Some(child_name) = self
             .0
@@ -796,27 +799,65 @@ impl Repo {
 
     /// Shows and keeps a case's summary.
     fn put_summary(&self, summary: CaseSummary) {
+        self.show_summaries(std::slice::from_ref(&summary));
+        self.keep_summaries(vec![summary]);
+    }
+
+    /// Puts summaries in the caseload on screen, in one update (one redraw).
+    fn show_summaries(&self, summaries: &[CaseSummary]) {
+        if self.0.wiped.get() || summaries.is_empty() {
+            return;
+        }
         self.0.cases.update(|cases| {
-            cases.retain(|c| c.id != summary.id);
-            cases.push(summary.clone());
+            cases.retain(|c| !summaries.iter().any(|s| s.id == c.id));
+            cases.extend(summaries.iter().cloned());
             cases.sort_by_key(|c| c.child_name.to_lowercase());
         });
+    }
+
+    /// Stores summaries on the device (never once the device is being cleared).
+    fn keep_summaries(&self, summaries: Vec<CaseSummary>) {
         let repo = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = repo.0.store.put_summary(&summary).await {
-                repo.0.status.update(|s| s.problem = Some(e.to_string()));
+            for summary in summaries {
+                if repo.0.wiped.get() {
+                    return;
+                }
+                if let Err(e) = repo.0.store.put_summary(&summary).await {
+                    repo.0.status.update(|s| s.problem = Some(e.to_string()));
+                }
             }
         });
     }
 
+    /// Notes that a case's caseload row must be taken again (`changed`: the case changed,
+    /// rather than was only read from the device), a moment after changes settle.
+    fn row_stale(&self, id: DocumentId, changed: bool) {
+        *self.0.stale_rows.borrow_mut().entry(id).or_default() |= changed;
+        if !self.0.rows_pending.replace(true) {
+            let repo = self.clone();
+            gloo_timers::callback::Timeout::new(ROW_DELAY_MS, move || repo.refresh_rows()).forget();
+        }
+    }
+
     /// Takes the caseload rows of the cases changed since last time, one case per task so
-    /// typing and drawing go on in between.
+    /// typing goes on in between, and shows them together.
     fn refresh_rows(&self) {
         self.0.rows_pending.set(false);
         let ids: Vec<(DocumentId, bool)> = self.0.stale_rows.borrow_mut().drain().collect();
         let repo = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            let mut fresh = Vec::new();
             for (id, changed) in ids {
+                if repo.0.wiped.get() {
+                    return;
+                }
+                // Still being typed in: reading the document now would commit the typing
+                // without a time. Taken after the next flush instead.
+                if repo.with_doc(&id, |doc| doc.pending_ops() > 0) == Some(true) {
+                    repo.row_stale(id, changed);
+                    continue;
+                }
                 let Some(record) = repo.read(&id) else {
                     continue;
                 };
@@ -838,14 +879,18 @@ impl Repo {
                     .0
                     .cases
                     .with_untracked(|c| c.iter().find(|c| c.id == id).cloned());
-                // Devices do not always say when a change was made: it changed now, if it did.
-                let before = current.as_ref().and_then(|c| c.row.as_ref());
-                if changed {
-                    row.changed_at = row.changed_at.max(js_sys::Date::now() as i64);
-                } else if row.changed_at == 0 {
-                    row.changed_at = before.map_or(0, |b| b.changed_at);
+                // Not every change says when it was made: then it changed now, if it did.
+                if row.changed_at == 0 {
+                    row.changed_at = if changed {
+                        js_sys::Date::now() as i64
+                    } else {
+                        current
+                            .as_ref()
+                            .and_then(|c| c.row.as_ref())
+                            .map_or(0, |r| r.changed_at)
+                    };
                 }
-                let summary = match current {
+                fresh.push(match current {
                     Some(c) if c.row.as_ref() == Some(&row) => continue,
                     Some(c) => CaseSummary {
                         row: Some(row),
@@ -856,10 +901,11 @@ impl Repo {
                         child_name: row.child.clone(),
                         row: Some(row),
                     },
-                };
-                repo.put_summary(summary);
+                });
                 gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }
+            repo.show_summaries(&fresh);
+            repo.keep_summaries(fresh);
         });
     }
 
@@ -876,6 +922,9 @@ impl Repo {
         let repo = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             for id in missing {
+                if repo.0.wiped.get() {
+                    return;
+                }
                 let _ = repo.open(id).await;
                 gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }

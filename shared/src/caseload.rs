@@ -111,8 +111,8 @@ impl Owner {
     }
 }
 
-/// What a case most needs, first things first.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// What a case most needs, first things first (see [`Attention::urgency`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attention {
     /// The review date has passed (by this many days).
     ReviewOverdue(i64),
@@ -127,6 +127,22 @@ pub enum Attention {
     /// Nothing pressing.
     Nothing,
     Closed,
+}
+
+impl Attention {
+    /// For sorting, most urgent first: by kind, then the longest overdue, the most actions
+    /// overdue, the soonest review.
+    pub fn urgency(&self) -> (u8, i64) {
+        match self {
+            Attention::ReviewOverdue(days) => (0, -days),
+            Attention::ActionsOverdue(n) => (1, -(*n as i64)),
+            Attention::Waiting => (2, 0),
+            Attention::NoPlan => (3, 0),
+            Attention::ReviewSoon(days) => (4, *days),
+            Attention::Nothing => (5, 0),
+            Attention::Closed => (6, 0),
+        }
+    }
 }
 
 impl CaseRow {
@@ -256,14 +272,16 @@ impl CaseRow {
         }
     }
 
-    /// The next review: the earliest meeting booked after today, or else the next date set at
-    /// the latest meeting held (which may have passed).
+    /// The next review: the earliest meeting booked from today on (today's counts until a next
+    /// date is set at it), or else the next date set at the latest meeting held (which may
+    /// have passed).
     pub fn next_review(&self, today: Day) -> Option<Day> {
         let booked = self
             .meetings
             .iter()
-            .filter_map(|(d, _)| Day::parse(d))
-            .filter(|d| *d > today)
+            .filter_map(|(d, next)| Some((Day::parse(d)?, next)))
+            .filter(|(d, next)| *d > today || (*d == today && Day::parse(next).is_none()))
+            .map(|(d, _)| d)
             .min();
         if booked.is_some() {
             return booked;

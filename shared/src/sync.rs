@@ -93,6 +93,10 @@ struct DocEntry {
     saved_heads: Vec<ChangeHash>,
     /// Chunk keys in storage for this document.
     chunks: BTreeSet<StorageKey>,
+    /// What [`SyncClient::waiting`] last found, and at which heads and relay heads: it is
+    /// worked out again only when either moves (or kept while edits are in progress).
+    waiting: Option<Waiting>,
+    waiting_at: Option<(Vec<ChangeHash>, Vec<ChangeHash>)>,
 }
 
 /// A document with changes made here that the relay does not have yet.
@@ -326,32 +330,52 @@ impl SyncClient {
 
     /// The documents with local changes the relay does not have yet: how many, and when the
     /// oldest was made (the device's clock, Unix ms; 0 if it did not say).
+    ///
+    /// A document still being typed in (edits not yet committed) is not looked into: reading
+    /// its changes would commit those edits without a time, a change per call. It counts as
+    /// waiting, with what was known before plus the edits in progress as one change.
     pub fn waiting(&mut self) -> Vec<Waiting> {
-        let mut out: Vec<Waiting> = self
-            .docs
-            .iter_mut()
-            .filter_map(|(id, e)| {
-                let known = e
-                    .relay_heads
-                    .iter()
-                    .all(|h| e.doc.get_change_by_hash(h).is_some());
-                if !known {
-                    return None;
-                }
-                let changes = e.doc.get_changes(&e.relay_heads);
-                let since = changes
+        let mut out: Vec<Waiting> = Vec::new();
+        for (id, e) in self.docs.iter_mut() {
+            if e.doc.pending_ops() > 0 {
+                let known = e.waiting.clone().unwrap_or(Waiting {
+                    id: *id,
+                    changes: 0,
+                    since: 0,
+                });
+                out.push(Waiting {
+                    changes: known.changes + 1,
+                    ..known
+                });
+                continue;
+            }
+            let at = (e.doc.get_heads(), e.relay_heads.clone());
+            if e.waiting_at.as_ref() == Some(&at) {
+                out.extend(e.waiting.clone());
+                continue;
+            }
+            let all_known = e
+                .relay_heads
+                .iter()
+                .all(|h| e.doc.get_change_by_hash(h).is_some());
+            let changes = if all_known {
+                e.doc.get_changes(&e.relay_heads)
+            } else {
+                Vec::new()
+            };
+            e.waiting = (!changes.is_empty()).then(|| Waiting {
+                id: *id,
+                changes: changes.len(),
+                since: changes
                     .iter()
                     .map(|c| c.timestamp() * 1000)
                     .filter(|t| *t > 0)
                     .min()
-                    .unwrap_or(0);
-                (!changes.is_empty()).then_some(Waiting {
-                    id: *id,
-                    changes: changes.len(),
-                    since,
-                })
-            })
-            .collect();
+                    .unwrap_or(0),
+            });
+            e.waiting_at = Some(at);
+            out.extend(e.waiting.clone());
+        }
         out.sort_by_key(|w| (w.since, w.id.to_string()));
         out
     }
@@ -603,6 +627,8 @@ impl DocEntry {
             relay_heads: Vec::new(),
             saved_heads: Vec::new(),
             chunks: BTreeSet::new(),
+            waiting: None,
+            waiting_at: None,
         }
     }
 }
@@ -650,6 +676,29 @@ mod tests {
             effects_of_kind(&effects, |e| matches!(e, Effect::Send(_))),
             0
         );
+    }
+
+    #[test]
+    fn typing_is_committed_once_per_flush_with_the_devices_time() {
+        let mut c = SyncClient::new("p".into(), "s".into());
+        let (id, _) = c.create(Case::new("Sam").into_document().unwrap());
+        let before = c.document_mut(&id).unwrap().get_heads();
+        for word in ["Often", "Often tired", "Often tired in class."] {
+            Field::Concerns
+                .write(c.document_mut(&id).unwrap(), word)
+                .unwrap();
+            // The status bar asks after every keystroke: that must not commit the typing.
+            let waiting = c.waiting();
+            assert_eq!(waiting.len(), 1);
+            assert!(waiting[0].changes >= 1);
+        }
+        c.set_time(1_795_986_000);
+        let _ = c.flush(&id);
+        let doc = c.document_mut(&id).unwrap();
+        let changes = doc.get_changes(&before);
+        assert_eq!(changes.len(), 1, "one change for the whole sentence");
+        assert_eq!(changes[0].timestamp(), 1_795_986_000);
+        assert_eq!(c.waiting()[0].since, 1_795_986_000_000);
     }
 
     #[test]

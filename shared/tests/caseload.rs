@@ -117,9 +117,27 @@ fn each_state_is_judged_against_today() {
 
     // Sorting by what needs doing first.
     let mut all = [&calm, &soon, &late, &overdue, &new, &row];
-    all.sort_by_key(|r| r.attention(today));
+    all.sort_by_key(|r| r.attention(today).urgency());
     assert_eq!(all[0], &overdue);
     assert_eq!(all[1], &late);
+    // The longest overdue first.
+    assert!(Attention::ReviewOverdue(30).urgency() < Attention::ReviewOverdue(1).urgency());
+    assert!(Attention::ActionsOverdue(3).urgency() < Attention::ActionsOverdue(1).urgency());
+    assert!(Attention::ReviewSoon(2).urgency() < Attention::ReviewSoon(9).urgency());
+
+    // On the day of the review, it is the review until a next date is set at it.
+    let mut review_day = sam("2026-12-10", "2026-11-20");
+    review_day
+        .meetings
+        .push(Meeting::new(MeetingKind::Review, "2026-12-01"));
+    let row = CaseRow::from_record(&review_day);
+    assert_eq!(row.attention(today), Attention::ReviewSoon(0));
+    assert_eq!(row.summary(today), "No actions overdue; review due today");
+    review_day.meetings[1].next_date = "2027-03-01".into();
+    assert_eq!(
+        CaseRow::from_record(&review_day).next_review(today),
+        Some(day("2027-03-01"))
+    );
 }
 
 #[test]

@@ -13,9 +13,11 @@ use e2e::{
 use serde_json::json;
 
 /// The browser's clock, moved on to 11 December 2026 at 10:00 UTC (and running from there).
-const FIXED_CLOCK: &str = "(() => { const shift = Date.UTC(2026, 11, 11, 10, 0, 0) - Date.now(); \
-    const Real = Date; class Fixed extends Real { constructor(...a) { if (a.length === 0) { super(Real.now() + shift); } else { super(...a); } } \
-    static now() { return Real.now() + shift; } } globalThis.Date = Fixed; })();";
+const FIXED_CLOCK: &str = "(() => { const shift = Date.UTC(2026, 11, 11, 10, 0, 0) - Date.now(); const Real = Date; \
+    globalThis.Date = new Proxy(Real, { \
+      construct(target, args) { return args.length ? new Real(...args) : new Real(Real.now() + shift); }, \
+      apply() { return new Real(Real.now() + shift).toString(); }, \
+      get(target, key) { return key === 'now' ? () => Real.now() + shift : Reflect.get(target, key); } }); })();";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn my_actions_across_cases_overdue_when_the_date_passes_and_search_offline() {

@@ -119,7 +119,8 @@ pub fn Caseload() -> impl IntoView {
                 .collect()
         });
         list.sort_by(|a, b| {
-            a.2.cmp(&b.2)
+            a.2.urgency()
+                .cmp(&b.2.urgency())
                 .then_with(|| a.1.name().to_lowercase().cmp(&b.1.name().to_lowercase()))
         });
         list
@@ -270,6 +271,10 @@ fn MyActions(today: ReadSignal<Day>) -> impl IntoView {
                             let select_id = format!("progress-{}", a.id);
                             let (case_id, action_id) = (c.id, a.id.clone());
                             let set_status = set_status.clone();
+                            // Saved with the button, not as the choice moves (arrow keys step
+                            // through a closed list one choice at a time).
+                            let chosen = RwSignal::new(a.status.clone());
+                            let what = a.what.clone();
                             view! {
                                 <tr class="govuk-table__row" data-testid="my-action">
                                     <td class="govuk-table__cell">
@@ -283,13 +288,17 @@ fn MyActions(today: ReadSignal<Day>) -> impl IntoView {
                                     </td>
                                     <td class="govuk-table__cell">
                                         <label class="govuk-visually-hidden" for=select_id.clone()>{format!("Progress on {}", a.what)}</label>
-                                        <select class="govuk-select" id=select_id on:change=move |ev| set_status(case_id, action_id.clone(), event_target_value(&ev))>
+                                        <select class="govuk-select" id=select_id on:change=move |ev| chosen.set(event_target_value(&ev))>
                                             {ActionStatus::ALL.iter().filter(|s| !matches!(s, ActionStatus::Other(_))).map(|s| {
                                                 let value = s.as_str().to_string();
                                                 let selected = value == a.status;
                                                 view! { <option value=value selected=selected>{s.label().to_string()}</option> }
                                             }).collect_view()}
                                         </select>
+                                        <button type="button" class="govuk-button govuk-button--secondary app-caseload__save"
+                                            on:click=move |_| set_status(case_id, action_id.clone(), chosen.get_untracked())>
+                                            "Save"<span class="govuk-visually-hidden">{format!(" progress on {what}")}</span>
+                                        </button>
                                     </td>
                                 </tr>
                             }

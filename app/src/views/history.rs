@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::api::{LastLooked, Receipts};
-use shared::record::dates::Day;
+use shared::record::dates::{uk_day, Day};
 use shared::record::edit::ItemKind;
 use shared::record::history::{self, Sitting, Who};
 use shared::record::meetings::{Meeting, MeetingKind};
@@ -237,14 +237,19 @@ enum Since {
     Looked,
 }
 
-/// The meeting "since the last review" counts from: the latest review, or before the first
-/// review, the latest meeting.
+/// The meeting "since the last review" counts from: the latest review held, or before the
+/// first review, the latest meeting held.
 fn review_of(record: &CaseRecord) -> Option<Meeting> {
+    // Meetings held, not those booked ahead.
+    let today = uk_day(js_sys::Date::now() as i64);
     let latest = |review: bool| {
         record
             .meetings
             .iter()
-            .filter(|m| (!review || m.kind == MeetingKind::Review) && Day::parse(&m.date).is_some())
+            .filter(|m| {
+                (!review || m.kind == MeetingKind::Review)
+                    && Day::parse(&m.date).is_some_and(|d| d <= today)
+            })
             .max_by(|a, b| a.date.cmp(&b.date))
             .cloned()
     };
@@ -875,20 +880,34 @@ fn ChangesSinceMeeting(
                 let doc = doc.document();
                 let outline = history::outline_since(doc, &map, me, &known(doc, base));
                 let more = outline.len() > SECTION_SITTINGS;
-                let list: Vec<(String, String, Vec<String>)> = outline
+                let list: Vec<(String, String, Vec<history::Row>)> = outline
                     .iter()
                     .rev()
                     .take(SECTION_SITTINGS)
                     .filter_map(|s| {
-                        let rows: Vec<String> = history::rows_between(doc, &s.before, &s.after)
-                            .iter()
-                            .filter(|r| r.section == section)
-                            // The act of agreeing a record is not a change to it.
-                            .filter(|r| r.item_kind != Some(ItemKind::Agreement))
-                            .map(|r| super::owner::sentence(r, owners))
-                            .collect();
+                        let rows: Vec<history::Row> =
+                            history::rows_between(doc, &s.before, &s.after)
+                                .into_iter()
+                                .filter(|r| r.section == section)
+                                // The act of agreeing a record is not a change to it.
+                                .filter(|r| r.item_kind != Some(ItemKind::Agreement))
+                                .collect();
                         (!rows.is_empty())
                             .then(|| (who_label(&s.who, &kept, me), when_label(s), rows))
+                    })
+                    .collect();
+                (list, more)
+            })
+            // Worded after the document is let go: naming owners reads other signals.
+            .map(|(list, more)| {
+                let list: Vec<(String, String, Vec<String>)> = list
+                    .into_iter()
+                    .map(|(who, when, rows)| {
+                        let rows = rows
+                            .iter()
+                            .map(|r| super::owner::sentence(r, owners))
+                            .collect();
+                        (who, when, rows)
                     })
                     .collect();
                 (list, more)

@@ -93,6 +93,7 @@ pub fn StartMeeting(id: DocumentId) -> impl IntoView {
 /// The meeting, live.
 #[component]
 pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
+    let owners = use_context::<super::owner::Owners>();
     let repo = use_repo();
     let record =
         use_context::<Memo<Option<CaseRecord>>>().expect("the case screen provides its record");
@@ -178,6 +179,10 @@ pub fn MeetingMode(id: DocumentId, meeting: String) -> impl IntoView {
             list.into_iter().map(|(action, what, owner)| {
                 let existing = progress_for(&action);
                 let record_progress = record_progress.clone();
+                let owner = match owners {
+                    Some(o) if !owner.trim().is_empty() => o.label(&owner),
+                    _ => owner,
+                };
                 let summary = if owner.trim().is_empty() { what.clone() } else { format!("{what} ({owner})") };
                 view! {
                     <div class="app-item" data-kind="progress-for-action">

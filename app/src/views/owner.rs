@@ -20,17 +20,24 @@ pub struct Owners(pub Memo<Vec<(String, String)>>);
 impl Owners {
     /// How a stored owner reads: the person's name, or the name typed in.
     pub fn label(&self, raw: &str) -> String {
-        match Owner::parse(raw) {
-            Owner::Named(name) => name,
-            owner => self
-                .0
-                .with(|all| {
-                    all.iter()
-                        .find(|(stored, _)| *stored == owner.stored())
-                        .map(|(_, label)| label.clone())
-                })
-                .unwrap_or_else(|| "Someone no longer in the team".into()),
+        let owner = Owner::parse(raw);
+        if let Owner::Named(name) = owner {
+            return name;
         }
+        self.0.with(|all| {
+            if let Some((_, label)) = all.iter().find(|(stored, _)| *stored == owner.stored()) {
+                return label.clone();
+            }
+            let team_known = all
+                .iter()
+                .any(|(stored, _)| matches!(Owner::parse(stored), Owner::Professional(_)));
+            match owner {
+                // The team is not on this device yet (never online here since).
+                Owner::Professional(_) if !team_known => "A member of the team".into(),
+                Owner::Professional(_) => "Someone no longer in the team".into(),
+                _ => "Someone no longer recorded in the family".into(),
+            }
+        })
     }
 }
 
@@ -155,11 +162,14 @@ pub fn OwnerField(id: DocumentId, path: Path) -> impl IntoView {
         ));
         list
     };
+    // Whether the name box shows: a name typed in, or "Someone else" chosen. A memo, so the
+    // box is not rebuilt (losing the caret) as the name is saved.
     let current_for_typed = current.clone();
-    let typed = move || match Owner::parse(&current_for_typed()) {
-        Owner::Named(name) if !name.is_empty() => Some(name),
-        _ => other.get().then(String::new),
-    };
+    let typing = Memo::new(move |_| {
+        other.get()
+            || matches!(Owner::parse(&current_for_typed()), Owner::Named(n) if !n.is_empty())
+    });
+    let typed_now = current.clone();
     let text_id = format!("{dom}-name");
     view! {
         <div class="govuk-form-group">
@@ -170,13 +180,22 @@ pub fn OwnerField(id: DocumentId, path: Path) -> impl IntoView {
                     <option value=value selected=selected>{label}</option>
                 }).collect_view()}
             </select>
-            {move || typed().map(|name| {
+            {move || typing.get().then(|| {
                 let write = write.clone();
+                // Filled once as it appears; after that it holds what is typed.
+                let name = match Owner::parse(&untrack(&typed_now)) {
+                    Owner::Named(n) => n,
+                    _ => String::new(),
+                };
                 view! {
                     <div class="govuk-form-group app-owner__other">
                         <label class="govuk-label" for=text_id.clone()>"Their name"</label>
-                        <input class="govuk-input govuk-input--width-20" type="text" id=text_id.clone() prop:value=name
-                            on:input=move |ev| write(event_target_value(&ev).trim())/>
+                        <input class="govuk-input govuk-input--width-20" type="text" id=text_id.clone() value=name
+                            on:input=move |ev| {
+                                // Stays open while the name is cleared to be typed again.
+                                other.set(true);
+                                write(&event_target_value(&ev));
+                            }/>
                     </div>
                 }
             })}
