@@ -297,6 +297,20 @@ pub async fn choose(browser: &Client, id: &str, value: &str) {
         .unwrap_or_else(|e| panic!("choosing {value} in {id}: {e}"));
 }
 
+/// Runs a script in Node (for the benchmarks' JavaScript peers) and reads the JSON it prints.
+pub fn node_json<T: serde::de::DeserializeOwned>(script: &str) -> T {
+    let out = Command::new("node")
+        .args(["-e", script])
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the script")
+}
+
 /// Starts a case from the first screen; returns its link (`…/case/<id>`).
 pub async fn start_case(browser: &Client, child: &str) -> String {
     type_into(browser, "new-child-name", child).await;

@@ -209,16 +209,7 @@ async fn main() {
         lib = lib.display().to_string(),
         dir = dir.path().display().to_string(),
     );
-    let out = std::process::Command::new("node")
-        .args(["-e", &script])
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (js_ms, js_mb): (f64, f64) = serde_json::from_slice(&out.stdout).expect("timing");
+    let (js_ms, js_mb): (f64, f64) = e2e::node_json(&script);
 
     let (p50, p95) = p50_p95(start);
     println!("\n{SAMPLES} samples (after {WARM_UP} not counted)");

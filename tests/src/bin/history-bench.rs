@@ -186,16 +186,7 @@ fn js_peer(bytes: &[u8], review: &[String]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         path = file.path().display().to_string(),
         review = serde_json::to_string(review).unwrap(),
     );
-    let out = std::process::Command::new("node")
-        .args(["-e", &script])
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("timings")
+    e2e::node_json(&script)
 }
 
 fn native(

@@ -121,16 +121,7 @@ fn js_load(bytes: &[u8]) -> Vec<f64> {
         lib = lib.display().to_string(),
         path = file.path().display().to_string(),
     );
-    let out = std::process::Command::new("node")
-        .args(["-e", &script])
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("timings")
+    e2e::node_json(&script)
 }
 
 #[tokio::main]
