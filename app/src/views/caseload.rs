@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::api::CaseRole;
-use shared::caseload::{ActionRow, Attention, CaseRow};
+use shared::caseload::{ActionRow, Attention, CaseRow, REVIEW_SOON_DAYS};
 use shared::record::dates::{uk_day, until_uk_midnight, Day};
 use shared::record::edit::{self, Path};
 use shared::record::plan::{ActionField, ActionStatus};
@@ -109,7 +109,7 @@ pub fn Caseload() -> impl IntoView {
                     ),
                     Show::ReviewSoon => {
                         row.next_review(today)
-                            .is_some_and(|d| (0..=14).contains(&today.days_until(d)))
+                            .is_some_and(|d| (0..=REVIEW_SOON_DAYS).contains(&today.days_until(d)))
                             && *attention != Attention::Closed
                     }
                     Show::MyActions => row.actions.iter().any(|a| !a.finished && is_mine(a)),
