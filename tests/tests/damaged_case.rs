@@ -25,6 +25,39 @@ async fn start_case(b: &Client, relay: &Relay, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_case_is_set_aside_and_the_others_keep_working() {
+    set_aside_with(
+        shared::untrusted::fixtures::poisoned_document_chunk(),
+        "damaged-case",
+    )
+    .await;
+}
+
+/// Memory bombs the fuzzer found: 80 bytes that ask automerge for more than 15 GiB at once,
+/// and 62 bytes that make it grow past 2 GiB bit by bit. In the browser neither may take the
+/// app down for good: the case is set aside as for a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_bomb_stored_for_a_case_is_set_aside_too() {
+    for (name, shot) in [
+        (
+            "chunks-oom-b96481c7d237a3921857de0ef0bf82a71e61cbd8",
+            "damaged-case-big-ask",
+        ),
+        (
+            "chunks-oom-15065aadb6d2514c39d8ba9796070b72668ebbfe",
+            "damaged-case-slow-growth",
+        ),
+    ] {
+        let path = format!(
+            "{}/../shared/tests/fixtures/untrusted/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        set_aside_with(std::fs::read(path).unwrap(), shot).await;
+    }
+}
+
+/// Stores `chunk` under one of two cases, then opens that case afresh: it is set aside with a
+/// clear message naming it, nothing is deleted, and the other case opens as before.
+async fn set_aside_with(chunk: Vec<u8>, shot: &str) {
     let relay = Relay::start();
     let mut driver = Driver::start();
     let b = driver.browser().await;
@@ -36,9 +69,8 @@ async fn a_damaged_case_is_set_aside_and_the_others_keep_working() {
     // Give the app a moment to store both cases.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
-    // The poisoned chunk, under a key that sorts first among the case's chunks, so it is
-    // decoded into an empty document, where automerge panics.
-    let chunk = shared::untrusted::fixtures::poisoned_document_chunk();
+    // The chunk, under a key that sorts first among the case's chunks, so it is decoded into
+    // an empty document, where automerge fails on it.
     let key = format!("{damaged_id}/incremental/{}", "0".repeat(64));
     let stored = b
         .execute_async(
@@ -68,7 +100,7 @@ async fn a_damaged_case_is_set_aside_and_the_others_keep_working() {
         (!text.is_empty()).then_some(text)
     })
     .await;
-    screenshot(&b, "damaged-case").await;
+    screenshot(&b, shot).await;
     let short: String = damaged_id
         .trim_start_matches("automerge:")
         .chars()
@@ -100,5 +132,5 @@ async fn a_damaged_case_is_set_aside_and_the_others_keep_working() {
     b.goto(&healthy).await.unwrap();
     let title = find(&b, "[data-testid=case-title]").await;
     assert_eq!(title.text().await.unwrap(), "Ava Jones");
-    screenshot(&b, "damaged-case-other-case-opens").await;
+    screenshot(&b, &format!("{shot}-other-case-opens")).await;
 }
