@@ -27,6 +27,7 @@ pub mod health;
 pub mod journal;
 pub mod repos;
 pub mod routes;
+pub mod settled;
 pub mod storage;
 pub mod sync;
 pub mod untrusted;

@@ -19,6 +19,8 @@
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 //! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
 //!    shard the client uses gets its own samod connection, opened with the client's `join`.
+//! 6. An answer that tells the client only what it has just said itself (a case nobody
+//!    changed, on coming back online) is left out ([`crate::settled`]).
 
 use crate::access::Access;
 use crate::api::ApiError;
@@ -27,6 +29,7 @@ use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
 use crate::consent::Watcher;
 use crate::journal::JournalError;
 use crate::repos::Repos;
+use crate::settled::Settled;
 use crate::untrusted::Kind;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -242,6 +245,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             }
         })
         .take_until(Box::pin(ended(end_rx.clone())));
+    let settled = Settled::default();
+    let said = settled.clone();
     let checker = state.checker.clone();
     let (journal, repos) = (state.journal.clone(), state.repos.clone());
     let health = state.health.clone();
@@ -282,6 +287,10 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                                 break;
                             }
                         }
+                        // Checked above, so decoding it here is safe.
+                        if let Ok(message) = automerge::sync::Message::decode(&data) {
+                            said.client_said(case_id, &message);
+                        }
                     }
                     if router.route(frame, case).await.is_err() {
                         break;
@@ -317,11 +326,14 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                     // they are on disk (see crate::durable).
                     // Waiting must not hide the connection's end (storage failing, say, which
                     // is exactly when a write never reaches the disk).
-                    if let Some((case, heads)) = announced_heads(message) {
+                    if let Some((case, sync)) = sync_message(message) {
+                        if settled.redundant(&case, &sync) {
+                            continue;
+                        }
                         tokio::select! {
                             biased;
                             _ = &mut end => break,
-                            on_disk = state.durable.wait_for(&case, &heads, ACK_WAIT) => {
+                            on_disk = state.durable.wait_for(&case, &sync.heads, ACK_WAIT) => {
                                 if !on_disk {
                                     tracing::warn!(professional, case = %case, "changes not on disk in time; closing");
                                     signal_end(&storage_end, End::Storage);
@@ -434,8 +446,8 @@ fn outbound_allowed(
     allowed.then_some(message)
 }
 
-/// The case and heads a relay sync message announces, if it is one.
-fn announced_heads(message: Message) -> Option<(String, Vec<automerge::ChangeHash>)> {
+/// The case and the Automerge sync message of a relay sync message, if it is one.
+fn sync_message(message: Message) -> Option<(String, automerge::sync::Message)> {
     match message {
         Message::Sync {
             document_id, data, ..
@@ -444,7 +456,7 @@ fn announced_heads(message: Message) -> Option<(String, Vec<automerge::ChangeHas
             document_id, data, ..
         } => {
             let sync = automerge::sync::Message::decode(&data).ok()?;
-            Some((document_id.to_string(), sync.heads))
+            Some((document_id.to_string(), sync))
         }
         _ => None,
     }

@@ -6,6 +6,7 @@
 //! `cargo build -p server`) and Debian's chromium + chromedriver; `scripts/test.sh` does all that.
 
 pub mod accounts;
+pub mod bench;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;

@@ -11,12 +11,9 @@
 //! Run: `cargo run -p e2e --release --bin caseload-bench` (`CASES=…` to change the count).
 
 use automerge::AutoCommit;
+use e2e::bench::{realistic_case, realistic_size};
 use e2e::{devtools, eventually, js, Driver, Relay};
 use shared::caseload::CaseRow;
-use shared::record::edit::{self, List, Path};
-use shared::record::family::{Person, Role};
-use shared::record::meetings::{Meeting, MeetingField, MeetingKind};
-use shared::record::plan::{Action, ActionField, Outcome};
 use shared::record::CaseRecord;
 use shared::storage_key::StorageKey;
 use shared::DocumentId;
@@ -25,58 +22,6 @@ use std::time::Instant;
 const SAMPLES: usize = 10;
 const WARM_UP: usize = 2;
 const BATCH: usize = 25;
-
-/// A case of about `changes` changes: a family, a plan of actions, meetings, and edits.
-fn case(i: usize, changes: usize) -> AutoCommit {
-    let mut record = CaseRecord::new(&format!("Child {i} Example"));
-    record.family.people[0].date_of_birth =
-        format!("20{:02}-0{}-1{}", 10 + i % 15, 1 + i % 9, i % 10);
-    record.family.people.push(Person::new(
-        Role::ParentCarer,
-        &format!("Parent {i} Example"),
-    ));
-    let mut doc = record.into_document().unwrap();
-    let outcome = Outcome::new("Goes to school every day");
-    let oid = outcome.id.clone();
-    edit::add(&mut doc, &List::Outcomes, &outcome).unwrap();
-    let mut actions = Vec::new();
-    for a in 0..3 + i % 6 {
-        let action = Action::new(&format!("Action {a}"));
-        actions.push(action.id.clone());
-        edit::add(&mut doc, &List::Actions(oid.clone()), &action).unwrap();
-    }
-    let meeting = Meeting::new(MeetingKind::Review, "2026-10-01");
-    let mid = meeting.id.clone();
-    edit::add(&mut doc, &List::Meetings, &meeting).unwrap();
-    doc.commit();
-    let mut n = doc.get_changes(&[]).len();
-    let mut k = 0;
-    while n < changes {
-        let a = &actions[k % actions.len()];
-        match k % 3 {
-            0 => edit::set_text(
-                &mut doc,
-                &Path::Action(a.clone(), ActionField::Due),
-                &format!("2026-{:02}-{:02}", 1 + k % 12, 1 + k % 28),
-            ),
-            1 => edit::set_text(
-                &mut doc,
-                &Path::Action(a.clone(), ActionField::Evidence),
-                &format!("Attendance this week {}%.", 80 + k % 20),
-            ),
-            _ => edit::set_text(
-                &mut doc,
-                &Path::Meeting(mid.clone(), MeetingField::NextDate),
-                &format!("2027-0{}-1{}", 1 + k % 9, k % 10),
-            ),
-        }
-        .unwrap();
-        doc.commit();
-        n += 1;
-        k += 1;
-    }
-    doc
-}
 
 fn p50_p95(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -113,7 +58,7 @@ async fn main() {
     let mut all_bytes = Vec::new();
     let mut total_changes = 0;
     for i in 0..count {
-        let mut doc = case(i, 50 + (i * 37) % 251);
+        let mut doc = realistic_case(i, realistic_size(i));
         total_changes += doc.get_changes(&[]).len();
         let id = DocumentId::random();
         let bytes = doc.save();

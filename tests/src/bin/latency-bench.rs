@@ -63,25 +63,25 @@
 
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use e2e::accounts::Api;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use shared::record::assessment::AssessmentField;
 use shared::record::edit::{self, Path as Field};
 use shared::record::CaseRecord;
-use shared::sync::{Effect, Holding, SyncClient};
+use shared::sync::{Effect, Holding};
 use shared::DocumentId;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-type Res<T> = Result<T, String>;
+use e2e::bench::{
+    cpu_seconds, env_num, js_server_dir, machine_busy_seconds, relay_binary, start_js, start_ours,
+    Conn, JsMode, Res, Server,
+};
+use e2e::repo_root;
 
 /// The p99 a capacity step must stay under.
 const CAPACITY_P99_MS: f64 = 50.0;
@@ -90,279 +90,6 @@ const LIVE_P95_MS: f64 = 100.0;
 const WARMUP: Duration = Duration::from_secs(2);
 const GRACE: Duration = Duration::from_secs(2);
 const CAPACITY_STEPS: [usize; 13] = [1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 120, 160, 200];
-
-fn env_num(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn repo_root() -> PathBuf {
-    e2e::repo_root()
-}
-
-// ---------------------------------------------------------------- child processes
-
-/// A server as a child process, killed on drop.
-struct Server {
-    name: &'static str,
-    port: u16,
-    child: Child,
-    _data: tempfile::TempDir,
-    /// Our relay's signed-in practitioners (empty for the JS server, which has no accounts).
-    logins: Vec<Api>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn ours(&self) -> bool {
-        !self.logins.is_empty()
-    }
-
-    fn ws_url(&self) -> String {
-        if self.ours() {
-            format!("ws://127.0.0.1:{}/sync", self.port)
-        } else {
-            format!("ws://127.0.0.1:{}/", self.port)
-        }
-    }
-
-    /// CPU seconds the server process has used so far.
-    fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
-    }
-}
-
-/// utime + stime of a process, in seconds (Linux; 0 elsewhere).
-fn cpu_seconds(stat: &str) -> f64 {
-    let Ok(text) = std::fs::read_to_string(stat) else {
-        return 0.0;
-    };
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
-}
-
-/// CPU seconds the whole machine has been busy (all cores), from /proc/stat.
-fn machine_busy_seconds() -> f64 {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal …: busy = all − idle − iowait.
-    let all: f64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
-    (all - idle) / 100.0
-}
-
-fn wait_for_port(port: u16) -> Res<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if std::time::Instant::now() > deadline {
-            return Err(format!("port {port} did not come up"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn relay_binary() -> PathBuf {
-    std::env::var_os("TAC_RELAY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| repo_root().join("target"))
-                .join("release")
-                .join("tac-relay")
-        })
-}
-
-/// Our relay, with its first administrator and `practitioners` signed-in practitioners.
-async fn start_ours(practitioners: usize) -> Res<Server> {
-    let bin = relay_binary();
-    if !bin.exists() {
-        return Err(format!(
-            "no relay at {}: run `cargo build --release -p server`",
-            bin.display()
-        ));
-    }
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    e2e::accounts::create_admin(&bin, data.path());
-    let port = e2e::free_port();
-    let child = Command::new(&bin)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--dist")
-        .arg(repo_root().join("dist"))
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let mut server = Server {
-        name: "ours (tac-relay)",
-        port,
-        child,
-        _data: data,
-        logins: Vec::new(),
-    };
-    wait_for_port(port)?;
-    // Setup, before anything is timed: the harness's blocking API client is fine here.
-    let admin = Api::sign_in_at(port, e2e::accounts::ADMIN_EMAIL);
-    for i in 0..practitioners {
-        let email = format!("bench{i}@council.test");
-        admin.add_practitioner(
-            &format!("Bench Practitioner {i}"),
-            &email,
-            e2e::accounts::COUNCIL,
-        );
-        server.logins.push(Api::sign_in_at(port, &email));
-    }
-    Ok(server)
-}
-
-/// How the JS sync server runs.
-#[derive(Clone, Copy)]
-enum JsMode {
-    /// As published: it sends a changed document to other peers at most every 100 ms.
-    AsPublished,
-    /// The same server with that throttle set to 0 ms at load (`tests/bench/sync-at-once.mjs`),
-    /// so it sends each change at once, as our relay does.
-    AtOnce,
-}
-
-impl JsMode {
-    fn name(self) -> &'static str {
-        match self {
-            JsMode::AsPublished => "JS automerge-repo-sync-server",
-            JsMode::AtOnce => "JS automerge-repo-sync-server, each change sent at once",
-        }
-    }
-}
-
-/// The JS sync server from tools/node_modules, on a free port with a temporary data folder.
-fn start_js(mode: JsMode) -> Res<Server> {
-    let entry = js_server_dir().join("src/index.js");
-    if !entry.exists() {
-        return Err(format!("no {}: run `cd tools && npm ci`", entry.display()));
-    }
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let port = e2e::free_port();
-    let mut node = Command::new("node");
-    if let JsMode::AtOnce = mode {
-        node.arg("--import")
-            .arg(repo_root().join("tests/bench/sync-at-once.mjs"));
-    }
-    let child = node
-        .arg(&entry)
-        .current_dir(data.path())
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data.path().join("amrg"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("starting node: {e}"))?;
-    let server = Server {
-        name: mode.name(),
-        port,
-        child,
-        _data: data,
-        logins: Vec::new(),
-    };
-    wait_for_port(port)?;
-    Ok(server)
-}
-
-fn js_server_dir() -> PathBuf {
-    repo_root().join("tools/node_modules/@automerge/automerge-repo-sync-server")
-}
-
-// ---------------------------------------------------------------- HTTP API of our relay
-
-// ---------------------------------------------------------------- one client connection
-
-/// Our sync client over one WebSocket; storage effects are dropped (the bench measures the
-/// network path; the flush that produces them still runs).
-struct Conn {
-    client: SyncClient,
-    ws: Ws,
-}
-
-impl Conn {
-    async fn connect(url: &str, login: Option<&Api>) -> Res<Conn> {
-        let prefix = login.map_or("bench-", |l| l.peer_prefix());
-        let uuid = DocumentId::random().to_string();
-        let client = SyncClient::new(format!("{prefix}{uuid}"), format!("store-{uuid}"));
-        let mut request = url.into_client_request().map_err(|e| e.to_string())?;
-        if let Some(l) = login {
-            request
-                .headers_mut()
-                .insert("cookie", l.cookie().parse().map_err(|_| "bad cookie")?);
-        }
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
-            .await
-            .map_err(|e| format!("websocket to {url}: {e}"))?;
-        let mut conn = Conn { client, ws };
-        let effects = conn.client.connected();
-        conn.carry_out(effects).await?;
-        conn.until(|c| c.client.is_ready()).await?;
-        Ok(conn)
-    }
-
-    /// Sends what the client asks to send; reports whether a document changed.
-    async fn carry_out(&mut self, effects: Vec<Effect>) -> Res<bool> {
-        let mut changed = false;
-        for e in effects {
-            match e {
-                Effect::Send(frame) => self
-                    .ws
-                    .send(WsMessage::Binary(frame.into()))
-                    .await
-                    .map_err(|e| format!("send: {e}"))?,
-                Effect::Changed(_) => changed = true,
-                _ => {}
-            }
-        }
-        Ok(changed)
-    }
-
-    /// Handles incoming frames until `done` holds (at most 20 s).
-    async fn until(&mut self, done: impl Fn(&mut Self) -> bool) -> Res<()> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !done(self) {
-            match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Err(_) => return Err("timed out in setup".into()),
-                Ok(Some(Ok(WsMessage::Binary(frame)))) => {
-                    let effects = self.client.receive(&frame).map_err(|e| e.to_string())?;
-                    self.carry_out(effects).await?;
-                }
-                Ok(Some(Ok(_))) => {}
-                Ok(other) => return Err(format!("server closed during setup: {other:?}")),
-            }
-        }
-        Ok(())
-    }
-}
 
 // ---------------------------------------------------------------- cases and editors
 
