@@ -15,12 +15,14 @@
 //! - [`untrusted`]: Automerge bytes from another party, checked before use.
 //! - [`authorship`]: who wrote a change, as the relay vouches for it.
 //! - [`caseload`]: a case as a caseload lists it, judged against today.
+//! - [`documents`]: documents that leave the system (the family's plan), as structured text.
 
 pub mod api;
 pub mod authorship;
 pub mod case;
 pub mod caseload;
 pub mod document_id;
+pub mod documents;
 pub mod presence;
 pub mod protocol;
 pub mod record;
