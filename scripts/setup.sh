@@ -41,5 +41,12 @@ if [ "${1:-}" = "--tests" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
+  # pdftotext, to read the PDFs the relay makes back as text.
+  if ! command -v pdftotext >/dev/null; then
+    log "installing poppler-utils (pdftotext) from Debian"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
+  fi
 fi
 log "done"

@@ -134,6 +134,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/audit.csv", get(case_audit_csv))
         .route("/cases/{id}/history.csv", get(case_history_csv))
         .route("/cases/{id}/exports", post(record_export))
+        .route("/cases/{id}/family-plan.pdf", post(family_plan_pdf))
         .route("/professionals", get(directory).post(create_professional))
         .route("/professionals/{id}/deactivate", post(deactivate))
         .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
@@ -707,6 +708,51 @@ async fn record_export(
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The family's plan as a PDF file. The app sends the plan as it stands on its device
+/// (`shared::documents::family_plan`, so edits not yet synced are in it); the relay only draws
+/// it (`crate::pdf`), for members of the case, and records the copy in the audit.
+async fn family_plan_pdf(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(doc): Body<shared::documents::Document>,
+) -> ApiResult<Response> {
+    let id = case_id(&id)?;
+    role_on(&state, &id, &me.professional)?;
+    if !doc.within_limits() {
+        return Err(ApiError::bad_request(
+            "This plan is too long to make into a PDF. Print the page instead.",
+        ));
+    }
+    let bytes = crate::pdf::render(&doc);
+    state
+        .audit
+        .record(
+            Event::new("export_family_plan_pdf", "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .client(client),
+        )
+        .await;
+    let short: String = id
+        .trim_start_matches("automerge:")
+        .chars()
+        .take(8)
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"family-plan-{short}.pdf\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 // ---- Accounts ----

@@ -25,6 +25,7 @@ pub mod consent;
 pub mod durable;
 pub mod health;
 pub mod journal;
+pub mod pdf;
 pub mod repos;
 pub mod routes;
 pub mod settled;

@@ -1,0 +1,431 @@
+//! Draws a [`Document`] as an A4 PDF: text selectable, a title and language set for screen
+//! readers, page numbers ("Page 2 of 3") in the footer.
+//!
+//! It uses the PDF standard fonts (Helvetica and Helvetica-Bold), which every PDF reader has,
+//! so nothing is embedded and the file stays small. Their encoding (WinAnsi) covers English
+//! and western European letters; other letters are written without their accent where that
+//! is clear (Ł as L) and as "?" otherwise. No I/O: bytes in, bytes out.
+
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use shared::documents::{Block, Document};
+
+const PAGE_W: f32 = 595.0;
+const PAGE_H: f32 = 842.0;
+const MARGIN: f32 = 56.0;
+const TOP: f32 = PAGE_H - MARGIN;
+const BOTTOM: f32 = 64.0;
+const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
+/// Where a fact's value starts, after its label.
+const VALUE_X: f32 = 150.0;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Font {
+    Regular,
+    Bold,
+}
+
+impl Font {
+    fn name(self) -> Name<'static> {
+        match self {
+            Font::Regular => Name(b"F1"),
+            Font::Bold => Name(b"F2"),
+        }
+    }
+}
+
+/// Helvetica's advance widths (thousandths of the font size) for ASCII 32..=126, from the
+/// standard fonts' metrics.
+const REGULAR: [u16; 95] = [
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
+    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
+    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+/// Helvetica-Bold's, likewise.
+const BOLD: [u16; 95] = [
+    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
+    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
+    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
+];
+
+/// A character in WinAnsi, and the ASCII letter whose width it has.
+fn win_ansi(c: char) -> (u8, u8) {
+    match c {
+        ' '..='~' => (c as u8, c as u8),
+        '\u{2018}' => (0x91, b'\''),
+        '\u{2019}' => (0x92, b'\''),
+        '\u{201C}' => (0x93, b'"'),
+        '\u{201D}' => (0x94, b'"'),
+        '\u{2022}' => (0x95, b'-'),
+        '\u{2013}' => (0x96, b'n'),
+        '\u{2014}' => (0x97, b'M'),
+        '\u{2026}' => (0x85, b'M'),
+        '\u{20AC}' => (0x80, b'0'),
+        '\u{A0}'..='\u{FF}' => {
+            let base = base_letter(c).unwrap_or(b'o');
+            (c as u32 as u8, base)
+        }
+        _ => match base_letter(c) {
+            Some(b) => (b, b),
+            None => (b'?', b'?'),
+        },
+    }
+}
+
+/// The plain letter under an accented one, where there is an obvious one.
+fn base_letter(c: char) -> Option<u8> {
+    let s = match c {
+        'À'..='Å' | 'Ā' | 'Ă' | 'Ą' => 'A',
+        'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
+        'Ç' | 'Ć' | 'Č' => 'C',
+        'ç' | 'ć' | 'č' => 'c',
+        'Ď' | 'Đ' => 'D',
+        'ď' | 'đ' => 'd',
+        'È'..='Ë' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => 'E',
+        'è'..='ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+        'Ì'..='Ï' | 'Ī' | 'Į' | 'İ' => 'I',
+        'ì'..='ï' | 'ī' | 'į' | 'ı' => 'i',
+        'Ł' | 'Ľ' => 'L',
+        'ł' | 'ľ' => 'l',
+        'Ñ' | 'Ń' | 'Ň' => 'N',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'Ò'..='Ö' | 'Ø' | 'Ō' | 'Ő' => 'O',
+        'ò'..='ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'Ř' => 'R',
+        'ř' => 'r',
+        'Ś' | 'Š' | 'Ş' | 'Ș' => 'S',
+        'ś' | 'š' | 'ş' | 'ș' => 's',
+        'Ť' | 'Ţ' | 'Ț' => 'T',
+        'ť' | 'ţ' | 'ț' => 't',
+        'Ù'..='Ü' | 'Ū' | 'Ů' | 'Ű' | 'Ų' => 'U',
+        'ù'..='ü' | 'ū' | 'ů' | 'ű' | 'ų' => 'u',
+        'Ý' | 'Ÿ' => 'Y',
+        'ý' | 'ÿ' => 'y',
+        'Ź' | 'Ż' | 'Ž' => 'Z',
+        'ź' | 'ż' | 'ž' => 'z',
+        _ => return None,
+    };
+    Some(s as u8)
+}
+
+fn encode(text: &str) -> Vec<u8> {
+    text.chars().map(|c| win_ansi(c).0).collect()
+}
+
+fn width(text: &str, font: Font, size: f32) -> f32 {
+    let table = match font {
+        Font::Regular => &REGULAR,
+        Font::Bold => &BOLD,
+    };
+    let units: u32 = text
+        .chars()
+        .map(|c| {
+            let (_, like) = win_ansi(c);
+            u32::from(table[usize::from(like.clamp(32, 126) - 32)])
+        })
+        .sum();
+    units as f32 * size / 1000.0
+}
+
+/// Splits text into lines no wider than `max`, keeping the author's line breaks.
+fn wrap(text: &str, font: Font, size: f32, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if width(&candidate, font, size) <= max {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // A word wider than the line is cut where it must be.
+            let mut rest = word.to_string();
+            while width(&rest, font, size) > max {
+                let mut cut = String::new();
+                for c in rest.chars() {
+                    if width(&format!("{cut}{c}"), font, size) > max {
+                        break;
+                    }
+                    cut.push(c);
+                }
+                if cut.is_empty() {
+                    break;
+                }
+                rest = rest[cut.len()..].to_string();
+                lines.push(cut);
+            }
+            line = rest;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// One line of text placed on a page.
+struct Placed {
+    x: f32,
+    y: f32,
+    font: Font,
+    size: f32,
+    text: String,
+}
+
+/// Lays text out top to bottom, starting a new page when one is full.
+struct Layout {
+    pages: Vec<Vec<Placed>>,
+    y: f32,
+}
+
+impl Layout {
+    fn new() -> Layout {
+        Layout {
+            pages: vec![Vec::new()],
+            y: TOP,
+        }
+    }
+
+    /// Room for `height` more points on this page, or a new page.
+    fn room(&mut self, height: f32) {
+        if self.y - height < BOTTOM {
+            self.pages.push(Vec::new());
+            self.y = TOP;
+        }
+    }
+
+    fn gap(&mut self, points: f32) {
+        if self.y < TOP {
+            self.y -= points;
+        }
+    }
+
+    fn line(&mut self, x: f32, font: Font, size: f32, text: String) {
+        let lead = size * 1.35;
+        self.room(lead);
+        self.y -= lead;
+        let y = self.y;
+        self.pages.last_mut().expect("a page").push(Placed {
+            x,
+            y,
+            font,
+            size,
+            text,
+        });
+    }
+
+    fn text(&mut self, x: f32, font: Font, size: f32, text: &str) {
+        for l in wrap(text, font, size, MARGIN + WIDTH - x) {
+            self.line(x, font, size, l);
+        }
+    }
+
+    /// A label and its value side by side; the value wraps in its own column.
+    fn fact(&mut self, x: f32, label: &str, value: &str) {
+        let size = 11.0;
+        let labels = wrap(label, Font::Bold, size, MARGIN + VALUE_X - x - 8.0);
+        let values = wrap(
+            value,
+            Font::Regular,
+            size,
+            MARGIN + WIDTH - (MARGIN + VALUE_X),
+        );
+        let rows = labels.len().max(values.len());
+        // Keep a short fact on one page.
+        if rows <= 4 {
+            self.room(rows as f32 * size * 1.35);
+        }
+        for i in 0..rows {
+            let lead = size * 1.35;
+            self.room(lead);
+            self.y -= lead;
+            let y = self.y;
+            let page = self.pages.last_mut().expect("a page");
+            if let Some(l) = labels.get(i) {
+                page.push(Placed {
+                    x,
+                    y,
+                    font: Font::Bold,
+                    size,
+                    text: l.clone(),
+                });
+            }
+            if let Some(v) = values.get(i) {
+                page.push(Placed {
+                    x: MARGIN + VALUE_X,
+                    y,
+                    font: Font::Regular,
+                    size,
+                    text: v.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn lay_out(doc: &Document) -> Vec<Vec<Placed>> {
+    let mut l = Layout::new();
+    l.text(MARGIN, Font::Bold, 22.0, &doc.title);
+    if !doc.subtitle.is_empty() {
+        l.gap(4.0);
+        l.text(MARGIN, Font::Regular, 12.0, &doc.subtitle);
+    }
+    for section in &doc.sections {
+        l.gap(14.0);
+        // A heading is never the last thing on a page.
+        l.room(60.0);
+        l.text(MARGIN, Font::Bold, 15.0, &section.heading);
+        l.gap(2.0);
+        for block in &section.blocks {
+            l.gap(4.0);
+            match block {
+                Block::Paragraph { text } => l.text(MARGIN, Font::Regular, 11.0, text),
+                Block::Subheading { text } => {
+                    l.gap(4.0);
+                    l.room(50.0);
+                    l.text(MARGIN, Font::Bold, 12.5, text);
+                }
+                Block::Bullets { items } => {
+                    for item in items {
+                        let first = l.pages.last().map_or(0, Vec::len);
+                        l.text(MARGIN + 14.0, Font::Regular, 11.0, item);
+                        // The bullet goes beside the item's first line.
+                        if let Some(p) = l.pages.last().and_then(|p| p.get(first)) {
+                            let y = p.y;
+                            l.pages.last_mut().expect("a page").push(Placed {
+                                x: MARGIN + 2.0,
+                                y,
+                                font: Font::Regular,
+                                size: 11.0,
+                                text: "\u{2022}".into(),
+                            });
+                        }
+                    }
+                }
+                Block::Item { heading, facts } => {
+                    if !heading.is_empty() {
+                        // The heading and its first facts stay together.
+                        l.room(18.0 + 15.0 * facts.len().min(4) as f32);
+                        l.text(MARGIN, Font::Bold, 11.5, heading);
+                    }
+                    for f in facts {
+                        l.fact(MARGIN + 12.0, &f.label, &f.value);
+                    }
+                }
+            }
+        }
+    }
+    l.pages
+}
+
+/// The PDF file for `doc`.
+pub fn render(doc: &Document) -> Vec<u8> {
+    let pages = lay_out(doc);
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let info = Ref::new(3);
+    let regular = Ref::new(4);
+    let bold = Ref::new(5);
+    let first_page = 6;
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|i| Ref::new(first_page + 2 * i as i32))
+        .collect();
+
+    let mut cat = pdf.catalog(catalog);
+    cat.pages(tree);
+    cat.lang(TextStr("en-GB"));
+    cat.viewer_preferences().display_doc_title(true);
+    cat.finish();
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(pages.len() as i32);
+    pdf.document_info(info)
+        .title(TextStr(&doc.title))
+        .creator(TextStr("TAC Planner"));
+    for (id, base) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
+        pdf.type1_font(id)
+            .base_font(Name(base.as_bytes()))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+    }
+
+    let total = pages.len();
+    for (n, placed) in pages.iter().enumerate() {
+        let page_id = page_ids[n];
+        let content_id = Ref::new(page_id.get() + 1);
+        let mut page = pdf.page(page_id);
+        page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H));
+        page.parent(tree);
+        page.contents(content_id);
+        let mut resources = page.resources();
+        let mut fonts = resources.fonts();
+        fonts.pair(Font::Regular.name(), regular);
+        fonts.pair(Font::Bold.name(), bold);
+        fonts.finish();
+        resources.finish();
+        page.finish();
+
+        let mut content = Content::new();
+        for p in placed {
+            content.begin_text();
+            content.set_font(p.font.name(), p.size);
+            content.next_line(p.x, p.y);
+            content.show(Str(&encode(&p.text)));
+            content.end_text();
+        }
+        // Footer: the document's title, and where this page is.
+        let footer = format!("Page {} of {total}", n + 1);
+        content.set_fill_gray(0.3);
+        for (x, text) in [
+            (MARGIN, doc.title.as_str()),
+            (
+                PAGE_W - MARGIN - width(&footer, Font::Regular, 9.0),
+                footer.as_str(),
+            ),
+        ] {
+            content.begin_text();
+            content.set_font(Font::Regular.name(), 9.0);
+            content.next_line(x, 32.0);
+            content.show(Str(&encode(text)));
+            content.end_text();
+        }
+        pdf.stream(content_id, &content.finish());
+    }
+    pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_wraps_within_the_line_and_keeps_every_word() {
+        let text = "Sam's attendance has gone up since the breakfast club started, and his \
+                    teacher says he is more settled in the mornings. "
+            .repeat(4);
+        let lines = wrap(&text, Font::Regular, 11.0, 300.0);
+        assert!(lines.len() > 4);
+        assert!(lines.iter().all(|l| width(l, Font::Regular, 11.0) <= 300.0));
+        assert_eq!(
+            lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+        let long = "x".repeat(400);
+        assert!(wrap(&long, Font::Regular, 11.0, 100.0).len() > 3);
+    }
+
+    #[test]
+    fn letters_outside_the_standard_fonts_lose_their_accent_not_the_letter() {
+        assert_eq!(encode("Łukasz Żółć"), b"Lukasz Z\xf3lc".to_vec());
+        assert_eq!(encode("Zoë’s"), b"Zo\xeb\x92s".to_vec());
+        assert_eq!(encode("王"), b"?".to_vec());
+    }
+}

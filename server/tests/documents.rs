@@ -1,0 +1,159 @@
+//! The family's plan as a PDF from the relay: drawn for members only, read back with
+//! `pdftotext` (Debian's poppler-utils, installed by `scripts/setup.sh --tests`), audited.
+
+mod common;
+
+use autosurgeon::Text;
+use common::{practitioner, register, TestRelay};
+use shared::documents::{family_plan, Block, Document, Section};
+use shared::record::dates::Day;
+use shared::record::family::{Person, Role};
+use shared::record::plan::{Action, Outcome};
+use shared::record::CaseRecord;
+use std::net::SocketAddr;
+
+/// A POST with a JSON body; the answer's status, headers and body as bytes.
+async fn post_for_bytes(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}
+
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils; scripts/setup.sh --tests installs it)");
+    assert!(out.status.success(), "pdftotext failed on the PDF");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn plan() -> Document {
+    let mut r = CaseRecord::new("Łukasz Nowak");
+    r.family
+        .people
+        .push(Person::new(Role::ParentCarer, "Zoë Nowak"));
+    r.assessment.working_well = Text::with_value(
+        "Łukasz has made friends at the after-school club and enjoys football. ".repeat(30),
+    );
+    let mut outcome = Outcome::new("Łukasz sleeps well and is ready for school");
+    for n in 0..25 {
+        let mut a = Action::new(&format!(
+            "Action number {n}: a bedtime routine with the SENCO"
+        ));
+        a.owner = "Zoë Nowak".into();
+        a.due = "2027-01-15".into();
+        outcome.actions.push(a);
+    }
+    r.plan.outcomes.push(outcome);
+    family_plan::build(&r, &[], Day::parse("2026-11-26").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_gets_the_family_plan_as_a_pdf_that_reads_back() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let lead = practitioner(&relay, "lead").await;
+    let stranger = practitioner(&relay, "stranger").await;
+    let id = shared::DocumentId::random();
+    assert_eq!(register(&relay, &lead, &id).await, 201);
+    let path = format!("/api/cases/{id}/family-plan.pdf");
+    let doc = plan();
+    let body = serde_json::to_value(&doc).unwrap();
+
+    let (status, head, pdf) = post_for_bytes(relay.addr, &path, &lead.token, &body).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head
+        .to_lowercase()
+        .contains("content-type: application/pdf"));
+    assert!(
+        head.contains("attachment; filename=\"family-plan-"),
+        "{head}"
+    );
+    assert!(pdf.starts_with(b"%PDF-"));
+    // Kept for a person to look at.
+    std::fs::write(
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/family-plan.pdf"),
+        &pdf,
+    )
+    .unwrap();
+
+    let text = pdf_text(&pdf);
+    let squashed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squashed.contains("The Nowak family's plan"), "{text}");
+    assert!(squashed.contains("Who is helping"));
+    assert!(squashed.contains("Your goals and what will happen"));
+    // Letters outside the standard fonts lose their accent, not the letter; é and ë stay.
+    assert!(squashed.contains("Lukasz sleeps well and is ready for school"));
+    assert!(squashed.contains("Zoë Nowak"));
+    assert!(squashed.contains("Action number 24: a bedtime routine with the SENCO"));
+    assert!(squashed.contains("SENCO (Special Educational Needs Co-ordinator)"));
+    assert!(squashed.contains("15 January 2027"));
+    assert!(squashed.contains("call 999"));
+    // Long enough for several pages, each numbered.
+    let pages = text.matches("Page ").count();
+    assert!(pages >= 3, "{pages} pages");
+    assert!(squashed.contains(&format!("Page {pages} of {pages}")));
+
+    // Someone not on the case gets nothing, and learns nothing.
+    let (status, _, _) = post_for_bytes(relay.addr, &path, &stranger.token, &body).await;
+    assert_eq!(status, 404);
+
+    // A document past the limits is refused with words a person can act on.
+    let huge = Document {
+        title: "Too long".into(),
+        subtitle: String::new(),
+        sections: vec![Section {
+            heading: "Everything".into(),
+            blocks: vec![Block::Paragraph { text: "x".into() }; shared::documents::MAX_BLOCKS + 1],
+        }],
+    };
+    let (status, _, answer) = post_for_bytes(
+        relay.addr,
+        &path,
+        &lead.token,
+        &serde_json::to_value(&huge).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&answer).contains("Print the page instead"));
+
+    // Each copy made is in the audit, by ids only.
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT outcome, actor_professional_id FROM audit WHERE event = 'export_family_plan_pdf'",
+    )
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(rows, vec![("success".to_string(), Some(lead.id))]);
+    relay.stop().await;
+}
