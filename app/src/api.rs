@@ -161,6 +161,19 @@ pub async fn directory() -> Result<Vec<Professional>, CallError> {
 }
 
 /// Records that something left the system (e.g. a printed copy for the family).
+/// The family's plan drawn as a PDF by the relay (which records the copy).
+pub async fn family_plan_pdf(
+    id: &DocumentId,
+    doc: &shared::documents::Document,
+) -> Result<web_sys::Blob, CallError> {
+    let response = send("POST", &format!("/api/cases/{id}/family-plan.pdf"), doc).await?;
+    let promise = response.blob().map_err(|_| CallError::Offline)?;
+    JsFuture::from(promise)
+        .await
+        .map(|b| b.unchecked_into())
+        .map_err(|_| CallError::Offline)
+}
+
 pub async fn record_export(id: &DocumentId, kind: &str) -> Result<(), CallError> {
     let body = Export {
         kind: kind.to_string(),

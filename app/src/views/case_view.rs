@@ -108,6 +108,8 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
     let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
     let on_history =
         Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("history"));
+    let on_family_plan =
+        Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("family-plan"));
     let query = leptos_router::hooks::use_query_map();
     let looking_back =
         Memo::new(move |_| query.with(|q| q.get("as_at").is_some() || q.get("heads").is_some()));
@@ -123,7 +125,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             let _ = previous_look.try_set(before);
         });
     }
-    let elsewhere = move || on_team.get() || on_history.get();
+    let elsewhere = move || on_team.get() || on_history.get() || on_family_plan.get();
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
         SECTIONS
@@ -222,9 +224,9 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         }
     };
     view! {
-        <span class="govuk-caption-m">"Early help case"</span>
-        <h1 class="govuk-heading-l" data-testid="case-title">{name}</h1>
-        <p class="govuk-body" data-testid="plan-summary">{summary}</p>
+        <span class="govuk-caption-m app-case-head">"Early help case"</span>
+        <h1 class="govuk-heading-l app-case-head" data-testid="case-title">{name}</h1>
+        <p class="govuk-body app-case-head" data-testid="plan-summary">{summary}</p>
         <super::presence::PresenceList id=id/>
         <super::history::ChangedSince id=id/>
         <div class="govuk-inset-text app-no-print">
@@ -251,6 +253,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                     <A href=format!("/case/{id}/history") attr:class="govuk-link" attr:data-testid="history-link"
                         attr:aria-current=move || on_history.get().then_some("page")>"History"</A>
                 </li>
+                <li class="app-section-nav__item">
+                    <A href=format!("/case/{id}/family-plan") attr:class="govuk-link" attr:data-testid="family-plan-link"
+                        attr:aria-current=move || on_family_plan.get().then_some("page")>"Family's plan"</A>
+                </li>
             </ul>
         </nav>
         {move || meeting.get().map(|m| view! { <super::meeting::MeetingMode id=id meeting=m/> })}
@@ -265,6 +271,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             } else {
                 view! { <super::history::History id=id/> }.into_any()
             }}
+        })}
+        {move || (on_family_plan.get() && meeting.with(Option::is_none)).then(|| view! {
+            <h2 class="govuk-heading-l app-section-title app-no-print">"Family's plan"</h2>
+            <super::family_plan::FamilyPlan id=id/>
         })}
         {move || (!elsewhere() && meeting.with(Option::is_none)).then(|| {
             let still_to_record = still_to_record.clone();
@@ -286,7 +296,9 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 <div data-testid="section" data-section=format!("{sec:?}")>{section_view(id, sec)}</div>
             }
         })}
-        <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
+        {move || (!on_family_plan.get()).then(|| view! {
+            <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
+        })}
     }
 }
 

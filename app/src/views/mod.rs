@@ -3,6 +3,7 @@
 mod admin;
 mod case_view;
 mod caseload;
+mod family_plan;
 mod fields;
 mod history;
 mod meeting;

@@ -67,9 +67,14 @@ fn use_team(repo: &Repo, id: DocumentId) -> ReadSignal<Vec<Member>> {
     team
 }
 
-/// Provides [`Owners`] for the case on screen.
+/// The case's team as the relay last listed it, for the case on screen.
+#[derive(Clone, Copy)]
+pub struct Team(pub ReadSignal<Vec<Member>>);
+
+/// Provides [`Owners`] and [`Team`] for the case on screen.
 pub fn provide_owners(id: DocumentId, record: Memo<Option<CaseRecord>>) {
     let team = use_team(&use_repo(), id);
+    provide_context(Team(team));
     let owners = Memo::new(move |_| {
         let mut all: Vec<(String, String)> = team.with(|t| {
             t.iter()
