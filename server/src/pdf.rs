@@ -1,11 +1,12 @@
-//! Draws a [`Document`] as an A4 PDF: text selectable, a title and language set for screen
-//! readers, page numbers ("Page 2 of 3") in the footer.
+//! Draws a [`Document`] as an A4 PDF: text selectable, tagged for screen readers (headings and
+//! paragraphs in reading order, title and language set), page numbers ("Page 2 of 3").
 //!
 //! It uses the PDF standard fonts (Helvetica and Helvetica-Bold), which every PDF reader has,
 //! so nothing is embedded and the file stays small. Their encoding (WinAnsi) covers English
 //! and western European letters; other letters are written without their accent where that
 //! is clear (Ł as L) and as "?" otherwise. No I/O: bytes in, bytes out.
 
+use pdf_writer::types::StructRole;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use shared::documents::{Block, Document};
 
@@ -171,19 +172,23 @@ fn wrap(text: &str, font: Font, size: f32, max: f32) -> Vec<String> {
     lines
 }
 
-/// One line of text placed on a page.
+/// One line of text placed on a page, and the element of the document's structure it is
+/// part of (`None` for decoration: bullets, the footer).
 struct Placed {
     x: f32,
     y: f32,
     font: Font,
     size: f32,
     text: String,
+    element: Option<usize>,
 }
 
-/// Lays text out top to bottom, starting a new page when one is full.
+/// Lays text out top to bottom, starting a new page when one is full, and notes the
+/// structure (headings, paragraphs) for screen readers.
 struct Layout {
     pages: Vec<Vec<Placed>>,
     y: f32,
+    elements: Vec<StructRole>,
 }
 
 impl Layout {
@@ -191,7 +196,13 @@ impl Layout {
         Layout {
             pages: vec![Vec::new()],
             y: TOP,
+            elements: Vec::new(),
         }
+    }
+
+    fn element(&mut self, role: StructRole) -> usize {
+        self.elements.push(role);
+        self.elements.len() - 1
     }
 
     /// Room for `height` more points on this page, or a new page.
@@ -208,29 +219,33 @@ impl Layout {
         }
     }
 
-    fn line(&mut self, x: f32, font: Font, size: f32, text: String) {
-        let lead = size * 1.35;
-        self.room(lead);
-        self.y -= lead;
-        let y = self.y;
-        self.pages.last_mut().expect("a page").push(Placed {
-            x,
-            y,
-            font,
-            size,
-            text,
-        });
+    fn place(&mut self, placed: Placed) {
+        self.pages.last_mut().expect("a page").push(placed);
     }
 
-    fn text(&mut self, x: f32, font: Font, size: f32, text: &str) {
-        for l in wrap(text, font, size, MARGIN + WIDTH - x) {
-            self.line(x, font, size, l);
+    /// Wrapped text as one element of the structure.
+    fn text(&mut self, role: StructRole, x: f32, font: Font, size: f32, text: &str) {
+        let element = Some(self.element(role));
+        for line in wrap(text, font, size, MARGIN + WIDTH - x) {
+            let lead = size * 1.35;
+            self.room(lead);
+            self.y -= lead;
+            let y = self.y;
+            self.place(Placed {
+                x,
+                y,
+                font,
+                size,
+                text: line,
+                element,
+            });
         }
     }
 
-    /// A label and its value side by side; the value wraps in its own column.
+    /// A label and its value side by side, as one paragraph; the value wraps in its own column.
     fn fact(&mut self, x: f32, label: &str, value: &str) {
         let size = 11.0;
+        let element = Some(self.element(StructRole::P));
         let labels = wrap(label, Font::Bold, size, MARGIN + VALUE_X - x - 8.0);
         let values = wrap(
             value,
@@ -248,64 +263,67 @@ impl Layout {
             self.room(lead);
             self.y -= lead;
             let y = self.y;
-            let page = self.pages.last_mut().expect("a page");
             if let Some(l) = labels.get(i) {
-                page.push(Placed {
+                self.place(Placed {
                     x,
                     y,
                     font: Font::Bold,
                     size,
                     text: l.clone(),
+                    element,
                 });
             }
             if let Some(v) = values.get(i) {
-                page.push(Placed {
+                self.place(Placed {
                     x: MARGIN + VALUE_X,
                     y,
                     font: Font::Regular,
                     size,
                     text: v.clone(),
+                    element,
                 });
             }
         }
     }
 }
 
-fn lay_out(doc: &Document) -> Vec<Vec<Placed>> {
+fn lay_out(doc: &Document) -> Layout {
     let mut l = Layout::new();
-    l.text(MARGIN, Font::Bold, 22.0, &doc.title);
+    l.text(StructRole::H1, MARGIN, Font::Bold, 22.0, &doc.title);
     if !doc.subtitle.is_empty() {
         l.gap(4.0);
-        l.text(MARGIN, Font::Regular, 12.0, &doc.subtitle);
+        l.text(StructRole::P, MARGIN, Font::Regular, 12.0, &doc.subtitle);
     }
     for section in &doc.sections {
         l.gap(14.0);
         // A heading is never the last thing on a page.
         l.room(60.0);
-        l.text(MARGIN, Font::Bold, 15.0, &section.heading);
+        l.text(StructRole::H2, MARGIN, Font::Bold, 15.0, &section.heading);
         l.gap(2.0);
         for block in &section.blocks {
             l.gap(4.0);
             match block {
-                Block::Paragraph { text } => l.text(MARGIN, Font::Regular, 11.0, text),
+                Block::Paragraph { text } => {
+                    l.text(StructRole::P, MARGIN, Font::Regular, 11.0, text)
+                }
                 Block::Subheading { text } => {
                     l.gap(4.0);
                     l.room(50.0);
-                    l.text(MARGIN, Font::Bold, 12.5, text);
+                    l.text(StructRole::H3, MARGIN, Font::Bold, 12.5, text);
                 }
                 Block::Bullets { items } => {
                     for item in items {
                         let first = l.pages.last().map_or(0, Vec::len);
-                        l.text(MARGIN + 14.0, Font::Regular, 11.0, item);
+                        l.text(StructRole::P, MARGIN + 14.0, Font::Regular, 11.0, item);
                         // The bullet goes beside the item's first line.
-                        if let Some(p) = l.pages.last().and_then(|p| p.get(first)) {
-                            let y = p.y;
-                            l.pages.last_mut().expect("a page").push(Placed {
+                        if let Some(y) = l.pages.last().and_then(|p| p.get(first)).map(|p| p.y) {
+                            l.place(Placed {
                                 x: MARGIN + 2.0,
                                 y,
                                 font: Font::Regular,
                                 size: 11.0,
                                 text: "\u{2022}".into(),
+                                element: None,
                             });
                         }
                     }
@@ -314,7 +332,7 @@ fn lay_out(doc: &Document) -> Vec<Vec<Placed>> {
                     if !heading.is_empty() {
                         // The heading and its first facts stay together.
                         l.room(18.0 + 15.0 * facts.len().min(4) as f32);
-                        l.text(MARGIN, Font::Bold, 11.5, heading);
+                        l.text(StructRole::H4, MARGIN, Font::Bold, 11.5, heading);
                     }
                     for f in facts {
                         l.fact(MARGIN + 12.0, &f.label, &f.value);
@@ -323,30 +341,49 @@ fn lay_out(doc: &Document) -> Vec<Vec<Placed>> {
             }
         }
     }
-    l.pages
+    l
 }
 
-/// The PDF file for `doc`.
-pub fn render(doc: &Document) -> Vec<u8> {
-    let pages = lay_out(doc);
-    let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let info = Ref::new(3);
-    let regular = Ref::new(4);
-    let bold = Ref::new(5);
-    let first_page = 6;
-    let page_ids: Vec<Ref> = (0..pages.len())
-        .map(|i| Ref::new(first_page + 2 * i as i32))
-        .collect();
+/// Hands out object numbers.
+struct Refs(i32);
 
-    let mut cat = pdf.catalog(catalog);
-    cat.pages(tree);
-    cat.lang(TextStr("en-GB"));
-    cat.viewer_preferences().display_doc_title(true);
-    cat.finish();
+impl Refs {
+    fn next(&mut self) -> Ref {
+        self.0 += 1;
+        Ref::new(self.0)
+    }
+}
+
+/// The PDF file for `doc`: tagged (a structure of headings and paragraphs, in reading order,
+/// with the footer and bullets marked as decoration), so screen readers can follow it.
+pub fn render(doc: &Document) -> Vec<u8> {
+    let layout = lay_out(doc);
+    let pages = &layout.pages;
+    let mut refs = Refs(0);
+    let catalog = refs.next();
+    let tree = refs.next();
+    let info = refs.next();
+    let regular = refs.next();
+    let bold = refs.next();
+    let struct_root = refs.next();
+    let document = refs.next();
+    let page_ids: Vec<(Ref, Ref, Ref)> = pages
+        .iter()
+        .map(|_| (refs.next(), refs.next(), refs.next()))
+        .collect();
+    let element_ids: Vec<Ref> = layout.elements.iter().map(|_| refs.next()).collect();
+
+    let mut pdf = Pdf::new();
+    {
+        let mut cat = pdf.catalog(catalog);
+        cat.pages(tree);
+        cat.lang(TextStr("en-GB"));
+        cat.viewer_preferences().display_doc_title(true);
+        cat.mark_info().marked(true);
+        cat.pair(Name(b"StructTreeRoot"), struct_root);
+    }
     pdf.pages(tree)
-        .kids(page_ids.iter().copied())
+        .kids(page_ids.iter().map(|(p, _, _)| *p))
         .count(pages.len() as i32);
     pdf.document_info(info)
         .title(TextStr(&doc.title))
@@ -357,14 +394,17 @@ pub fn render(doc: &Document) -> Vec<u8> {
             .encoding_predefined(Name(b"WinAnsiEncoding"));
     }
 
+    // Where each element's pieces are: (page, marked-content id) in reading order.
+    let mut parts: Vec<Vec<(usize, i32)>> = vec![Vec::new(); layout.elements.len()];
     let total = pages.len();
     for (n, placed) in pages.iter().enumerate() {
-        let page_id = page_ids[n];
-        let content_id = Ref::new(page_id.get() + 1);
+        let (page_id, content_id, parents_id) = page_ids[n];
         let mut page = pdf.page(page_id);
         page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H));
         page.parent(tree);
         page.contents(content_id);
+        page.struct_parents(n as i32);
+        page.tab_order(pdf_writer::types::TabOrder::StructureOrder);
         let mut resources = page.resources();
         let mut fonts = resources.fonts();
         fonts.pair(Font::Regular.name(), regular);
@@ -374,15 +414,33 @@ pub fn render(doc: &Document) -> Vec<u8> {
         page.finish();
 
         let mut content = Content::new();
+        // The element each marked-content id on this page belongs to.
+        let mut owners: Vec<Ref> = Vec::new();
         for p in placed {
+            match p.element {
+                Some(e) => {
+                    let mcid = owners.len() as i32;
+                    owners.push(element_ids[e]);
+                    parts[e].push((n, mcid));
+                    content
+                        .begin_marked_content_with_properties(tag(layout.elements[e]))
+                        .properties()
+                        .identify(mcid);
+                }
+                None => {
+                    content.begin_marked_content(Name(b"Artifact"));
+                }
+            }
             content.begin_text();
             content.set_font(p.font.name(), p.size);
             content.next_line(p.x, p.y);
             content.show(Str(&encode(&p.text)));
             content.end_text();
+            content.end_marked_content();
         }
-        // Footer: the document's title, and where this page is.
+        // Footer: the document's title, and where this page is; decoration for screen readers.
         let footer = format!("Page {} of {total}", n + 1);
+        content.begin_marked_content(Name(b"Artifact"));
         content.set_fill_gray(0.3);
         for (x, text) in [
             (MARGIN, doc.title.as_str()),
@@ -397,9 +455,63 @@ pub fn render(doc: &Document) -> Vec<u8> {
             content.show(Str(&encode(text)));
             content.end_text();
         }
+        content.end_marked_content();
         pdf.stream(content_id, &content.finish());
+        pdf.indirect(parents_id).array().items(owners);
+    }
+
+    // The structure: the document, then its headings and paragraphs in reading order.
+    {
+        let mut root = pdf
+            .indirect(struct_root)
+            .start::<pdf_writer::writers::StructTreeRoot>();
+        root.child(document);
+        let mut tree = root.parent_tree();
+        let mut nums = tree.nums();
+        for (n, (_, _, parents_id)) in page_ids.iter().enumerate() {
+            nums.insert(n as i32, *parents_id);
+        }
+        nums.finish();
+        tree.finish();
+        root.parent_tree_next_key(pages.len() as i32);
+    }
+    {
+        let mut d = pdf.struct_element(document);
+        d.kind(StructRole::Document);
+        d.parent(struct_root);
+        d.lang(TextStr("en-GB"));
+        let mut children = d.children();
+        for id in &element_ids {
+            children.struct_element(*id);
+        }
+    }
+    for (e, role) in layout.elements.iter().enumerate() {
+        let mut el = pdf.struct_element(element_ids[e]);
+        el.kind(*role);
+        el.parent(document);
+        if let Some((page, _)) = parts[e].first() {
+            el.page(page_ids[*page].0);
+        }
+        let mut children = el.children();
+        for (page, mcid) in &parts[e] {
+            children
+                .marked_content_ref()
+                .page(page_ids[*page].0)
+                .marked_content_id(*mcid);
+        }
     }
     pdf.finish()
+}
+
+/// The marked-content tag for an element.
+fn tag(role: StructRole) -> Name<'static> {
+    match role {
+        StructRole::H1 => Name(b"H1"),
+        StructRole::H2 => Name(b"H2"),
+        StructRole::H3 => Name(b"H3"),
+        StructRole::H4 => Name(b"H4"),
+        _ => Name(b"P"),
+    }
 }
 
 #[cfg(test)]

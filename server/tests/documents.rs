@@ -57,6 +57,28 @@ fn pdf_text(pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// `pdfinfo` (poppler-utils) with `args` on the PDF: its details, then its structure.
+fn poppler(args: &[&str], pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdfinfo")
+        .args(args)
+        .arg(&file)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    assert!(out.status.success(), "pdfinfo failed on the PDF");
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&info.stdout),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
+
 fn plan() -> Document {
     let mut r = CaseRecord::new("Łukasz Nowak");
     r.family
@@ -123,6 +145,16 @@ async fn a_member_gets_the_family_plan_as_a_pdf_that_reads_back() {
     let pages = text.matches("Page ").count();
     assert!(pages >= 3, "{pages} pages");
     assert!(squashed.contains(&format!("Page {pages} of {pages}")));
+
+    // Tagged for screen readers: headings and paragraphs in reading order.
+    let structure = poppler(&["-struct-text"], &pdf);
+    assert!(structure.contains("Tagged:          yes"), "{structure}");
+    assert!(
+        structure.contains("H1 (block)\n    \"The Nowak family's plan\""),
+        "{structure}"
+    );
+    assert!(structure.contains("H2 (block)\n    \"Who is helping\""));
+    assert!(structure.contains("Title:           The Nowak family's plan"));
 
     // Someone not on the case gets nothing, and learns nothing.
     let (status, _, _) = post_for_bytes(relay.addr, &path, &stranger.token, &body).await;
