@@ -106,6 +106,7 @@ fn full_record() -> CaseRecord {
     share.what = t("The plan");
     share.reason = t("GP is part of the TAC.");
     share.decided_by = "Jane Doe".into();
+    share.lawful_basis = "Consent".into();
     c.sharing.push(share);
 
     let a = &mut r.assessment;
@@ -213,7 +214,17 @@ fn full_record() -> CaseRecord {
     up.handover_meeting_id = handover.id.clone();
     up.referral_summary = t("Sam, 8, disclosed ...");
     up.decision_notes = t("Accepted for a child and family assessment.");
+    up.parents_told = Some(true);
+    up.consent_given_by = "Mary Smith (mother)".into();
+    up.no_consent_reason = Some(shared::record::step::NoConsentReason::UndueDelay);
+    up.safeguarding_lead = "Dee Lead (DSL)".into();
+    up.confidential = t("The neighbour called first.");
+    up.anonymous_source = Some(false);
+    up.sent_date = "2025-04-02".into();
+    up.follow_up_date = "2025-04-16".into();
     let mut down = Step::new(Direction::Down, "2025-06-01");
+    down.parents_told = Some(true);
+    down.anonymous_source = Some(false);
     down.reason = t("Statutory work complete.");
     down.consent = Some(ConsentCheck::Given);
     down.consent_notes = t("Mum agreed at the review.");

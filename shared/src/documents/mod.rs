@@ -2,10 +2,12 @@
 //! here, and drawn by whoever shows them (the app as a printable page, the relay as a PDF).
 //!
 //! - [`family_plan`]: the family's own copy of their plan, in plain words.
+//! - [`referral`]: a request for support to the MASH, its completeness rules, and sending it.
 //! - [`plain`]: abbreviations spelled out where a family reads them.
 
 pub mod family_plan;
 pub mod plain;
+pub mod referral;
 
 use serde::{Deserialize, Serialize};
 

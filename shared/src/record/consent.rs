@@ -148,6 +148,8 @@ record_struct! {
         /// Why: the reason is recorded either way.
         pub reason: Text,
         pub decided_by: String,
+        /// The lawful basis for sharing (consent, or the safeguarding basis without it).
+        pub lawful_basis: String,
     }
 }
 
@@ -204,5 +206,6 @@ fields! {
         With = ("with", Str),
         Reason = ("reason", Text),
         DecidedBy = ("decided_by", Str),
+        LawfulBasis = ("lawful_basis", Str),
     }
 }

@@ -35,6 +35,11 @@ impl Day {
         Day(days)
     }
 
+    /// Days since 1970-01-01.
+    pub fn days(self) -> i64 {
+        self.0
+    }
+
     /// `YYYY-MM-DD`.
     pub fn iso(self) -> String {
         let (y, m, d) = civil_from_days(self.0);

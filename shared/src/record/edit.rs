@@ -398,6 +398,7 @@ impl Path {
             Path::Meeting(_, MeetingField::Kind) => of!(meetings::MeetingKind),
             Path::Step(_, StepField::Direction) => of!(step::Direction),
             Path::Step(_, StepField::Consent) => of!(step::ConsentCheck),
+            Path::Step(_, StepField::NoConsentReason) => of!(step::NoConsentReason),
             Path::Step(_, StepField::Status) => of!(step::StepStatus),
             Path::Escalation(_, EscalationField::Category) => of!(escalation::EscalationCategory),
             Path::Closure(ClosureField::Reason) => of!(closure::ClosureReason),

@@ -30,6 +30,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// Why a request for support goes to the MASH without the family's consent: the
+    /// recognised reasons, so the answer is never blank.
+    pub enum NoConsentReason {
+        #[default]
+        ChildAtRisk = ("child_at_risk", "Asking would place the child at increased risk of significant harm"),
+        SomeoneAtRisk = ("someone_at_risk", "Asking would place someone at risk of injury"),
+        PoliceInvestigation = ("police_investigation", "Asking would prejudice a police investigation"),
+        UndueDelay = ("undue_delay", "Asking would cause undue delay"),
+    }
+}
+
+string_enum! {
     /// Where the step has got to.
     pub enum StepStatus {
         #[default]
@@ -99,6 +111,22 @@ record_struct! {
         pub referral_summary: Text,
         /// What was decided and why (e.g. the MASH's reasons for not accepting).
         pub decision_notes: Text,
+        /// Request for support (step-up): whether the parents or carers have been told.
+        pub parents_told: Option<bool>,
+        /// Who gave consent, when it was given.
+        pub consent_given_by: String,
+        /// Why there is no consent, when there is none.
+        pub no_consent_reason: Option<NoConsentReason>,
+        /// The safeguarding lead the referrer talked to (name and role).
+        pub safeguarding_lead: String,
+        /// What must stay confidential from the family (never in the family's copies).
+        pub confidential: Text,
+        /// Whether whoever raised the concern asked not to be named to the family.
+        pub anonymous_source: Option<bool>,
+        /// `YYYY-MM-DD` the request was marked sent; empty until then.
+        pub sent_date: String,
+        /// `YYYY-MM-DD` by when to chase an answer if none has come.
+        pub follow_up_date: String,
     }
 }
 
@@ -134,5 +162,13 @@ fields! {
         HandoverMeetingId = ("handover_meeting_id", Str),
         ReferralSummary = ("referral_summary", Text),
         DecisionNotes = ("decision_notes", Text),
+        ParentsTold = ("parents_told", Bool),
+        ConsentGivenBy = ("consent_given_by", Str),
+        NoConsentReason = ("no_consent_reason", Choice),
+        SafeguardingLead = ("safeguarding_lead", Str),
+        Confidential = ("confidential", Text),
+        AnonymousSource = ("anonymous_source", Bool),
+        SentDate = ("sent_date", Str),
+        FollowUpDate = ("follow_up_date", Str),
     }
 }
