@@ -161,12 +161,13 @@ pub async fn directory() -> Result<Vec<Professional>, CallError> {
 }
 
 /// Records that something left the system (e.g. a printed copy for the family).
-/// The family's plan drawn as a PDF by the relay (which records the copy).
-pub async fn family_plan_pdf(
+/// A document (`family-plan`, `referral`) drawn as a PDF by the relay, which records the copy.
+pub async fn document_pdf(
     id: &DocumentId,
+    kind: &str,
     doc: &shared::documents::Document,
 ) -> Result<web_sys::Blob, CallError> {
-    let response = send("POST", &format!("/api/cases/{id}/family-plan.pdf"), doc).await?;
+    let response = send("POST", &format!("/api/cases/{id}/documents/{kind}"), doc).await?;
     let promise = response.blob().map_err(|_| CallError::Offline)?;
     JsFuture::from(promise)
         .await

@@ -134,7 +134,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/audit.csv", get(case_audit_csv))
         .route("/cases/{id}/history.csv", get(case_history_csv))
         .route("/cases/{id}/exports", post(record_export))
-        .route("/cases/{id}/family-plan.pdf", post(family_plan_pdf))
+        .route("/cases/{id}/documents/{kind}", post(document_pdf))
         .route("/professionals", get(directory).post(create_professional))
         .route("/professionals/{id}/deactivate", post(deactivate))
         .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
@@ -710,28 +710,39 @@ async fn record_export(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The family's plan as a PDF file. The app sends the plan as it stands on its device
-/// (`shared::documents::family_plan`, so edits not yet synced are in it); the relay only draws
-/// it (`crate::pdf`), for members of the case, and records the copy in the audit.
-async fn family_plan_pdf(
+/// Documents the relay draws as PDF files, by the name in their address.
+fn document_kind(kind: &str) -> Option<&'static str> {
+    match kind {
+        "family-plan" => Some("family_plan"),
+        "referral" => Some("referral"),
+        _ => None,
+    }
+}
+
+/// A document as a PDF file: the family's plan, or a request for support. The app sends the
+/// document as it stands on its device (`shared::documents`, so edits not yet synced are in
+/// it); the relay only draws it (`crate::pdf`), for members of the case, and records the copy
+/// in the audit.
+async fn document_pdf(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
-    Path(id): Path<String>,
+    Path((id, kind)): Path<(String, String)>,
     Body(doc): Body<shared::documents::Document>,
 ) -> ApiResult<Response> {
     let id = case_id(&id)?;
+    let kind = document_kind(&kind).ok_or_else(|| ApiError::not_found("document"))?;
     role_on(&state, &id, &me.professional)?;
     if !doc.within_limits() {
         return Err(ApiError::bad_request(
-            "This plan is too long to make into a PDF. Print the page instead.",
+            "This document is too long to make into a PDF. Print the page instead.",
         ));
     }
     let bytes = crate::pdf::render(&doc);
     state
         .audit
         .record(
-            Event::new("export_family_plan_pdf", "success")
+            Event::new(format!("export_{kind}_pdf"), "success")
                 .actor(me.professional.id)
                 .case(&id)
                 .client(client),
@@ -742,12 +753,13 @@ async fn family_plan_pdf(
         .chars()
         .take(8)
         .collect();
+    let file = kind.replace('_', "-");
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"family-plan-{short}.pdf\""),
+                format!("attachment; filename=\"{file}-{short}.pdf\""),
             ),
         ],
         bytes,

@@ -108,7 +108,7 @@ async fn a_member_gets_the_family_plan_as_a_pdf_that_reads_back() {
     let stranger = practitioner(&relay, "stranger").await;
     let id = shared::DocumentId::random();
     assert_eq!(register(&relay, &lead, &id).await, 201);
-    let path = format!("/api/cases/{id}/family-plan.pdf");
+    let path = format!("/api/cases/{id}/documents/family-plan");
     let doc = plan();
     let body = serde_json::to_value(&doc).unwrap();
 
@@ -158,6 +158,16 @@ async fn a_member_gets_the_family_plan_as_a_pdf_that_reads_back() {
 
     // Someone not on the case gets nothing, and learns nothing.
     let (status, _, _) = post_for_bytes(relay.addr, &path, &stranger.token, &body).await;
+    assert_eq!(status, 404);
+
+    // A kind of document the relay does not make.
+    let (status, _, _) = post_for_bytes(
+        relay.addr,
+        &format!("/api/cases/{id}/documents/anything"),
+        &lead.token,
+        &body,
+    )
+    .await;
     assert_eq!(status, 404);
 
     // A document past the limits is refused with words a person can act on.

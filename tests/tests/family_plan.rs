@@ -120,7 +120,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
     .await;
     click_button(&a, "Download as PDF").await;
     let said = e2e::eventually(30, "an answer to the download", || async {
-        let t = text_of(&a, "[data-testid^=family-plan-outcome]").await;
+        let t = text_of(&a, "[data-testid^=document-outcome]").await;
         (!t.is_empty()).then_some(t)
     })
     .await;
@@ -165,7 +165,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
     click_button(&a, "Download as PDF").await;
     wait_for_text(
         &a,
-        "[data-testid^=family-plan-outcome]",
+        "[data-testid^=document-outcome]",
         "You need to be online to download the PDF",
     )
     .await;

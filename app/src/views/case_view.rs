@@ -110,6 +110,8 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("history"));
     let on_family_plan =
         Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("family-plan"));
+    let on_referral =
+        Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("referral"));
     let query = leptos_router::hooks::use_query_map();
     let looking_back =
         Memo::new(move |_| query.with(|q| q.get("as_at").is_some() || q.get("heads").is_some()));
@@ -125,7 +127,8 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             let _ = previous_look.try_set(before);
         });
     }
-    let elsewhere = move || on_team.get() || on_history.get() || on_family_plan.get();
+    let elsewhere =
+        move || on_team.get() || on_history.get() || on_family_plan.get() || on_referral.get();
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
         SECTIONS
@@ -257,6 +260,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                     <A href=format!("/case/{id}/family-plan") attr:class="govuk-link" attr:data-testid="family-plan-link"
                         attr:aria-current=move || on_family_plan.get().then_some("page")>"Family's plan"</A>
                 </li>
+                <li class="app-section-nav__item">
+                    <A href=format!("/case/{id}/referral") attr:class="govuk-link" attr:data-testid="referral-link"
+                        attr:aria-current=move || on_referral.get().then_some("page")>"Request for support"</A>
+                </li>
             </ul>
         </nav>
         {move || meeting.get().map(|m| view! { <super::meeting::MeetingMode id=id meeting=m/> })}
@@ -275,6 +282,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         {move || (on_family_plan.get() && meeting.with(Option::is_none)).then(|| view! {
             <h2 class="govuk-heading-l app-section-title app-no-print">"Family's plan"</h2>
             <super::family_plan::FamilyPlan id=id/>
+        })}
+        {move || (on_referral.get() && meeting.with(Option::is_none)).then(|| view! {
+            <h2 class="govuk-heading-l app-section-title app-no-print">"Request for support"</h2>
+            <super::referral::Referral id=id/>
         })}
         {move || (!elsewhere() && meeting.with(Option::is_none)).then(|| {
             let still_to_record = still_to_record.clone();
@@ -296,7 +307,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 <div data-testid="section" data-section=format!("{sec:?}")>{section_view(id, sec)}</div>
             }
         })}
-        {move || (!on_family_plan.get()).then(|| view! {
+        {move || (!on_family_plan.get() && !on_referral.get()).then(|| view! {
             <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
         })}
     }

@@ -3,12 +3,14 @@
 mod admin;
 mod case_view;
 mod caseload;
+mod document;
 mod family_plan;
 mod fields;
 mod history;
 mod meeting;
 mod owner;
 mod presence;
+mod referral;
 mod sections;
 mod sign_in;
 mod status;
