@@ -160,7 +160,6 @@ pub async fn directory() -> Result<Vec<Professional>, CallError> {
     get("/api/professionals").await
 }
 
-/// Records that something left the system (e.g. a printed copy for the family).
 /// A document (`family-plan`, `referral`) drawn as a PDF by the relay, which records the copy.
 pub async fn document_pdf(
     id: &DocumentId,
@@ -175,6 +174,7 @@ pub async fn document_pdf(
         .map_err(|_| CallError::Offline)
 }
 
+/// Records that something left the system (e.g. a printed copy for the family).
 pub async fn record_export(id: &DocumentId, kind: &str) -> Result<(), CallError> {
     let body = Export {
         kind: kind.to_string(),

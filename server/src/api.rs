@@ -738,7 +738,20 @@ async fn document_pdf(
             "This document is too long to make into a PDF. Print the page instead.",
         ));
     }
-    let bytes = crate::pdf::render(&doc);
+    // Drawing is CPU work: off the threads that serve the sync connections.
+    let bytes = tokio::task::spawn_blocking(move || crate::pdf::render(&doc))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on the server. Try again in a minute.",
+            )
+        })?
+        .map_err(|crate::pdf::TooLong| {
+            ApiError::bad_request(
+                "This document is too long to make into a PDF. Print the page instead.",
+            )
+        })?;
     state
         .audit
         .record(

@@ -18,6 +18,9 @@ const BOTTOM: f32 = 64.0;
 const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
 /// Where a fact's value starts, after its label.
 const VALUE_X: f32 = 150.0;
+/// Most pages a document may take: far beyond any plan or request, and a bound on the work
+/// one request can ask of the relay.
+pub const MAX_PAGES: usize = 200;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Font {
@@ -131,41 +134,50 @@ fn width(text: &str, font: Font, size: f32) -> f32 {
     units as f32 * size / 1000.0
 }
 
-/// Splits text into lines no wider than `max`, keeping the author's line breaks.
+fn char_width(c: char, font: Font, size: f32) -> f32 {
+    let table = match font {
+        Font::Regular => &REGULAR,
+        Font::Bold => &BOLD,
+    };
+    let (_, like) = win_ansi(c);
+    f32::from(table[usize::from(like.clamp(32, 126) - 32)]) * size / 1000.0
+}
+
+/// Splits text into lines no wider than `max`, keeping the author's line breaks; a word wider
+/// than a line is cut where it must be. One pass over the text, whatever it holds.
 fn wrap(text: &str, font: Font, size: f32, max: f32) -> Vec<String> {
+    let space = char_width(' ', font, size);
     let mut lines = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
+        let (mut line, mut line_w) = (String::new(), 0.0);
         for word in para.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
+            let word_w = width(word, font, size);
+            let needed = if line.is_empty() {
+                word_w
             } else {
-                format!("{line} {word}")
+                line_w + space + word_w
             };
-            if width(&candidate, font, size) <= max {
-                line = candidate;
+            if needed <= max {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                line_w = needed;
                 continue;
             }
             if !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
             }
-            // A word wider than the line is cut where it must be.
-            let mut rest = word.to_string();
-            while width(&rest, font, size) > max {
-                let mut cut = String::new();
-                for c in rest.chars() {
-                    if width(&format!("{cut}{c}"), font, size) > max {
-                        break;
-                    }
-                    cut.push(c);
+            line_w = 0.0;
+            for c in word.chars() {
+                let w = char_width(c, font, size);
+                if line_w + w > max && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0.0;
                 }
-                if cut.is_empty() {
-                    break;
-                }
-                rest = rest[cut.len()..].to_string();
-                lines.push(cut);
+                line.push(c);
+                line_w += w;
             }
-            line = rest;
         }
         lines.push(line);
     }
@@ -189,6 +201,8 @@ struct Layout {
     pages: Vec<Vec<Placed>>,
     y: f32,
     elements: Vec<StructRole>,
+    /// Past [`MAX_PAGES`]: nothing more is placed.
+    full: bool,
 }
 
 impl Layout {
@@ -197,6 +211,7 @@ impl Layout {
             pages: vec![Vec::new()],
             y: TOP,
             elements: Vec::new(),
+            full: false,
         }
     }
 
@@ -208,7 +223,11 @@ impl Layout {
     /// Room for `height` more points on this page, or a new page.
     fn room(&mut self, height: f32) {
         if self.y - height < BOTTOM {
-            self.pages.push(Vec::new());
+            if self.pages.len() >= MAX_PAGES {
+                self.full = true;
+            } else {
+                self.pages.push(Vec::new());
+            }
             self.y = TOP;
         }
     }
@@ -220,7 +239,9 @@ impl Layout {
     }
 
     fn place(&mut self, placed: Placed) {
-        self.pages.last_mut().expect("a page").push(placed);
+        if !self.full {
+            self.pages.last_mut().expect("a page").push(placed);
+        }
     }
 
     /// Wrapped text as one element of the structure.
@@ -313,11 +334,19 @@ fn lay_out(doc: &Document) -> Layout {
                 }
                 Block::Bullets { items } => {
                     for item in items {
-                        let first = l.pages.last().map_or(0, Vec::len);
+                        let from = l.pages.len() - 1;
                         l.text(StructRole::P, MARGIN + 14.0, Font::Regular, 11.0, item);
-                        // The bullet goes beside the item's first line.
-                        if let Some(y) = l.pages.last().and_then(|p| p.get(first)).map(|p| p.y) {
-                            l.place(Placed {
+                        // The bullet goes beside the item's first line, on whichever page
+                        // that is.
+                        let element = Some(l.elements.len() - 1);
+                        let first = (from..l.pages.len()).find_map(|n| {
+                            l.pages[n]
+                                .iter()
+                                .find(|p| p.element == element)
+                                .map(|p| (n, p.y))
+                        });
+                        if let (Some((n, y)), false) = (first, l.full) {
+                            l.pages[n].push(Placed {
                                 x: MARGIN + 2.0,
                                 y,
                                 font: Font::Regular,
@@ -354,10 +383,17 @@ impl Refs {
     }
 }
 
+/// A document longer than [`MAX_PAGES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong;
+
 /// The PDF file for `doc`: tagged (a structure of headings and paragraphs, in reading order,
 /// with the footer and bullets marked as decoration), so screen readers can follow it.
-pub fn render(doc: &Document) -> Vec<u8> {
+pub fn render(doc: &Document) -> Result<Vec<u8>, TooLong> {
     let layout = lay_out(doc);
+    if layout.full {
+        return Err(TooLong);
+    }
     let pages = &layout.pages;
     let mut refs = Refs(0);
     let catalog = refs.next();
@@ -440,10 +476,15 @@ pub fn render(doc: &Document) -> Vec<u8> {
         }
         // Footer: the document's title, and where this page is; decoration for screen readers.
         let footer = format!("Page {} of {total}", n + 1);
+        let title: String = if doc.title.chars().count() > 60 {
+            doc.title.chars().take(59).chain(['\u{2026}']).collect()
+        } else {
+            doc.title.clone()
+        };
         content.begin_marked_content(Name(b"Artifact"));
         content.set_fill_gray(0.3);
         for (x, text) in [
-            (MARGIN, doc.title.as_str()),
+            (MARGIN, title.as_str()),
             (
                 PAGE_W - MARGIN - width(&footer, Font::Regular, 9.0),
                 footer.as_str(),
@@ -500,7 +541,7 @@ pub fn render(doc: &Document) -> Vec<u8> {
                 .marked_content_id(*mcid);
         }
     }
-    pdf.finish()
+    Ok(pdf.finish())
 }
 
 /// The marked-content tag for an element.
@@ -532,6 +573,31 @@ mod tests {
         );
         let long = "x".repeat(400);
         assert!(wrap(&long, Font::Regular, 11.0, 100.0).len() > 3);
+    }
+
+    #[test]
+    fn what_a_client_can_send_is_bounded() {
+        let doc = |title: String, text: String| Document {
+            title,
+            subtitle: String::new(),
+            sections: vec![shared::documents::Section {
+                heading: "Everything".into(),
+                blocks: vec![Block::Paragraph { text }],
+            }],
+        };
+        // A quarter of a million line breaks: refused, not 5,000 pages.
+        let started = std::time::Instant::now();
+        assert_eq!(
+            render(&doc("x".repeat(250_000), "\n".repeat(250_000))),
+            Err(TooLong)
+        );
+        // Half a megabyte in one word: cut into lines in one pass, then refused for length.
+        assert_eq!(render(&doc("W".into(), "W".repeat(500_000))), Err(TooLong));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // A long title is cut short in every page's footer, not repeated in full.
+        let pdf = render(&doc("T".repeat(100_000), "Short.".into())).unwrap();
+        // (In full in every footer, this one would be near 3 MB.)
+        assert!(pdf.len() < 1_000_000, "{} bytes", pdf.len());
     }
 
     #[test]

@@ -142,7 +142,17 @@ async fn a_member_gets_the_family_plan_as_a_pdf_that_reads_back() {
     assert!(squashed.contains("15 January 2027"));
     assert!(squashed.contains("call 999"));
     // Long enough for several pages, each numbered.
-    let pages = text.matches("Page ").count();
+    let pages = text
+        .lines()
+        .filter(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.len() == 4
+                && words[0] == "Page"
+                && words[2] == "of"
+                && words[1].parse::<u32>().is_ok()
+                && words[3].parse::<u32>().is_ok()
+        })
+        .count();
     assert!(pages >= 3, "{pages} pages");
     assert!(squashed.contains(&format!("Page {pages} of {pages}")));
 

@@ -606,6 +606,7 @@ impl SyncClient {
         let Some(message) = e.doc.sync().generate_sync_message(&mut e.sync) else {
             return;
         };
+        assume_answered(&mut e.sync, &message);
         let data = message.encode();
         let (sender_id, target_id, document_id) =
             (self.peer_id.clone(), relay_peer_id.clone(), *id);
@@ -658,9 +659,69 @@ pub fn reconnect_delay_ms(attempt: u32, jitter: f64) -> u32 {
     (f64::from(base) * factor) as u32
 }
 
+/// The heads a sync message says both sides hold, when it says so: the sender holds `heads`
+/// and knows the receiver holds them too (every `have` starts from them). The relay leaves out
+/// its answer to such a message when it holds exactly those heads (a case nobody changed, on
+/// coming back online): the answer would say nothing new.
+pub fn settled_heads(message: &sync::Message) -> Option<Vec<ChangeHash>> {
+    let mut heads = message.heads.clone();
+    heads.sort();
+    let settled = !heads.is_empty()
+        && !message.have.is_empty()
+        && message.have.iter().all(|have| {
+            let mut last = have.last_sync.clone();
+            last.sort();
+            last == heads
+        });
+    settled.then_some(heads)
+}
+
+/// After sending a message the relay may not answer (see [`settled_heads`]), takes as said
+/// what that answer would have said (the relay has our heads and needs nothing), so that the
+/// next edit is sent with its changes at once instead of after a round trip. An answer that
+/// does come (the relay holds something else) replaces this.
+fn assume_answered(state: &mut sync::State, message: &sync::Message) {
+    if settled_heads(message).is_some() && state.their_heads.is_none() {
+        state.their_heads = Some(message.heads.clone());
+        state.their_have = Some(vec![sync::Have {
+            last_sync: message.heads.clone(),
+            bloom: Default::default(),
+        }]);
+        state.their_need = Some(Vec::new());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Back online with nothing changed, the relay does not answer; the first edit after that
+    /// still goes out with its change in the very next message.
+    #[test]
+    fn the_first_edit_after_a_quiet_return_goes_at_once() {
+        let mut ours = AutoCommit::new();
+        ours.put(automerge::ROOT, "name", "Sam").unwrap();
+        let mut relay = AutoCommit::new();
+        let (mut os, mut rs) = (sync::State::new(), sync::State::new());
+        for _ in 0..6 {
+            if let Some(m) = ours.sync().generate_sync_message(&mut os) {
+                relay.sync().receive_sync_message(&mut rs, m).unwrap();
+            }
+            if let Some(m) = relay.sync().generate_sync_message(&mut rs) {
+                ours.sync().receive_sync_message(&mut os, m).unwrap();
+            }
+        }
+        // Reconnected: only what is stored of our state.
+        let mut os = sync::State::decode(&os.encode()).unwrap();
+        let said = ours.sync().generate_sync_message(&mut os).unwrap();
+        assert!(settled_heads(&said).is_some());
+        assume_answered(&mut os, &said);
+        // No answer comes. An edit:
+        ours.put(automerge::ROOT, "name", "Sam Smith").unwrap();
+        let next = ours.sync().generate_sync_message(&mut os).unwrap();
+        assert_eq!(next.changes.len(), 1, "the change goes in the next message");
+        assert!(settled_heads(&next).is_none());
+    }
     use crate::case::{Case, Field};
 
     fn effects_of_kind(effects: &[Effect], f: impl Fn(&Effect) -> bool) -> usize {

@@ -31,6 +31,7 @@ fn case() -> CaseRecord {
     let mut mum = Person::new(Role::ParentCarer, "Jo Smith");
     mum.parental_responsibility = Some(true);
     r.family.people.push(mum);
+    r.family.address = "12 High Street, Anytown".into();
     let a = &mut r.assessment;
     a.child_voice = Text::with_value("I get scared when they shout.");
     a.parents_views = Text::with_value("Not known");
@@ -86,7 +87,8 @@ fn blank_is_not_an_answer_but_not_known_is() {
     for gap in [
         "Ava Jones: add their date of birth in Family",
         "Ava Jones: add their gender",
-        "who has parental responsibility",
+        "Add the parents or carers in Family",
+        "Add the family's address",
         "Say what has happened or changed",
         "whether the parents or carers have been told",
         "whether the family has given consent",
@@ -113,7 +115,7 @@ fn sending_dates_the_step_up_and_records_the_sharing_decision() {
     let after = CaseRecord::from_document(&doc).unwrap();
     let step = &after.steps[0];
     assert_eq!(step.sent_date, "2026-11-26");
-    assert_eq!(step.follow_up_date, "2026-12-10");
+    assert_eq!(step.follow_up_date, "2026-11-27", "the next working day");
     assert_eq!(step.status, StepStatus::InProgress, "waiting for an answer");
     let decision = &after.consent.sharing[0];
     assert_eq!(decision.with, "Anytown MASH");
@@ -122,8 +124,33 @@ fn sending_dates_the_step_up_and_records_the_sharing_decision() {
     assert_eq!(decision.decided_by, "Lena Lead (Oak Primary School)");
     assert!(decision
         .lawful_basis
-        .contains("asking would place the child at increased risk of significant harm"));
+        .contains("Schedule 1, Part 2, paragraph 18), because it would place the child at increased risk of significant harm"));
     assert!(decision.what.as_str().contains("Sam Smith"));
+    // Twice is refused: one request, one decision to share.
+    let again = referral::mark_sent(&mut doc, &step_id, &referrer(), today()).unwrap_err();
+    assert!(matches!(again, NotSent::AlreadySent(_)), "{again}");
+    assert_eq!(
+        CaseRecord::from_document(&doc)
+            .unwrap()
+            .consent
+            .sharing
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn each_parent_or_carer_is_asked_about_parental_responsibility() {
+    let mut record = case();
+    record.steps[0].no_consent_reason = Some(NoConsentReason::ChildAtRisk);
+    record
+        .family
+        .people
+        .push(Person::new(Role::ParentCarer, "Dan Smith"));
+    assert_eq!(
+        referral::missing(&record, &record.steps[0]),
+        vec!["Dan Smith: say in Family whether they have parental responsibility".to_string()]
+    );
 }
 
 #[test]
@@ -140,7 +167,7 @@ fn the_request_says_what_the_mash_needs_and_the_family_copy_keeps_the_confidenti
         "Dee Lead, Designated Safeguarding Lead",
         "4 May 2018",
         "Parental responsibility",
-        "Not asked. Asking would prejudice a police investigation",
+        "Not asked, because it would prejudice a police investigation",
         "DV (domestic violence) is escalating",
         "I get scared when they shout.",
         "A concern. Police called twice in October.",

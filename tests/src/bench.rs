@@ -282,7 +282,16 @@ impl Conn {
 
     /// Handles incoming frames until `done` holds (at most 20 s).
     pub async fn until(&mut self, done: impl Fn(&mut Self) -> bool) -> Res<()> {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.until_within(done, Duration::from_secs(20)).await
+    }
+
+    /// Handles incoming frames until `done` holds, for at most `limit`.
+    pub async fn until_within(
+        &mut self,
+        done: impl Fn(&mut Self) -> bool,
+        limit: Duration,
+    ) -> Res<()> {
+        let deadline = Instant::now() + limit;
         while !done(self) {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return Err("timed out in setup".into()),
@@ -356,4 +365,34 @@ pub fn realistic_case(i: usize, changes: usize) -> AutoCommit {
         k += 1;
     }
     doc
+}
+
+/// A day's edits to case `i` (saved whole in `base`) made elsewhere: 10 changes to its
+/// actions' dates and evidence, as the bytes of those changes.
+pub fn day_of_edits(base: &[u8], i: usize) -> Res<Vec<u8>> {
+    let mut doc = automerge::AutoCommit::load(base).map_err(|e| e.to_string())?;
+    let heads = doc.get_heads();
+    let record = CaseRecord::from_document(&doc).map_err(|e| e.to_string())?;
+    let actions: Vec<String> = record.plan.outcomes[0]
+        .actions
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    for k in 0..10 {
+        let action = actions[k % actions.len()].clone();
+        let (field, text) = if k % 2 == 0 {
+            (
+                ActionField::Evidence,
+                format!(
+                    "Seen at home on day {k}; school says attendance is up to {}%.",
+                    85 + i % 10
+                ),
+            )
+        } else {
+            (ActionField::Due, format!("2027-02-{:02}", 1 + (i + k) % 28))
+        };
+        edit::set_text(&mut doc, &Path::Action(action, field), &text).map_err(|e| e.to_string())?;
+        doc.commit();
+    }
+    Ok(doc.save_after(&heads))
 }

@@ -27,6 +27,7 @@ fn case() -> CaseRecord {
     let mut mum = Person::new(Role::ParentCarer, "Jo Smith");
     mum.parental_responsibility = Some(true);
     r.family.people.push(mum);
+    r.family.address = "12 High Street, Anytown".into();
     let a = &mut r.assessment;
     a.child_voice = Text::with_value("I get scared when they shout.");
     a.parents_views = Text::with_value("Not known");
@@ -106,13 +107,13 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     wait_for_text(
         &b,
         "[data-testid=referral]",
-        "Asking would prejudice a police investigation",
+        "It would prejudice a police investigation",
     )
     .await;
     assert_eq!(text_of(&b, "[data-testid=referral-missing]").await, "");
     click_button(&b, "Mark as sent").await;
     wait_for_text(&b, "[data-testid=referral-sent]", "Sent on ").await;
-    wait_for_text(&b, "[data-testid=referral-sent]", "Follow up by").await;
+    wait_for_text(&b, "[data-testid=referral-sent]", "Waiting for an answer").await;
     screenshot(&b, "91-referral-sent").await;
 
     // The PDF for the MASH, read back.
@@ -142,13 +143,14 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
         .arg("-")
         .output()
         .expect("pdftotext (scripts/setup.sh --tests installs poppler-utils)");
+    assert!(out.status.success(), "pdftotext could not read the PDF");
     let text = String::from_utf8_lossy(&out.stdout);
     let squashed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for words in [
         "Request for support: Sam Smith",
         "Anytown MASH",
         "Lena Lead (Council Early Help)",
-        "Not asked. Asking would prejudice a police investigation",
+        "Not asked, because it would prejudice a police investigation",
         "Confidential: not to be shared with the family",
         "The neighbour at number 12 made the first call.",
     ] {
@@ -174,7 +176,7 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     let lawful = last_field(&b, "sharing", "lawfulbasis").await;
     let basis = js(&b, &format!("document.getElementById('{lawful}').value")).await;
     assert!(
-        basis.contains("asking would prejudice a police investigation"),
+        basis.contains("because it would prejudice a police investigation"),
         "{basis}"
     );
     find(&b, "[data-testid=section]").await;

@@ -30,6 +30,8 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
     let step = Memo::new(move |_| {
         record.with(|r| r.as_ref().and_then(|r| referral::current_step(r).cloned()))
     });
+    // Only whether there is one: the document page below is kept while the step changes.
+    let has_step = Memo::new(move |_| step.with(Option::is_some));
     let gaps = Memo::new(move |_| {
         record.with(|r| match (r, step.get()) {
             (Some(r), Some(s)) => referral::missing(r, &s),
@@ -73,6 +75,9 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
                     "The request cannot be marked as sent until the parts listed are filled in."
                         .into(),
                 ))),
+                Err(referral::NotSent::AlreadySent(_)) => {
+                    set_message.set(Some(Err("This request is already marked as sent.".into())))
+                }
                 Err(referral::NotSent::Record(e)) => set_message.set(Some(Err(e.to_string()))),
             }
         }
@@ -94,7 +99,7 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
                             <div class="govuk-inset-text app-no-print" data-testid="referral-sent">
                                 {format!("Sent on {}. ", d.in_words())}
                                 {match follow_up {
-                                    Some(f) if f < today() => format!("No answer yet: the follow-up date, {}, has passed. Chase an answer, then record it in Step up or down.", f.in_words()),
+                                    Some(f) if f < today() => format!("No answer yet, and the follow-up date ({}) has passed. Chase an answer, then record it in Step up or down.", f.in_words()),
                                     Some(f) => format!("Waiting for an answer. Follow up by {} if none has come.", f.in_words()),
                                     None => "Waiting for an answer.".to_string(),
                                 }}
@@ -133,7 +138,7 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
                 </button>
             }
         })}
-        {move || step.with(Option::is_some).then(|| view! {
+        {move || has_step.get().then(|| view! {
             <DocumentPage id=id kind="referral" doc=doc print_label="Print the request"/>
         })}
     }

@@ -83,7 +83,18 @@ impl Document {
 
     /// Whether the document is small enough to draw.
     pub fn within_limits(&self) -> bool {
-        let blocks: usize = self.sections.iter().map(|s| s.blocks.len() + 1).sum();
+        // Every piece counts: a block, each point of a list, each fact.
+        let blocks: usize = self
+            .sections
+            .iter()
+            .flat_map(|s| &s.blocks)
+            .map(|b| match b {
+                Block::Bullets { items } => items.len() + 1,
+                Block::Item { facts, .. } => facts.len() + 1,
+                _ => 1,
+            })
+            .sum::<usize>()
+            + self.sections.len();
         let bytes: usize = self.texts().iter().map(|t| t.len()).sum();
         blocks <= MAX_BLOCKS && bytes <= MAX_TEXT_BYTES
     }

@@ -5,7 +5,7 @@
 //! cannot be marked sent with a required part blank: "not known" is an answer, blank is not.
 //! Marking it sent records the sharing decision in the case's consent (what, to whom, why,
 //! the lawful basis) and dates the step-up, which then waits for an answer until its status
-//! says accepted or rejected.
+//! says accepted or rejected (a follow-up date the next working day shows when to chase it).
 
 use super::{Block, Document, Fact, Section};
 use crate::api::Member;
@@ -78,16 +78,26 @@ pub fn missing(record: &CaseRecord, step: &Step) -> Vec<String> {
             }
         }
     }
-    let responsible = record
+    let parents: Vec<&Person> = record
         .family
         .people
         .iter()
-        .any(|p| !p.is_child_of_case() && p.parental_responsibility.is_some());
-    if !responsible {
-        out.push(
-            "Say in Family who has parental responsibility (answer the question for each parent or carer)"
-                .into(),
-        );
+        .filter(|p| p.role == Role::ParentCarer)
+        .collect();
+    if parents.is_empty() {
+        out.push("Add the parents or carers in Family".into());
+    }
+    for p in parents
+        .iter()
+        .filter(|p| p.parental_responsibility.is_none())
+    {
+        out.push(format!(
+            "{}: say in Family whether they have parental responsibility",
+            p.display_name()
+        ));
+    }
+    if blank(&record.family.address) {
+        out.push("Add the family's address in Family (\"not known\" is an answer)".into());
     }
     if blank(step.reason.as_str()) {
         out.push("Say what has happened or changed".into());
@@ -144,8 +154,13 @@ pub fn missing(record: &CaseRecord, step: &Step) -> Vec<String> {
 fn consent_words(step: &Step) -> String {
     match (&step.consent, &step.no_consent_reason) {
         (Some(ConsentCheck::Given), _) => format!("Yes, given by {}", step.consent_given_by.trim()),
-        (Some(ConsentCheck::Refused), Some(r)) => format!("No, the family refused. {}", r.label()),
-        (Some(ConsentCheck::Override), Some(r)) => format!("Not asked. {}", r.label()),
+        (Some(ConsentCheck::Refused), Some(r)) => format!(
+            "No, the family refused. Going ahead without consent because {}",
+            reason_words(r)
+        ),
+        (Some(ConsentCheck::Override), Some(r)) => {
+            format!("Not asked, because {}", reason_words(r))
+        }
         _ => "Not recorded".into(),
     }
 }
@@ -236,6 +251,7 @@ pub fn build(
             ],
         }],
     });
+    let address = record.family.address.trim();
     let mut people: Vec<Block> = Vec::new();
     for p in record.children() {
         people.push(Block::Item {
@@ -254,6 +270,17 @@ pub fn build(
             facts: person_facts(p),
         });
     }
+    people.push(Block::Item {
+        heading: "Where the family lives".into(),
+        facts: vec![Fact::new(
+            "Address",
+            if address.is_empty() {
+                "Not recorded"
+            } else {
+                address
+            },
+        )],
+    });
     if !blank(record.family.household.as_str()) {
         people.push(Block::Paragraph {
             text: record.family.household.as_str().trim().to_string(),
@@ -275,7 +302,8 @@ pub fn build(
             .filter(|c| !blank(&c.agency))
             .map(|c| c.agency.trim().to_string()),
     );
-    agencies.dedup();
+    let mut seen = std::collections::HashSet::new();
+    agencies.retain(|a| seen.insert(a.to_lowercase()));
     sections.push(Section {
         heading: "Other agencies involved".into(),
         blocks: vec![if agencies.is_empty() {
@@ -428,6 +456,8 @@ pub fn build(
 pub enum NotSent {
     #[error("the request is not complete: {0}")]
     Incomplete(String),
+    #[error("the request was already marked as sent on {0}")]
+    AlreadySent(String),
     #[error("{0}")]
     Record(#[from] RecordError),
 }
@@ -446,6 +476,9 @@ pub fn mark_sent(
         .iter()
         .find(|s| s.id == step_id)
         .ok_or_else(|| NotSent::Incomplete("the step-up is no longer in the case".into()))?;
+    if !blank(&step.sent_date) {
+        return Err(NotSent::AlreadySent(step.sent_date.trim().to_string()));
+    }
     let gaps = missing(&record, step);
     if !gaps.is_empty() {
         return Err(NotSent::Incomplete(gaps.join("; ")));
@@ -461,7 +494,8 @@ pub fn mark_sent(
             format!("Consent, given by {}", step.consent_given_by.trim())
         }
         (_, Some(reason)) => format!(
-            "Safeguarding without consent (Data Protection Act 2018, Schedule 8): {}",
+            "Safeguarding of children and individuals at risk, without consent (Data \
+             Protection Act 2018, Schedule 1, Part 2, paragraph 18), because {}",
             reason_words(reason)
         ),
         _ => "Not recorded".into(),
@@ -483,11 +517,12 @@ pub fn mark_sent(
         &date,
     )?;
     if blank(&step.follow_up_date) {
-        // Ten working days is the usual wait for a MASH decision: two weeks.
+        // Children's social care should decide what happens next within one working day of
+        // a referral (Working Together to Safeguard Children 2023): chase it the next one.
         edit::set_text(
             doc,
             &Path::Step(step_id.clone(), StepField::FollowUpDate),
-            &Day::from_days(today.days() + 14).iso(),
+            &next_working_day(today).iso(),
         )?;
     }
     edit::set_text(doc, &Path::Step(step_id, StepField::StatusDate), &date)?;
@@ -502,4 +537,14 @@ fn reason_words(reason: &NoConsentReason) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// The next weekday after `day` (bank holidays are not known here).
+fn next_working_day(day: Day) -> Day {
+    let mut next = Day::from_days(day.days() + 1);
+    // 1 January 1970 was a Thursday: days % 7 == 2 is a Saturday, 3 a Sunday.
+    while matches!(next.days().rem_euclid(7), 2 | 3) {
+        next = Day::from_days(next.days() + 1);
+    }
+    next
 }

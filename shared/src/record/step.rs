@@ -34,10 +34,10 @@ string_enum! {
     /// recognised reasons, so the answer is never blank.
     pub enum NoConsentReason {
         #[default]
-        ChildAtRisk = ("child_at_risk", "Asking would place the child at increased risk of significant harm"),
-        SomeoneAtRisk = ("someone_at_risk", "Asking would place someone at risk of injury"),
-        PoliceInvestigation = ("police_investigation", "Asking would prejudice a police investigation"),
-        UndueDelay = ("undue_delay", "Asking would cause undue delay"),
+        ChildAtRisk = ("child_at_risk", "It would place the child at increased risk of significant harm"),
+        SomeoneAtRisk = ("someone_at_risk", "It would place someone at risk of injury"),
+        PoliceInvestigation = ("police_investigation", "It would prejudice a police investigation"),
+        UndueDelay = ("undue_delay", "It would cause undue delay"),
     }
 }
 

@@ -25,11 +25,10 @@
 //! Goal (caseload issue): at most 1.2× the JS bytes, and under 2 s.
 
 use automerge::ChangeHash;
-use e2e::bench::{realistic_case, realistic_size, start_js, start_ours, Conn, JsMode, Res};
+use e2e::bench::{
+    day_of_edits, realistic_case, realistic_size, start_js, start_ours, Conn, JsMode, Res,
+};
 use futures::StreamExt;
-use shared::record::edit::{self, Path};
-use shared::record::plan::ActionField;
-use shared::record::CaseRecord;
 use shared::sync::{Holding, SyncClient};
 use shared::DocumentId;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -183,35 +182,6 @@ struct Caseload {
     edits: Vec<(usize, Vec<u8>)>,
 }
 
-/// A day's edits to a case elsewhere: 10 changes to its actions' dates and evidence.
-fn edits_elsewhere(base: &[u8], i: usize) -> Res<Vec<u8>> {
-    let mut doc = automerge::AutoCommit::load(base).map_err(|e| e.to_string())?;
-    let heads = doc.get_heads();
-    let record = CaseRecord::from_document(&doc).map_err(|e| e.to_string())?;
-    let actions: Vec<String> = record.plan.outcomes[0]
-        .actions
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    for k in 0..10 {
-        let action = actions[k % actions.len()].clone();
-        let (field, text) = if k % 2 == 0 {
-            (
-                ActionField::Evidence,
-                format!(
-                    "Seen at home on day {k}; school says attendance is up to {}%.",
-                    85 + i % 10
-                ),
-            )
-        } else {
-            (ActionField::Due, format!("2027-02-{:02}", 1 + (i + k) % 28))
-        };
-        edit::set_text(&mut doc, &Path::Action(action, field), &text).map_err(|e| e.to_string())?;
-        doc.commit();
-    }
-    Ok(doc.save_after(&heads))
-}
-
 fn caseload(count: usize, changed_percent: usize) -> Res<Caseload> {
     let mut bases = Vec::new();
     let mut edits = Vec::new();
@@ -219,7 +189,7 @@ fn caseload(count: usize, changed_percent: usize) -> Res<Caseload> {
     for i in 0..count {
         let base = realistic_case(i, realistic_size(i)).save();
         if changed_percent > 0 && i % every == 0 {
-            edits.push((i, edits_elsewhere(&base, i)?));
+            edits.push((i, day_of_edits(&base, i)?));
         }
         bases.push(base);
     }
