@@ -107,7 +107,7 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     wait_for_text(
         &b,
         "[data-testid=referral]",
-        "It would prejudice a police investigation",
+        "because it would prejudice a police investigation",
     )
     .await;
     assert_eq!(text_of(&b, "[data-testid=referral-missing]").await, "");
