@@ -289,3 +289,58 @@ async fn the_apps_precompressed_files_are_served_as_built() {
     assert_eq!(plain.body, "console.log('plain')");
     relay.stop().await;
 }
+
+/// Back online with nothing changed, the relay says nothing about the case (its answer would
+/// only repeat the client's message); the first edit after that still reaches the relay in
+/// one message, which the relay acknowledges in one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_return_costs_no_answer_and_the_next_edit_goes_at_once() {
+    use automerge::transaction::Transactable;
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let login = common::practitioner(&relay, "lena").await;
+    let mut desk = Peer::connect(&url, &login, login.client("desk")).await;
+    let id = common::stored_case(&relay, &login, &mut desk).await;
+    desk.idle(Duration::from_millis(300)).await;
+
+    let mut client = desk.client;
+    client.disconnected();
+    let mut desk = Peer::connect(&url, &login, client).await;
+    desk.idle(Duration::from_millis(500)).await;
+    assert_eq!(desk.syncs.get(&id), None, "nothing new, so no answer");
+
+    desk.client
+        .document_mut(&id)
+        .unwrap()
+        .put(automerge::ROOT, "probe", "edited")
+        .unwrap();
+    let effects = desk.client.flush(&id);
+    let sent: Vec<automerge::sync::Message> = effects
+        .iter()
+        .filter_map(|e| match e {
+            shared::sync::Effect::Send(frame) => match Message::decode(frame) {
+                Ok(Message::Sync { data, .. }) => automerge::sync::Message::decode(&data).ok(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].changes.len(),
+        1,
+        "the edit goes in the first message"
+    );
+    desk.run(effects).await;
+    desk.until("the relay to hold the edit", |p| {
+        p.client.unsent_changes(&id) == 0
+    })
+    .await;
+    assert_eq!(
+        desk.syncs.get(&id),
+        Some(&1),
+        "one answer: the acknowledgement"
+    );
+    relay.stop().await;
+}
