@@ -163,8 +163,17 @@ impl CaseRow {
                 .steps
                 .iter()
                 .filter(|s| !s.status.is_final())
-                .map(|s| match s.direction {
-                    Direction::Down => "Step-down waiting for an answer".to_string(),
+                .map(|s| match (&s.direction, Day::parse(&s.sent_date)) {
+                    (Direction::Down, _) => "Step-down waiting for an answer".to_string(),
+                    (_, Some(sent)) => {
+                        let chase = Day::parse(&s.follow_up_date)
+                            .map(|f| format!("; follow up by {}", f.in_words()))
+                            .unwrap_or_default();
+                        format!(
+                            "Request for support sent on {}, waiting for an answer{chase}",
+                            sent.in_words()
+                        )
+                    }
                     _ => "Step-up waiting for an answer".to_string(),
                 })
                 .chain(record.escalations.iter().filter(|e| !e.is_resolved()).map(

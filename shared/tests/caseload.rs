@@ -81,6 +81,13 @@ fn each_state_is_judged_against_today() {
     let row = CaseRow::from_record(&stepping);
     assert_eq!(row.attention(today), Attention::Waiting);
     assert_eq!(row.waiting, ["Step-up waiting for an answer"]);
+    // Once its request for support is sent, the caseload says when, and when to chase.
+    stepping.steps[0].sent_date = "2026-11-30".into();
+    stepping.steps[0].follow_up_date = "2026-12-01".into();
+    assert_eq!(
+        CaseRow::from_record(&stepping).waiting,
+        ["Request for support sent on 30 November 2026, waiting for an answer; follow up by 1 December 2026"]
+    );
     stepping.steps[0].status = StepStatus::Done;
     assert_eq!(
         CaseRow::from_record(&stepping).attention(today),

@@ -1,8 +1,9 @@
 //! A request for support to the MASH in Chromium against the real relay. Lena's case has a
 //! step-up going ahead without consent but no reason recorded: the request lists that as
 //! missing and cannot be marked sent. Once she chooses the reason in Step up or down, it is
-//! marked sent: the step-up shows the date, Consent records the decision to share, and the
-//! downloaded PDF reads back with the consent reason and the confidential part.
+//! marked sent: the step-up shows the date, Consent records the decision to share, the
+//! downloaded PDF reads back with the consent reason and the confidential part, and the
+//! caseload says the request is waiting for an answer and when to chase it.
 
 use autosurgeon::Text;
 use e2e::accounts::{Api, COUNCIL};
@@ -181,6 +182,17 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     );
     find(&b, "[data-testid=section]").await;
     screenshot(&b, "92-referral-sharing-recorded").await;
+
+    // The caseload says the request is out, and when to chase it.
+    b.goto(&relay.url()).await.unwrap();
+    wait_for_text(
+        &b,
+        "[data-testid=caseload-facts]",
+        "Request for support sent on",
+    )
+    .await;
+    wait_for_text(&b, "[data-testid=caseload-facts]", "follow up by").await;
+    screenshot(&b, "93-referral-on-caseload").await;
 }
 
 /// Opens the only item on the page for changing, whatever it is called.
