@@ -45,6 +45,10 @@ pub struct CaseRow {
     /// Their name, where this device knows it.
     #[serde(default)]
     pub changed_by_name: String,
+    /// The earliest date to chase an answer to a request for support that has none yet
+    /// (`YYYY-MM-DD`), or empty.
+    #[serde(default)]
+    pub follow_up: String,
 }
 
 /// A plan action as the caseload and "my actions" need it.
@@ -118,6 +122,8 @@ pub enum Attention {
     ReviewOverdue(i64),
     /// Actions past their due date.
     ActionsOverdue(usize),
+    /// A request for support has had no answer by its follow-up date (this many days ago).
+    FollowUpPassed(i64),
     /// A step-up, step-down or escalation waits for an answer.
     Waiting,
     /// No plan yet.
@@ -136,6 +142,7 @@ impl Attention {
         match self {
             Attention::ReviewOverdue(days) => (0, -days),
             Attention::ActionsOverdue(n) => (1, -(*n as i64)),
+            Attention::FollowUpPassed(days) => (2, -days),
             Attention::Waiting => (2, 0),
             Attention::NoPlan => (3, 0),
             Attention::ReviewSoon(days) => (4, *days),
@@ -217,6 +224,14 @@ impl CaseRow {
                 })
                 .collect(),
             waiting,
+            follow_up: record
+                .steps
+                .iter()
+                .filter(|s| !s.status.is_final() && Day::parse(&s.sent_date).is_some())
+                .filter_map(|s| Day::parse(&s.follow_up_date))
+                .min()
+                .map(Day::iso)
+                .unwrap_or_default(),
             closed_on: if record.closure.is_started() {
                 record.closure.date.clone()
             } else {
@@ -327,6 +342,12 @@ impl CaseRow {
         match self.overdue(today).count() {
             0 => {}
             n => return Attention::ActionsOverdue(n),
+        }
+        if let Some(days) = Day::parse(&self.follow_up)
+            .map(|f| f.days_until(today))
+            .filter(|d| *d > 0)
+        {
+            return Attention::FollowUpPassed(days);
         }
         if !self.waiting.is_empty() {
             return Attention::Waiting;

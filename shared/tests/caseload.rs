@@ -88,6 +88,15 @@ fn each_state_is_judged_against_today() {
         CaseRow::from_record(&stepping).waiting,
         ["Request for support sent on 30 November 2026, waiting for an answer; follow up by 1 December 2026"]
     );
+    let row = CaseRow::from_record(&stepping);
+    assert_eq!(
+        row.attention(Day::parse("2026-12-01").unwrap()),
+        Attention::Waiting,
+        "on the follow-up date itself, still waiting"
+    );
+    let later = Day::parse("2026-12-03").unwrap();
+    assert_eq!(row.attention(later), Attention::FollowUpPassed(2));
+    assert!(row.attention(later).urgency() < Attention::Waiting.urgency());
     stepping.steps[0].status = StepStatus::Done;
     assert_eq!(
         CaseRow::from_record(&stepping).attention(today),

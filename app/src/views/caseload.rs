@@ -61,6 +61,7 @@ fn attention_words(a: &Attention) -> (&'static str, String) {
         Attention::ReviewOverdue(n) => ("govuk-tag--red", format!("Review overdue by {n} days")),
         Attention::ActionsOverdue(1) => ("govuk-tag--red", "1 action overdue".into()),
         Attention::ActionsOverdue(n) => ("govuk-tag--red", format!("{n} actions overdue")),
+        Attention::FollowUpPassed(_) => ("govuk-tag--red", "Chase an answer".into()),
         Attention::Waiting => ("govuk-tag--orange", "Waiting for an answer".into()),
         Attention::NoPlan => ("govuk-tag--yellow", "No plan yet".into()),
         Attention::ReviewSoon(0) => ("govuk-tag--yellow", "Review today".into()),
@@ -105,7 +106,9 @@ pub fn Caseload() -> impl IntoView {
                     Show::Open => *attention != Attention::Closed,
                     Show::Overdue => matches!(
                         attention,
-                        Attention::ReviewOverdue(_) | Attention::ActionsOverdue(_)
+                        Attention::ReviewOverdue(_)
+                            | Attention::ActionsOverdue(_)
+                            | Attention::FollowUpPassed(_)
                     ),
                     Show::ReviewSoon => {
                         row.next_review(today)
