@@ -354,6 +354,7 @@ fn member(p: Professional, role: CaseRole) -> Member {
         agency_id: p.agency_id,
         agency_name: p.agency_name,
         role,
+        email: p.email,
     }
 }
 

@@ -101,6 +101,9 @@ pub struct Member {
     pub agency_id: i64,
     pub agency_name: String,
     pub role: CaseRole,
+    /// Their work email: how the team, and the family's plan, can reach them.
+    #[serde(default)]
+    pub email: String,
 }
 
 /// `POST /api/cases/:id/members`.

@@ -65,6 +65,7 @@ fn team() -> Vec<Member> {
             agency_id: 2,
             agency_name: "Oak Primary School".into(),
             role: CaseRole::Member,
+            email: "bea.brown@oak.sch.uk".into(),
         },
         Member {
             professional_id: 3,
@@ -72,6 +73,7 @@ fn team() -> Vec<Member> {
             agency_id: 2,
             agency_name: "Oak Primary School".into(),
             role: CaseRole::Lead,
+            email: "alex.adams@oak.sch.uk".into(),
         },
     ]
 }
@@ -110,6 +112,9 @@ fn the_family_plan_says_who_what_and_when_in_plain_words() {
     assert_eq!(facts[0].value, "Lead professional");
     assert!(facts.iter().any(|f| f.value == "01632 960 001"));
     assert!(text(helping).contains("Class teacher"));
+    // Others are reached at their work email; the lead's recorded contact comes first.
+    assert!(text(helping).contains("bea.brown@oak.sch.uk"));
+    assert!(!text(helping).contains("alex.adams@oak.sch.uk"));
 
     assert!(text(section(&doc, "What is going well")).contains("loves football"));
     assert!(text(section(&doc, "What people are worried about")).contains("late and tired"));

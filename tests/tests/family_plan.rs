@@ -75,6 +75,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
         "Lena Lead",
         "Lead professional",
         "Ben Brown",
+        "ben@council.test",
         "Sam gets to school on time",
         "Ask CAMHS (Child and Adolescent Mental Health Services) about Sam's sleep",
         "15 January 2027",

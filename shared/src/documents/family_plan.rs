@@ -26,8 +26,9 @@ pub struct Helper {
 }
 
 /// Who is helping: the case's team (lead professional first), with the role words used for
-/// them at the latest meeting ("Class teacher") and the lead professional's contact details
-/// from the record; the lead professional from the record if the team is not known here.
+/// them at the latest meeting ("Class teacher"), the lead professional's contact details from
+/// the record, and otherwise each person's work email; the lead professional from the record
+/// if the team is not known here.
 pub fn helpers(record: &CaseRecord, team: &[Member]) -> Vec<Helper> {
     let lead = record.current_lead();
     let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
@@ -55,10 +56,12 @@ pub fn helpers(record: &CaseRecord, team: &[Member]) -> Vec<Helper> {
                 name: m.name.clone(),
                 role,
                 organisation: m.agency_name.clone(),
+                // The contact recorded for the lead professional, else their work email.
                 contact: lead
                     .filter(|_| is_lead_here)
                     .map(|l| l.contact.trim().to_string())
-                    .unwrap_or_default(),
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| m.email.trim().to_string()),
             }
         })
         .collect();
