@@ -141,10 +141,8 @@ impl Journal {
         repos: &Repos,
         case: &str,
         sender: i64,
-        sync_message: &[u8],
+        message: &automerge::sync::Message,
     ) -> Result<usize, JournalError> {
-        let message = automerge::sync::Message::decode(sync_message)
-            .map_err(|e| Rejected(format!("sync message: {e}")))?;
         if message.changes.is_empty() {
             return Ok(0);
         }

@@ -120,18 +120,7 @@ fn encode(text: &str) -> Vec<u8> {
 }
 
 fn width(text: &str, font: Font, size: f32) -> f32 {
-    let table = match font {
-        Font::Regular => &REGULAR,
-        Font::Bold => &BOLD,
-    };
-    let units: u32 = text
-        .chars()
-        .map(|c| {
-            let (_, like) = win_ansi(c);
-            u32::from(table[usize::from(like.clamp(32, 126) - 32)])
-        })
-        .sum();
-    units as f32 * size / 1000.0
+    text.chars().map(|c| char_width(c, font, size)).sum()
 }
 
 fn char_width(c: char, font: Font, size: f32) -> f32 {

@@ -261,10 +261,20 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                             filter.refuse_bytes(case_id, &e);
                             break;
                         }
+                        // Checked above, so decoding it here is safe; decoded once for what
+                        // follows.
+                        let message = match automerge::sync::Message::decode(&data) {
+                            Ok(message) => message,
+                            Err(e) => {
+                                let why = shared::untrusted::Rejected(format!("sync message: {e}"));
+                                filter.refuse_bytes(case_id, &why);
+                                break;
+                            }
+                        };
                         // Whose changes these are, before samod takes them (see
                         // crate::journal).
                         match journal
-                            .check_message(&repos, case_id, professional, &data)
+                            .check_message(&repos, case_id, professional, &message)
                             .await
                         {
                             Ok(_) => {}
@@ -287,10 +297,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
                                 break;
                             }
                         }
-                        // Checked above, so decoding it here is safe.
-                        if let Ok(message) = automerge::sync::Message::decode(&data) {
-                            said.client_said(case_id, &message);
-                        }
+                        said.client_said(case_id, &message);
                     }
                     if router.route(frame, case).await.is_err() {
                         break;

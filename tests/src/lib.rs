@@ -476,3 +476,58 @@ pub async fn devtools(browser: &Client, cmd: &str, params: serde_json::Value) ->
         .await
         .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
 }
+
+/// The text of a PDF file, read with `pdftotext` (Debian's poppler-utils).
+pub fn pdf_text(file: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (scripts/setup.sh --tests installs poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext could not read {}",
+        file.display()
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Presses **Download as PDF** on a document page, waits for the file the app saves as
+/// `name`, and returns its text with every run of white space made one space.
+pub async fn download_pdf_text(browser: &Client, name: &str) -> String {
+    let downloads = tempfile::tempdir().expect("temp dir");
+    devtools(
+        browser,
+        "Browser.setDownloadBehavior",
+        serde_json::json!({ "behavior": "allow", "downloadPath": downloads.path().to_string_lossy() }),
+    )
+    .await;
+    click_button(browser, "Download as PDF").await;
+    wait_for_text(
+        browser,
+        "[data-testid^=document-outcome]",
+        "The PDF has been downloaded.",
+    )
+    .await;
+    let file = downloads.path().join(name);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no {name} in {:?}",
+            std::fs::read_dir(downloads.path())
+                .map(|d| d
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>())
+                .unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Chromium renames the file into place once written; a moment more for the rename.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pdf_text(&file)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -9,7 +9,6 @@ use e2e::{
     sign_in, synced, text_of, type_into, wait_for_text, Driver, Relay,
 };
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
@@ -99,7 +98,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
     let printed = base64_decode(printed["data"].as_str().expect("PDF data"));
     let print_file = e2e::repo_root().join("target/screenshots/family-plan-printed.pdf");
     std::fs::write(&print_file, &printed).unwrap();
-    let text = pdf_text(&print_file);
+    let text = e2e::pdf_text(&print_file);
     assert!(text.contains("The Smith family's plan"), "{text}");
     assert!(text.contains("Page 1 of"), "no page numbers in:\n{text}");
     for chrome in [
@@ -112,35 +111,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
     }
 
     // The PDF, downloaded as a person would, reads back with the same words.
-    let downloads = tempfile::tempdir().unwrap();
-    devtools(
-        &a,
-        "Browser.setDownloadBehavior",
-        json!({ "behavior": "allow", "downloadPath": downloads.path().to_string_lossy() }),
-    )
-    .await;
-    click_button(&a, "Download as PDF").await;
-    let said = e2e::eventually(30, "an answer to the download", || async {
-        let t = text_of(&a, "[data-testid^=document-outcome]").await;
-        (!t.is_empty()).then_some(t)
-    })
-    .await;
-    assert!(said.contains("The PDF has been downloaded."), "{said}");
-    let file = downloads.path().join("the-smith-family-s-plan.pdf");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !file.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no PDF in {:?}",
-            std::fs::read_dir(downloads.path())
-                .unwrap()
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let text = pdf_text(&file);
-    let squashed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let squashed = e2e::download_pdf_text(&a, "the-smith-family-s-plan.pdf").await;
     for words in [
         "The Smith family's plan",
         "Ben Brown",
@@ -150,7 +121,7 @@ async fn the_family_gets_their_plan_in_plain_words_printed_or_as_a_pdf() {
     ] {
         assert!(
             squashed.contains(words),
-            "{words:?} not in the PDF:\n{text}"
+            "{words:?} not in the PDF:\n{squashed}"
         );
     }
 
@@ -186,20 +157,6 @@ async fn eventually_option(b: &fantoccini::Client, select: &str, name: &str) -> 
         (!v.is_empty()).then_some(v)
     })
     .await
-}
-
-fn pdf_text(file: &std::path::Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .arg(file)
-        .arg("-")
-        .output()
-        .expect("pdftotext (scripts/setup.sh --tests installs poppler-utils)");
-    assert!(
-        out.status.success(),
-        "pdftotext could not read {}",
-        file.display()
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

@@ -9,14 +9,13 @@ use autosurgeon::Text;
 use e2e::accounts::{Api, COUNCIL};
 use e2e::bench::Conn;
 use e2e::{
-    choose, click_button, devtools, find, js, last_field, screenshot, sign_in, text_of,
-    wait_for_text, Driver, Relay,
+    choose, click_button, find, js, last_field, screenshot, sign_in, text_of, wait_for_text,
+    Driver, Relay,
 };
 use serde_json::json;
 use shared::record::family::{Person, Role};
 use shared::record::step::{ConsentCheck, Direction, Step};
 use shared::record::CaseRecord;
-use std::time::Duration;
 
 /// A case ready for a request for support, but for the reason it goes without consent.
 fn case() -> CaseRecord {
@@ -118,35 +117,7 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     screenshot(&b, "91-referral-sent").await;
 
     // The PDF for the MASH, read back.
-    let downloads = tempfile::tempdir().unwrap();
-    devtools(
-        &b,
-        "Browser.setDownloadBehavior",
-        json!({ "behavior": "allow", "downloadPath": downloads.path().to_string_lossy() }),
-    )
-    .await;
-    click_button(&b, "Download as PDF").await;
-    wait_for_text(
-        &b,
-        "[data-testid^=document-outcome]",
-        "The PDF has been downloaded.",
-    )
-    .await;
-    let file = downloads.path().join("request-for-support-sam-smith.pdf");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !file.exists() {
-        assert!(std::time::Instant::now() < deadline, "no PDF downloaded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let out = std::process::Command::new("pdftotext")
-        .arg(&file)
-        .arg("-")
-        .output()
-        .expect("pdftotext (scripts/setup.sh --tests installs poppler-utils)");
-    assert!(out.status.success(), "pdftotext could not read the PDF");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let squashed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let squashed = e2e::download_pdf_text(&b, "request-for-support-sam-smith.pdf").await;
     for words in [
         "Request for support: Sam Smith",
         "Anytown MASH",
@@ -157,7 +128,7 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     ] {
         assert!(
             squashed.contains(words),
-            "{words:?} not in the PDF:\n{text}"
+            "{words:?} not in the PDF:\n{squashed}"
         );
     }
 

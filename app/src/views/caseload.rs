@@ -9,20 +9,20 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::api::CaseRole;
 use shared::caseload::{ActionRow, Attention, CaseRow, REVIEW_SOON_DAYS};
-use shared::record::dates::{uk_day, until_uk_midnight, Day};
+use shared::record::dates::{until_uk_midnight, Day};
 use shared::record::edit::{self, Path};
 use shared::record::plan::{ActionField, ActionStatus};
 use shared::DocumentId;
 
 /// Today in the UK, changing at midnight while the app is open.
 fn use_today() -> ReadSignal<Day> {
-    let (today, set) = signal(uk_day(js_sys::Date::now() as i64));
+    let (today, set) = signal(super::uk_today());
     fn tick(set: WriteSignal<Day>) {
         let now = js_sys::Date::now() as i64;
         // A second past midnight, so the new day has begun.
         let wait = (until_uk_midnight(now) + 1000).clamp(1000, 86_400_000) as u32;
         gloo_timers::callback::Timeout::new(wait, move || {
-            if set.try_set(uk_day(js_sys::Date::now() as i64)).is_none() {
+            if set.try_set(super::uk_today()).is_none() {
                 tick(set);
             }
         })

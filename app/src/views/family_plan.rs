@@ -3,15 +3,11 @@
 
 use super::document::DocumentPage;
 use super::owner::Team;
+use super::uk_today;
 use leptos::prelude::*;
 use shared::documents::family_plan;
-use shared::record::dates::Day;
 use shared::record::CaseRecord;
 use shared::DocumentId;
-
-pub(super) fn today() -> Day {
-    shared::record::dates::uk_day(js_sys::Date::now() as i64)
-}
 
 #[component]
 pub fn FamilyPlan(id: DocumentId) -> impl IntoView {
@@ -19,7 +15,10 @@ pub fn FamilyPlan(id: DocumentId) -> impl IntoView {
     let team = use_context::<Team>();
     let doc = Memo::new(move |_| {
         let members = team.map(|t| t.0.get()).unwrap_or_default();
-        record.with(|r| r.as_ref().map(|r| family_plan::build(r, &members, today())))
+        record.with(|r| {
+            r.as_ref()
+                .map(|r| family_plan::build(r, &members, uk_today()))
+        })
     });
     view! {
         <p class="govuk-body app-no-print">

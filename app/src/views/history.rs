@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::api::{LastLooked, Receipts};
-use shared::record::dates::{uk_day, Day};
+use shared::record::dates::Day;
 use shared::record::edit::ItemKind;
 use shared::record::history::{self, Sitting, Who};
 use shared::record::meetings::{Meeting, MeetingKind};
@@ -241,7 +241,7 @@ enum Since {
 /// first review, the latest meeting held.
 fn review_of(record: &CaseRecord) -> Option<Meeting> {
     // Meetings held, not those booked ahead.
-    let today = uk_day(js_sys::Date::now() as i64);
+    let today = super::uk_today();
     let latest = |review: bool| {
         record
             .meetings

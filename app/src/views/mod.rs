@@ -189,6 +189,11 @@ pub(crate) fn outcome(result: Result<String, String>, testid: &'static str) -> A
     }
 }
 
+/// Today in the UK (dates in a case are UK dates, whatever the device's time zone).
+pub(crate) fn uk_today() -> shared::record::dates::Day {
+    shared::record::dates::uk_day(js_sys::Date::now() as i64)
+}
+
 /// The repo, provided once the store is open.
 pub(crate) fn use_repo() -> Repo {
     use_context::<Repo>().expect("the repo is provided before any screen renders")

@@ -3,9 +3,8 @@
 //! the step-up and records the sharing decision (`shared::documents::referral`).
 
 use super::document::DocumentPage;
-use super::family_plan::today;
 use super::owner::Team;
-use super::use_repo;
+use super::{uk_today, use_repo};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::documents::referral::{self, Referrer};
@@ -44,11 +43,8 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
             name: "Not known".into(),
             organisation: "Not known".into(),
         });
-        record.with(|r| {
-            let r = r.as_ref()?;
-            let s = referral::current_step(r)?;
-            Some(referral::build(r, s, &members, &who, today()))
-        })
+        let s = step.get()?;
+        record.with(|r| Some(referral::build(r.as_ref()?, &s, &members, &who, uk_today())))
     });
     let (message, set_message) = signal(None::<Result<String, String>>);
     let send = {
@@ -58,7 +54,7 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
                 return;
             };
             let outcome = repo
-                .with_doc(&id, |doc| referral::mark_sent(doc, &s.id, &who, today()))
+                .with_doc(&id, |doc| referral::mark_sent(doc, &s.id, &who, uk_today()))
                 .unwrap_or_else(|| {
                     Err(referral::NotSent::Incomplete(
                         "the case is not open on this device".into(),
@@ -99,7 +95,7 @@ pub fn Referral(id: DocumentId) -> impl IntoView {
                             <div class="govuk-inset-text app-no-print" data-testid="referral-sent">
                                 {format!("Sent on {}. ", d.in_words())}
                                 {match follow_up {
-                                    Some(f) if f < today() => format!("No answer yet, and the follow-up date ({}) has passed. Chase an answer, then record it in Step up or down.", f.in_words()),
+                                    Some(f) if f < uk_today() => format!("No answer yet, and the follow-up date ({}) has passed. Chase an answer, then record it in Step up or down.", f.in_words()),
                                     Some(f) => format!("Waiting for an answer. Follow up by {} if none has come.", f.in_words()),
                                     None => "Waiting for an answer.".to_string(),
                                 }}

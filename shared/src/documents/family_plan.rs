@@ -330,8 +330,7 @@ pub fn build(record: &CaseRecord, team: &[Member], today: Day) -> Document {
         .filter(|o| !o.is_empty())
         .collect();
     for c in &record.consent.agencies {
-        let given = !c.date.trim().is_empty() && c.withdrawn_date.trim().is_empty();
-        if given && !c.agency.trim().is_empty() {
+        if c.is_current() && !c.agency.trim().is_empty() {
             shared_with.push(c.agency.trim().to_string());
         }
     }

@@ -24,9 +24,10 @@ use e2e::{eventually, find, js, sign_in, Driver, Relay};
 use shared::DocumentId;
 use std::time::{Duration, Instant};
 
-/// Records keystroke-to-paint times and long tasks in `window.__typing`.
+/// Records keystroke-to-paint times (not for modifier keys: a capital letter is one keystroke)
+/// and long tasks in `window.__typing`.
 const MEASURE: &str = "(() => { if (window.__typing) return; window.__typing = { lat: [], long: [] };\
-  document.addEventListener('keydown', e => { const t0 = e.timeStamp;\
+  document.addEventListener('keydown', e => { if (['Shift', 'Control', 'Alt', 'Meta'].includes(e.key)) return; const t0 = e.timeStamp;\
     requestAnimationFrame(() => { const ch = new MessageChannel();\
       ch.port1.onmessage = () => window.__typing.lat.push(performance.now() - t0); ch.port2.postMessage(0); }); }, true);\
   new PerformanceObserver(l => { for (const e of l.getEntries()) window.__typing.long.push(e.duration); })\
