@@ -3,11 +3,13 @@
 //!
 //! - [`family_plan`]: the family's own copy of their plan, in plain words.
 //! - [`referral`]: a request for support to the MASH, its completeness rules, and sending it.
+//! - [`subject_access`]: a person's copy of what the case holds about them, with redaction.
 //! - [`plain`]: abbreviations spelled out where a family reads them.
 
 pub mod family_plan;
 pub mod plain;
 pub mod referral;
+pub mod subject_access;
 
 use serde::{Deserialize, Serialize};
 

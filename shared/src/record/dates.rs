@@ -66,6 +66,20 @@ impl Day {
         format!("{d} {} {y}", MONTHS[(m - 1) as usize])
     }
 
+    /// The same date `months` calendar months later; where that month is shorter, its last
+    /// day (31 January + 1 month is 28 or 29 February), as the ICO counts a month.
+    pub fn add_months(self, months: i64) -> Day {
+        let (y, m, d) = civil_from_days(self.0);
+        let index = y * 12 + (m - 1) + months;
+        let (y, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+        Day(days_from_civil(y, m, d.min(days_in_month(y, m))))
+    }
+
+    /// Saturday or Sunday (1 January 1970 was a Thursday).
+    pub fn is_weekend(self) -> bool {
+        matches!(self.0.rem_euclid(7), 2 | 3)
+    }
+
     /// Days from `self` to `later` (negative if `later` is earlier).
     pub fn days_until(self, later: Day) -> i64 {
         later.0 - self.0
@@ -188,5 +202,17 @@ mod tests {
         assert_eq!(Day::parse("2025-1-011"), None);
         assert_eq!(Day::parse("+025-01-01"), None);
         assert_eq!(Day::parse(""), None);
+    }
+
+    #[test]
+    fn a_month_later_is_the_same_date_or_the_months_last_day() {
+        let d = |s| Day::parse(s).unwrap();
+        assert_eq!(d("2026-11-26").add_months(1), d("2026-12-26"));
+        assert_eq!(d("2026-12-15").add_months(1), d("2027-01-15"));
+        assert_eq!(d("2027-01-31").add_months(1), d("2027-02-28"));
+        assert_eq!(d("2028-01-31").add_months(1), d("2028-02-29"));
+        assert_eq!(d("2026-11-30").add_months(3), d("2027-02-28"));
+        assert!(d("2026-11-28").is_weekend() && d("2026-11-29").is_weekend());
+        assert!(!d("2026-11-27").is_weekend() && !d("2026-11-30").is_weekend());
     }
 }

@@ -64,6 +64,8 @@ pub struct Row {
     /// The field's label, for a changed field.
     pub field: Option<String>,
     pub kind: RowKind,
+    /// Where in the record it happened ([`Entry::piece`]): the field's, or the item's.
+    pub piece: String,
 }
 
 impl Row {
@@ -253,6 +255,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                         continue;
                     }
                     let id = read_str(doc, obj, "id", after);
+                    let piece = format!("{}/{id}", piece_of(&steps));
                     new_items.insert(id);
                     rows.push(Row {
                         section: section_of_steps(&steps),
@@ -260,6 +263,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                         item_kind: Some(kind),
                         field: None,
                         kind: RowKind::Added,
+                        piece,
                     });
                 }
             }
@@ -277,7 +281,8 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     .map(|o| read_str(doc, o, "id", after))
                     .collect();
                 for obj in list_items(doc, &patch.obj, before) {
-                    if after_ids.contains(&read_str(doc, &obj, "id", before)) {
+                    let id = read_str(doc, &obj, "id", before);
+                    if after_ids.contains(&id) {
                         continue;
                     }
                     rows.push(Row {
@@ -286,6 +291,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                         item_kind: Some(kind),
                         field: None,
                         kind: RowKind::Removed,
+                        piece: format!("{}/{id}", piece_of(&steps)),
                     });
                 }
             }
@@ -340,6 +346,7 @@ pub fn rows_between(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]
                     item,
                     field: Some(describe(&path).0),
                     kind: RowKind::Changed { old, new },
+                    piece: piece_of(&field_steps),
                 });
             }
         }
@@ -369,6 +376,13 @@ pub struct Entry {
     pub value: Option<String>,
     /// The field's key in the document ("" for an item), to find it by.
     pub key: &'static str,
+    /// Where it lives: map keys and item ids from the root, joined by `/`
+    /// ("family/people/<id>/name"), the same for the document's life.
+    pub piece: String,
+    /// The pieces of the items it is inside, outermost first.
+    pub within: Vec<String>,
+    /// For an item, its name without anything taken from its fields ("Action", "Review").
+    pub plain_label: Option<String>,
 }
 
 /// The whole case as it stood at `heads`, read-only and labelled as the forms label it: every
@@ -406,14 +420,17 @@ fn walk(
             Ok(Some((Value::Object(ObjType::List), list))) => {
                 if let Some(kind) = list_kind(steps) {
                     for item in list_items(doc, &list, heads) {
+                        let id = read_str(doc, &item, "id", heads);
                         nested.push(Entry {
                             section: section_of_steps(steps),
                             depth,
                             label: item_name(doc, kind, &item, heads),
                             value: None,
                             key: "",
+                            piece: format!("{}/{id}", piece_of(steps)),
+                            within: within(steps),
+                            plain_label: Some(plain_item_name(doc, kind, &item, heads)),
                         });
-                        let id = read_str(doc, &item, "id", heads);
                         steps.push(Step::Item {
                             id,
                             obj: item.clone(),
@@ -435,6 +452,9 @@ fn walk(
                                 label: describe(&path).0,
                                 value: Some(value),
                                 key: path.key(),
+                                piece: piece_of(steps),
+                                within: within(steps),
+                                plain_label: None,
                             },
                         ));
                     }
@@ -674,6 +694,41 @@ fn section_of_steps(steps: &[Step]) -> Section {
         Some("steps") => Section::StepUpDown,
         Some("escalations") => Section::Escalation,
         _ => Section::Closure,
+    }
+}
+
+/// Where the steps lead, as [`Entry::piece`] writes it.
+fn piece_of(steps: &[Step]) -> String {
+    let parts: Vec<&str> = steps
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => k.as_str(),
+            Step::Item { id, .. } => id.as_str(),
+        })
+        .collect();
+    parts.join("/")
+}
+
+/// The pieces of the items the steps pass through, outermost first.
+fn within(steps: &[Step]) -> Vec<String> {
+    (0..steps.len())
+        .filter(|&i| matches!(steps[i], Step::Item { .. }))
+        .map(|i| piece_of(&steps[..=i]))
+        .collect()
+}
+
+/// "Action", "Review": what kind of item it is, without anything written in it.
+fn plain_item_name(doc: &Automerge, kind: ItemKind, obj: &ObjId, heads: &[ChangeHash]) -> String {
+    if kind == ItemKind::Meeting {
+        let kind = read_str(doc, obj, "kind", heads);
+        return super::meetings::MeetingKind::parse(&kind)
+            .label()
+            .to_string();
+    }
+    let noun = kind.noun();
+    match noun.get(..1) {
+        Some(first) => first.to_uppercase() + &noun[1..],
+        None => noun.to_string(),
     }
 }
 
