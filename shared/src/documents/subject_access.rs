@@ -586,7 +586,7 @@ pub fn build(cover: &Cover, redacted: &[Piece]) -> (Document, Export) {
                 label: p.label.clone(),
                 value: p.value.clone(),
                 recorded_by: p.recorded_by.clone(),
-                recorded_on: p.recorded_at.map(|at| when(at)),
+                recorded_on: p.recorded_at.map(when),
             });
         }
         flush(&mut item, &mut blocks);
