@@ -39,16 +39,16 @@ impl ApiError {
     pub fn session_ended() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, SESSION_ENDED)
     }
-    fn not_found(what: &str) -> Self {
+    pub(crate) fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             format!("We could not find that {what}."),
         )
     }
-    fn forbidden(message: &str) -> Self {
+    pub(crate) fn forbidden(message: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, message)
     }
-    fn bad_request(message: &str) -> Self {
+    pub(crate) fn bad_request(message: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 }
@@ -84,7 +84,7 @@ impl From<AccountError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 const NOT_UNDERSTOOD: &str = "The request was not understood. Reload the page and try again.";
 
@@ -139,6 +139,7 @@ pub fn router() -> Router<AppState> {
         .route("/professionals/{id}/deactivate", post(deactivate))
         .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
         .route("/agencies", get(agencies).post(create_agency))
+        .merge(crate::subject_access::router())
         .route("/{*rest}", any(|| async { ApiError::not_found("page") }))
         .layer(axum::middleware::from_fn(same_site_only))
 }
@@ -294,7 +295,7 @@ async fn cases(State(state): State<AppState>, SignedIn(me): SignedIn) -> Json<Ve
 }
 
 /// The canonical (bare bs58check) form of a case id from a path or body.
-fn case_id(raw: &str) -> ApiResult<String> {
+pub(crate) fn case_id(raw: &str) -> ApiResult<String> {
     raw.parse::<shared::DocumentId>()
         .map(|id| id.to_string())
         .map_err(|_| ApiError::not_found("case"))
@@ -359,7 +360,7 @@ fn member(p: Professional, role: CaseRole) -> Member {
 }
 
 /// The caller's role on a case; 404 for non-members, so a case's existence never leaks.
-fn role_on(state: &AppState, case: &str, me: &Professional) -> ApiResult<CaseRole> {
+pub(crate) fn role_on(state: &AppState, case: &str, me: &Professional) -> ApiResult<CaseRole> {
     state
         .access
         .role(case, me.id)
@@ -394,7 +395,7 @@ async fn receipts(
 }
 
 /// A case's receipts, with the name and organisation of everyone in them.
-async fn case_receipts(state: &AppState, id: &str) -> ApiResult<shared::api::Receipts> {
+pub(crate) async fn case_receipts(state: &AppState, id: &str) -> ApiResult<shared::api::Receipts> {
     let rows = state.journal.for_case(id).await?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.professional_id).collect();
     ids.sort_unstable();
@@ -643,17 +644,7 @@ async fn case_history_csv(
 
 /// A CSV file for the browser to save.
 fn csv_download(file_name: &str, csv: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response()
+    download("text/csv; charset=utf-8", file_name, csv)
 }
 
 async fn case_audit_csv(
@@ -734,25 +725,7 @@ async fn document_pdf(
     let id = case_id(&id)?;
     let kind = document_kind(&kind).ok_or_else(|| ApiError::not_found("document"))?;
     role_on(&state, &id, &me.professional)?;
-    if !doc.within_limits() {
-        return Err(ApiError::bad_request(
-            "This document is too long to make into a PDF. Print the page instead.",
-        ));
-    }
-    // Drawing is CPU work: off the threads that serve the sync connections.
-    let bytes = tokio::task::spawn_blocking(move || crate::pdf::render(&doc))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on the server. Try again in a minute.",
-            )
-        })?
-        .map_err(|crate::pdf::TooLong| {
-            ApiError::bad_request(
-                "This document is too long to make into a PDF. Print the page instead.",
-            )
-        })?;
+    let bytes = draw_pdf(doc).await?;
     state
         .audit
         .record(
@@ -768,17 +741,52 @@ async fn document_pdf(
         .take(8)
         .collect();
     let file = kind.replace('_', "-");
-    Ok((
+    Ok(download(
+        "application/pdf",
+        &format!("{file}-{short}.pdf"),
+        bytes,
+    ))
+}
+
+/// Draws a document as a PDF file, off the threads that serve the sync connections (it is CPU
+/// work).
+pub(crate) async fn draw_pdf(doc: shared::documents::Document) -> ApiResult<Vec<u8>> {
+    let too_long = || {
+        ApiError::bad_request(
+            "This document is too long to make into a PDF. Print the page instead.",
+        )
+    };
+    if !doc.within_limits() {
+        return Err(too_long());
+    }
+    tokio::task::spawn_blocking(move || crate::pdf::render(&doc))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on the server. Try again in a minute.",
+            )
+        })?
+        .map_err(|crate::pdf::TooLong| too_long())
+}
+
+/// A file for the browser to save.
+pub(crate) fn download(
+    content_type: &str,
+    file_name: &str,
+    bytes: impl Into<axum::body::Body>,
+) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}-{short}.pdf\""),
+                format!("attachment; filename=\"{file_name}\""),
             ),
         ],
-        bytes,
+        bytes.into(),
     )
-        .into_response())
+        .into_response()
 }
 
 // ---- Accounts ----

@@ -211,6 +211,18 @@ async fn relay_copy(
     }
 }
 
+/// Reads the relay's copy of a case with `read`; `None` if the relay holds no copy (or it could
+/// not be reached in time).
+pub async fn read_case<T: Send + 'static>(
+    repos: &Repos,
+    pool: &SqlitePool,
+    case: &str,
+    read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
+) -> Option<T> {
+    let handle = relay_copy(repos, pool, case).await.ok()??;
+    handle.with_document_async(move |doc| read(doc)).await.ok()
+}
+
 /// The history of the relay's copy of a case (see [`shared::record::history`]); `None` if the
 /// relay holds no copy.
 pub async fn sittings(
@@ -219,9 +231,8 @@ pub async fn sittings(
     case: &str,
     receipts: std::collections::HashMap<ChangeHash, shared::record::history::Received>,
 ) -> Option<Vec<shared::record::history::Sitting>> {
-    let handle = relay_copy(repos, pool, case).await.ok()??;
-    handle
-        .with_document_async(move |doc| shared::record::history::sittings(doc, &receipts, None))
-        .await
-        .ok()
+    read_case(repos, pool, case, move |doc| {
+        shared::record::history::sittings(doc, &receipts, None)
+    })
+    .await
 }

@@ -13,6 +13,7 @@
 //! - [`audit`]: who did what to which case, by id only,
 //! - [`journal`]: who brought each change of a case, and when; writing as someone else is refused,
 //! - [`untrusted`]: others' Automerge bytes checked in worker processes,
+//! - [`subject_access`]: a person's request for their information: review, approval, the copy,
 //! - [`api`]: the JSON API, [`sync`]: the signed-in sync WebSocket, [`routes`]: all of it.
 
 pub mod access;
@@ -30,6 +31,7 @@ pub mod repos;
 pub mod routes;
 pub mod settled;
 pub mod storage;
+pub mod subject_access;
 pub mod sync;
 pub mod untrusted;
 

@@ -306,8 +306,8 @@ fn lay_out(doc: &Document) -> Layout {
     }
     for section in &doc.sections {
         l.gap(14.0);
-        // A heading is never the last thing on a page.
-        l.room(60.0);
+        // A heading is never the last thing on a page, nor alone with one line.
+        l.room(90.0);
         l.text(StructRole::H2, MARGIN, Font::Bold, 15.0, &section.heading);
         l.gap(2.0);
         for block in &section.blocks {

@@ -4,7 +4,7 @@
 mod common;
 
 use autosurgeon::Text;
-use common::{practitioner, register, TestRelay};
+use common::{http_bytes, pdf_text, practitioner, register, TestRelay};
 use shared::documents::{family_plan, Block, Document, Section};
 use shared::record::dates::Day;
 use shared::record::family::{Person, Role};
@@ -12,49 +12,13 @@ use shared::record::plan::{Action, Outcome};
 use shared::record::CaseRecord;
 use std::net::SocketAddr;
 
-/// A POST with a JSON body; the answer's status, headers and body as bytes.
 async fn post_for_bytes(
     addr: SocketAddr,
     path: &str,
     token: &str,
     body: &serde_json::Value,
 ) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.to_string();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP answer");
-    let head = String::from_utf8_lossy(&out[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head, out[split + 4..].to_vec())
-}
-
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("plan.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(&file)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian's poppler-utils; scripts/setup.sh --tests installs it)");
-    assert!(out.status.success(), "pdftotext failed on the PDF");
-    String::from_utf8_lossy(&out.stdout).to_string()
+    http_bytes(addr, "POST", path, token, Some(body)).await
 }
 
 /// `pdfinfo` (poppler-utils) with `args` on the PDF: its details, then its structure.

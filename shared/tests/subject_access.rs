@@ -175,7 +175,7 @@ fn withheld_pieces_and_words_are_nowhere_in_the_copy_or_its_json() {
     assert!(text.contains("We must answer by"));
     assert!(text.contains("ico.org.uk"));
     // Their story in order: Ann's family details (day 0) come before Bob's worries (day 1).
-    let family = text.find("Family: Person “Jo Smith”").unwrap();
+    let family = text.find("Person “Jo Smith”").unwrap();
     let worries = text.find("Jo says").unwrap();
     assert!(family < worries);
     assert!(text.contains("Recorded by Bob Brown, Health visiting, 30 November 2026"));

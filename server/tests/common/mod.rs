@@ -165,6 +165,55 @@ pub async fn http_with(
     }
 }
 
+/// One HTTP/1.1 request with a session cookie and an optional JSON body, for answers that
+/// are not text (a PDF): the status, the head, and the body's bytes.
+pub async fn http_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}
+
+/// A PDF's text as `pdftotext` (Debian's poppler-utils, installed by
+/// `scripts/setup.sh --tests`) reads it, compressed streams and all.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("document.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils; scripts/setup.sh --tests installs it)");
+    assert!(out.status.success(), "pdftotext failed on the PDF");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 /// A signed-in professional: their session token (the cookie's value) and details.
 #[derive(Debug, Clone)]
 pub struct Login {

@@ -505,13 +505,8 @@ fn parts(pieces: &[Piece]) -> Vec<Part<'_>> {
             }
         };
         if starts {
-            let heading = if p.value.is_none() {
-                format!("{}: {}", p.section, p.label)
-            } else {
-                p.section.clone()
-            };
             parts.push(Part {
-                heading,
+                heading: p.section.clone(),
                 pieces: Vec::new(),
                 first: None,
             });
@@ -555,6 +550,8 @@ pub fn build(cover: &Cover, redacted: &[Piece]) -> (Document, Export) {
             }
         };
         let mut current_item: Option<String> = None;
+        // Who recorded what is said once per item, and again only where a field differs.
+        let mut said: Option<String> = None;
         for p in &part.pieces {
             let recorded = recorded_line(p);
             if p.value.is_none() {
@@ -565,12 +562,16 @@ pub fn build(cover: &Cover, redacted: &[Piece]) -> (Document, Export) {
                 }
                 item = Some((p.label.clone(), facts));
                 current_item = Some(p.label.clone());
+                said = recorded;
             } else {
                 let value = p.value.clone().unwrap_or_default();
                 let shown = match &recorded {
-                    Some(r) => format!("{value}\n(Recorded by {r})"),
-                    None => value,
+                    Some(r) if said.as_ref() != Some(r) => format!("{value}\n(Recorded by {r})"),
+                    _ => value,
                 };
+                if said.is_none() {
+                    said = recorded.clone();
+                }
                 match &mut item {
                     Some((_, facts)) => facts.push(Fact::new(&p.label, shown)),
                     None => item = Some((String::new(), vec![Fact::new(&p.label, shown)])),
@@ -590,10 +591,15 @@ pub fn build(cover: &Cover, redacted: &[Piece]) -> (Document, Export) {
             });
         }
         flush(&mut item, &mut blocks);
-        sections.push(Section {
-            heading: part.heading,
-            blocks,
-        });
+        // Parts of one section told one after another share its heading.
+        let told = sections.len() > cover_sections.len();
+        match sections.last_mut() {
+            Some(last) if told && last.heading == part.heading => last.blocks.extend(blocks),
+            _ => sections.push(Section {
+                heading: part.heading,
+                blocks,
+            }),
+        }
     }
     if redacted.is_empty() {
         sections.push(Section {
@@ -617,6 +623,80 @@ pub fn build(cover: &Cover, redacted: &[Piece]) -> (Document, Export) {
         record,
     };
     (document, export)
+}
+
+/// Where a request has got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Someone is marking what to withhold.
+    Reviewing,
+    /// The review is done; a second person must approve it.
+    AwaitingApproval,
+    /// Approved: the copy can be made.
+    Approved,
+    /// The copy has been made at least once.
+    Released,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Reviewing => "reviewing",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::Approved => "approved",
+            Status::Released => "released",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Reviewing,
+            Status::AwaitingApproval,
+            Status::Approved,
+            Status::Released,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// For people: "Being reviewed".
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Reviewing => "Being reviewed",
+            Status::AwaitingApproval => "Waiting for approval",
+            Status::Approved => "Approved to send",
+            Status::Released => "Copy made",
+        }
+    }
+}
+
+/// A subject access request on a case, as the relay keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: i64,
+    /// The person in the case the request is about (their id in the case).
+    pub person_id: String,
+    /// `YYYY-MM-DD`.
+    pub received_on: String,
+    /// `YYYY-MM-DD`: [`answer_by`].
+    pub answer_by: String,
+    pub extended: bool,
+    pub status: Status,
+    pub review: Review,
+    pub opened_by: i64,
+    pub reviewed_by: Option<i64>,
+    pub approved_by: Option<i64>,
+    /// Unix ms of the first copy made.
+    pub released_at: Option<i64>,
+}
+
+/// Recording a new request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    pub person_id: String,
+    /// `YYYY-MM-DD`.
+    pub received_on: String,
 }
 
 /// When a request received on `received` must be answered: a calendar month later, or three

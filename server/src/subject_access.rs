@@ -1,0 +1,560 @@
+//! Subject access requests on the relay: recording one, the reviewer's withholdings, a second
+//! person's approval, and the copy (PDF and JSON) made from the relay's copy of the case.
+//!
+//! The relay holds this rather than the case document because who reviewed and who approved
+//! must be people the relay has signed in, not whatever a device wrote. The review is of the
+//! case as the relay held it when the reviewer finished (its heads are kept), and the copy is
+//! made of exactly that, so nothing added later goes out unreviewed. Every step is audited
+//! (ids only); a refused approval too. What goes into the copy is decided in
+//! [`shared::documents::subject_access`].
+
+use crate::accounts::{self, Professional};
+use crate::api::{self, ApiError, ApiResult, Body, Path};
+use crate::audit::Event;
+use crate::auth::{ClientAddr, SignedIn};
+use crate::AppState;
+use automerge::{Automerge, ChangeHash};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use shared::documents::subject_access::{
+    self as sar, Cover, NewRequest, Piece, Request, Review, Status,
+};
+use shared::record::dates::{uk_day, Day};
+use shared::record::history::Received;
+use shared::record::CaseRecord;
+use std::collections::HashMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cases/{id}/subject-access", get(list).post(open))
+        .route("/cases/{id}/subject-access/{n}/pieces", get(pieces))
+        .route("/cases/{id}/subject-access/{n}/review", put(save_review))
+        .route("/cases/{id}/subject-access/{n}/submit", post(submit))
+        .route("/cases/{id}/subject-access/{n}/reopen", post(reopen))
+        .route("/cases/{id}/subject-access/{n}/approve", post(approve))
+        .route("/cases/{id}/subject-access/{n}/extend", post(extend))
+        .route("/cases/{id}/subject-access/{n}/copy.pdf", get(copy_pdf))
+        .route("/cases/{id}/subject-access/{n}/copy.json", get(copy_json))
+}
+
+#[derive(sqlx::FromRow)]
+struct Stored {
+    id: i64,
+    person_id: String,
+    received_on: String,
+    extended: bool,
+    status: String,
+    review: String,
+    heads: Option<String>,
+    opened_by: i64,
+    reviewed_by: Option<i64>,
+    approved_by: Option<i64>,
+    released_at: Option<i64>,
+}
+
+impl Stored {
+    fn request(&self) -> Request {
+        let answer_by = Day::parse(&self.received_on)
+            .map(|d| sar::answer_by(d, self.extended).iso())
+            .unwrap_or_default();
+        Request {
+            id: self.id,
+            person_id: self.person_id.clone(),
+            received_on: self.received_on.clone(),
+            answer_by,
+            extended: self.extended,
+            status: Status::parse(&self.status).unwrap_or(Status::Reviewing),
+            review: serde_json::from_str(&self.review).unwrap_or_default(),
+            opened_by: self.opened_by,
+            reviewed_by: self.reviewed_by,
+            approved_by: self.approved_by,
+            released_at: self.released_at,
+        }
+    }
+
+    fn heads(&self) -> Option<Vec<ChangeHash>> {
+        let heads: Vec<String> = serde_json::from_str(self.heads.as_deref()?).ok()?;
+        heads.iter().map(|h| h.parse().ok()).collect()
+    }
+}
+
+const COLUMNS: &str = "id, person_id, received_on, extended, status, review, heads, opened_by, \
+                       reviewed_by, approved_by, released_at";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The case id, having checked the caller is on the case (404 otherwise).
+fn member_case(state: &AppState, raw: &str, me: &Professional) -> ApiResult<String> {
+    let id = api::case_id(raw)?;
+    api::role_on(state, &id, me)?;
+    Ok(id)
+}
+
+async fn load(state: &AppState, case: &str, n: i64) -> ApiResult<Stored> {
+    sqlx::query_as::<_, Stored>(&format!(
+        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = ? AND id = ?"
+    ))
+    .bind(case)
+    .bind(n)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found("request"))
+}
+
+async fn audit(state: &AppState, kind: &str, outcome: &'static str, me: i64, case: &str) {
+    state
+        .audit
+        .record(Event::new(kind, outcome).actor(me).case(case))
+        .await;
+}
+
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Request>>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let rows = sqlx::query_as::<_, Stored>(&format!(
+        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = ? ORDER BY id"
+    ))
+    .bind(&id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(rows.iter().map(Stored::request).collect()))
+}
+
+/// The relay's copy of a case, cloned out so the work on it runs off samod's threads.
+async fn relay_doc(state: &AppState, case: &str) -> ApiResult<Automerge> {
+    crate::journal::read_case(&state.repos, &state.db, case, |doc| doc.clone())
+        .await
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "The server does not hold this case yet. Wait until it has synced, then try \
+                 again.",
+            )
+        })
+}
+
+async fn open(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(new): Body<NewRequest>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let received = Day::parse(&new.received_on).ok_or_else(|| {
+        ApiError::bad_request("Enter the date the request was received, like 26 11 2026.")
+    })?;
+    if received > uk_day(now_ms()) {
+        return Err(ApiError::bad_request(
+            "The date the request was received must be today or in the past.",
+        ));
+    }
+    let doc = relay_doc(&state, &id).await?;
+    let person = new.person_id.clone();
+    let known = tokio::task::spawn_blocking(move || {
+        CaseRecord::from_document(&doc)
+            .ok()
+            .is_some_and(|r| r.family.people.iter().any(|p| p.id == person))
+    })
+    .await
+    .unwrap_or(false);
+    if !known {
+        return Err(ApiError::bad_request(
+            "That person is not in the case on the server yet. Wait until the case has synced, \
+             then try again.",
+        ));
+    }
+    let n: i64 = sqlx::query_scalar(
+        "INSERT INTO subject_access_requests
+            (case_id, person_id, received_on, status, review, opened_by, opened_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&id)
+    .bind(&new.person_id)
+    .bind(received.iso())
+    .bind(Status::Reviewing.as_str())
+    .bind(serde_json::to_string(&Review::default()).unwrap_or_default())
+    .bind(me.professional.id)
+    .bind(now_ms())
+    .fetch_one(&state.db)
+    .await?;
+    state
+        .audit
+        .record(
+            Event::new("subject_access_opened", "success")
+                .actor(me.professional.id)
+                .case(&id)
+                .client(client),
+        )
+        .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// Everyone who recorded something in the case, by professional id: "Name, Organisation".
+async fn names(
+    state: &AppState,
+    case: &str,
+) -> ApiResult<(HashMap<ChangeHash, Received>, HashMap<i64, String>)> {
+    let receipts = api::case_receipts(state, case).await?;
+    let names = receipts
+        .people
+        .iter()
+        .map(|a| (a.professional_id, format!("{}, {}", a.name, a.agency_name)))
+        .collect();
+    Ok((receipts.by_change(), names))
+}
+
+/// The case piece by piece, at the review's heads once it has been sent for approval, or as
+/// the relay holds it now; with the heads used.
+async fn read_pieces(
+    state: &AppState,
+    case: &str,
+    stored: &Stored,
+) -> ApiResult<(Vec<Piece>, Vec<ChangeHash>, Automerge)> {
+    let doc = relay_doc(state, case).await?;
+    let (receipts, names) = names(state, case).await?;
+    let heads = stored.heads().unwrap_or_else(|| doc.get_heads());
+    let subject = stored.person_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let pieces = sar::pieces(&doc, &heads, &receipts, &subject, |p| {
+            names.get(&p).cloned()
+        });
+        (pieces, heads, doc)
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on the server. Try again in a minute.",
+        )
+    })
+}
+
+/// Members only; reading the case for a review is audited.
+async fn pieces(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Json<Vec<Piece>>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let stored = load(&state, &id, n).await?;
+    let (pieces, _, _) = read_pieces(&state, &id, &stored).await?;
+    audit(
+        &state,
+        "subject_access_read",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(pieces))
+}
+
+fn refuse(message: &str) -> ApiError {
+    ApiError::new(axum::http::StatusCode::CONFLICT, message)
+}
+
+async fn save_review(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+    Body(review): Body<Review>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    if let Some(problem) = review.problem() {
+        return Err(ApiError::bad_request(&problem));
+    }
+    let stored = load(&state, &id, n).await?;
+    if stored.status != Status::Reviewing.as_str() {
+        return Err(refuse(
+            "This review has been sent for approval. Take it back to change it.",
+        ));
+    }
+    sqlx::query("UPDATE subject_access_requests SET review = ? WHERE id = ? AND status = ?")
+        .bind(serde_json::to_string(&review).unwrap_or_default())
+        .bind(n)
+        .bind(Status::Reviewing.as_str())
+        .execute(&state.db)
+        .await?;
+    audit(
+        &state,
+        "subject_access_review_saved",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// The reviewer has finished: the case as the relay holds it now is what will be released.
+async fn submit(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let stored = load(&state, &id, n).await?;
+    if stored.status != Status::Reviewing.as_str() {
+        return Err(refuse("This review has already been sent for approval."));
+    }
+    let doc = relay_doc(&state, &id).await?;
+    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    sqlx::query(
+        "UPDATE subject_access_requests
+         SET status = ?, heads = ?, reviewed_by = ?, reviewed_at = ?
+         WHERE id = ? AND status = ?",
+    )
+    .bind(Status::AwaitingApproval.as_str())
+    .bind(serde_json::to_string(&heads).unwrap_or_default())
+    .bind(me.professional.id)
+    .bind(now_ms())
+    .bind(n)
+    .bind(Status::Reviewing.as_str())
+    .execute(&state.db)
+    .await?;
+    audit(
+        &state,
+        "subject_access_review_submitted",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// Back to reviewing (to change what is withheld, or to take in what the case holds now):
+/// any approval is undone.
+async fn reopen(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    load(&state, &id, n).await?;
+    sqlx::query(
+        "UPDATE subject_access_requests
+         SET status = ?, heads = NULL, reviewed_by = NULL, reviewed_at = NULL,
+             approved_by = NULL, approved_at = NULL
+         WHERE id = ?",
+    )
+    .bind(Status::Reviewing.as_str())
+    .bind(n)
+    .execute(&state.db)
+    .await?;
+    audit(
+        &state,
+        "subject_access_reopened",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// A second person, never the reviewer, approves release.
+async fn approve(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let stored = load(&state, &id, n).await?;
+    if stored.status != Status::AwaitingApproval.as_str() {
+        return Err(refuse("This request is not waiting for approval."));
+    }
+    if stored.reviewed_by == Some(me.professional.id) {
+        audit(
+            &state,
+            "subject_access_approved",
+            "denied",
+            me.professional.id,
+            &id,
+        )
+        .await;
+        return Err(ApiError::forbidden(
+            "You reviewed this request, so someone else must approve it.",
+        ));
+    }
+    sqlx::query(
+        "UPDATE subject_access_requests SET status = ?, approved_by = ?, approved_at = ?
+         WHERE id = ? AND status = ?",
+    )
+    .bind(Status::Approved.as_str())
+    .bind(me.professional.id)
+    .bind(now_ms())
+    .bind(n)
+    .bind(Status::AwaitingApproval.as_str())
+    .execute(&state.db)
+    .await?;
+    audit(
+        &state,
+        "subject_access_approved",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// A complex request may take two more months (the person must be told within the first).
+async fn extend(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Json<Request>> {
+    let id = member_case(&state, &id, &me.professional)?;
+    load(&state, &id, n).await?;
+    sqlx::query("UPDATE subject_access_requests SET extended = 1 WHERE id = ?")
+        .bind(n)
+        .execute(&state.db)
+        .await?;
+    audit(
+        &state,
+        "subject_access_extended",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(Json(load(&state, &id, n).await?.request()))
+}
+
+/// The copy, for an approved request: made from the reviewed heads with the review applied.
+async fn copy(
+    state: &AppState,
+    case: &str,
+    n: i64,
+    me: &Professional,
+) -> ApiResult<(shared::documents::Document, sar::Export)> {
+    let stored = load(state, case, n).await?;
+    let status = Status::parse(&stored.status);
+    if !matches!(status, Some(Status::Approved | Status::Released)) {
+        audit(state, "subject_access_released", "denied", me.id, case).await;
+        return Err(refuse(
+            "This copy cannot be made until a second person has approved the review.",
+        ));
+    }
+    let request = stored.request();
+    let (pieces, heads, doc) = read_pieces(state, case, &stored).await?;
+    let mut recipients: Vec<String> = Vec::new();
+    for (pid, _) in state.access.members(case) {
+        if let Some(p) = accounts::professional(&state.db, pid).await? {
+            recipients.push(p.agency_name);
+        }
+    }
+    let day = |iso: &str| Day::parse(iso).map(Day::in_words).unwrap_or_default();
+    let subject = request.person_id.clone();
+    let review = request.review.clone();
+    let (received, answer_by) = (day(&request.received_on), day(&request.answer_by));
+    let made = tokio::task::spawn_blocking(move || {
+        let then = shared::record::history::state_at(&doc, &heads);
+        let record = CaseRecord::from_document(&then).unwrap_or_default();
+        let subject_name = record
+            .family
+            .people
+            .iter()
+            .find(|p| p.id == subject)
+            .map(|p| p.display_name())
+            .unwrap_or_else(|| "the person who asked".into());
+        for s in &record.consent.sharing {
+            if s.shared == Some(true) && !s.with.trim().is_empty() {
+                recipients.push(s.with.trim().to_string());
+            }
+        }
+        recipients.sort();
+        recipients.dedup();
+        let words: Vec<&str> = review.words.iter().map(|w| w.words.trim()).collect();
+        let cover = Cover {
+            subject: sar::remove_words(&subject_name, &words),
+            received,
+            answer_by,
+            made_on: uk_day(now_ms()).in_words(),
+            children: record
+                .children()
+                .map(|c| sar::remove_words(&c.display_name(), &words))
+                .collect(),
+            recipients: recipients
+                .iter()
+                .map(|r| sar::remove_words(r, &words))
+                .collect(),
+            withheld: review.reasons(),
+        };
+        sar::build(&cover, &sar::redact(&pieces, &review))
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on the server. Try again in a minute.",
+        )
+    })?;
+    sqlx::query(
+        "UPDATE subject_access_requests
+         SET status = ?, released_at = COALESCE(released_at, ?) WHERE id = ?",
+    )
+    .bind(Status::Released.as_str())
+    .bind(now_ms())
+    .bind(n)
+    .execute(&state.db)
+    .await?;
+    Ok(made)
+}
+
+async fn copy_pdf(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let (document, _) = copy(&state, &id, n, &me.professional).await?;
+    let bytes = api::draw_pdf(document).await?;
+    audit(
+        &state,
+        "subject_access_released_pdf",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(api::download(
+        "application/pdf",
+        &format!("information-request-{n}.pdf"),
+        bytes,
+    ))
+}
+
+async fn copy_json(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path((id, n)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    let id = member_case(&state, &id, &me.professional)?;
+    let (_, export) = copy(&state, &id, n, &me.professional).await?;
+    let json = serde_json::to_vec_pretty(&export).unwrap_or_default();
+    audit(
+        &state,
+        "subject_access_released_json",
+        "success",
+        me.professional.id,
+        &id,
+    )
+    .await;
+    Ok(api::download(
+        "application/json",
+        &format!("information-request-{n}.json"),
+        json,
+    ))
+}
