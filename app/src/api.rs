@@ -246,3 +246,60 @@ pub async fn put_last_looked(
         .await
         .map(drop)
 }
+
+// ---- Subject access requests (`shared::documents::subject_access`) ----
+
+use shared::documents::subject_access as sar;
+
+pub async fn subject_access_requests(id: &DocumentId) -> Result<Vec<sar::Request>, CallError> {
+    get(&format!("/api/cases/{id}/subject-access")).await
+}
+
+pub async fn open_subject_access(
+    id: &DocumentId,
+    new: &sar::NewRequest,
+) -> Result<sar::Request, CallError> {
+    let response = send("POST", &format!("/api/cases/{id}/subject-access"), new).await?;
+    json(&response).await
+}
+
+/// The case piece by piece, as the relay holds it (or as it was reviewed).
+pub async fn subject_access_pieces(id: &DocumentId, n: i64) -> Result<Vec<sar::Piece>, CallError> {
+    get(&format!("/api/cases/{id}/subject-access/{n}/pieces")).await
+}
+
+pub async fn save_subject_access_review(
+    id: &DocumentId,
+    n: i64,
+    review: &sar::Review,
+) -> Result<sar::Request, CallError> {
+    let path = format!("/api/cases/{id}/subject-access/{n}/review");
+    let response = send("PUT", &path, review).await?;
+    json(&response).await
+}
+
+/// One step of a request: `submit`, `reopen`, `approve` or `extend`.
+pub async fn subject_access_step(
+    id: &DocumentId,
+    n: i64,
+    step: &str,
+) -> Result<sar::Request, CallError> {
+    let path = format!("/api/cases/{id}/subject-access/{n}/{step}");
+    let response = call("POST", &path, None).await?;
+    json(&response).await
+}
+
+/// The approved copy as a file: `pdf` or `json`.
+pub async fn subject_access_copy(
+    id: &DocumentId,
+    n: i64,
+    format: &str,
+) -> Result<web_sys::Blob, CallError> {
+    let path = format!("/api/cases/{id}/subject-access/{n}/copy.{format}");
+    let response = call("GET", &path, None).await?;
+    let promise = response.blob().map_err(|_| CallError::Offline)?;
+    JsFuture::from(promise)
+        .await
+        .map(|b| b.unchecked_into())
+        .map_err(|_| CallError::Offline)
+}

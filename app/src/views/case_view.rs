@@ -112,6 +112,9 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("family-plan"));
     let on_referral =
         Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("referral"));
+    let on_requests = Memo::new(move |_| {
+        params.with(|p| p.get("section")).as_deref() == Some("information-requests")
+    });
     let query = leptos_router::hooks::use_query_map();
     let looking_back =
         Memo::new(move |_| query.with(|q| q.get("as_at").is_some() || q.get("heads").is_some()));
@@ -127,8 +130,13 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             let _ = previous_look.try_set(before);
         });
     }
-    let elsewhere =
-        move || on_team.get() || on_history.get() || on_family_plan.get() || on_referral.get();
+    let elsewhere = move || {
+        on_team.get()
+            || on_history.get()
+            || on_family_plan.get()
+            || on_referral.get()
+            || on_requests.get()
+    };
     let section = Memo::new(move |_| {
         let slug = params.with(|p| p.get("section")).unwrap_or_default();
         SECTIONS
@@ -232,6 +240,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
         <p class="govuk-body app-case-head" data-testid="plan-summary">{summary}</p>
         <super::presence::PresenceList id=id/>
         <super::history::ChangedSince id=id/>
+        <super::subject_access::DueRequests id=id/>
         <div class="govuk-inset-text app-no-print">
             "Changes save automatically on this device and are shared when you are online. "
             "To work on this case with someone else, send them this link: "
@@ -248,22 +257,18 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                         </li>
                     }
                 }).collect_view()}
-                <li class="app-section-nav__item">
-                    <A href=format!("/case/{id}/team") attr:class="govuk-link"
-                        attr:aria-current=move || on_team.get().then_some("page")>"Team"</A>
-                </li>
-                <li class="app-section-nav__item">
-                    <A href=format!("/case/{id}/history") attr:class="govuk-link" attr:data-testid="history-link"
-                        attr:aria-current=move || on_history.get().then_some("page")>"History"</A>
-                </li>
-                <li class="app-section-nav__item">
-                    <A href=format!("/case/{id}/family-plan") attr:class="govuk-link" attr:data-testid="family-plan-link"
-                        attr:aria-current=move || on_family_plan.get().then_some("page")>"Family's plan"</A>
-                </li>
-                <li class="app-section-nav__item">
-                    <A href=format!("/case/{id}/referral") attr:class="govuk-link" attr:data-testid="referral-link"
-                        attr:aria-current=move || on_referral.get().then_some("page")>"Request for support"</A>
-                </li>
+                {[
+                    ("team", "Team", on_team),
+                    ("history", "History", on_history),
+                    ("family-plan", "Family's plan", on_family_plan),
+                    ("referral", "Request for support", on_referral),
+                    ("information-requests", "Requests for information", on_requests),
+                ].into_iter().map(|(slug, title, on)| view! {
+                    <li class="app-section-nav__item">
+                        <A href=format!("/case/{id}/{slug}") attr:class="govuk-link" attr:data-testid=format!("{slug}-link")
+                            attr:aria-current=move || on.get().then_some("page")>{title}</A>
+                    </li>
+                }).collect_view()}
             </ul>
         </nav>
         {move || meeting.get().map(|m| view! { <super::meeting::MeetingMode id=id meeting=m/> })}
@@ -287,6 +292,10 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             <h2 class="govuk-heading-l app-section-title app-no-print">"Request for support"</h2>
             <super::referral::Referral id=id/>
         })}
+        {move || (on_requests.get() && meeting.with(Option::is_none)).then(|| view! {
+            <h2 class="govuk-heading-l app-section-title">"Requests for information"</h2>
+            <super::subject_access::SubjectAccess id=id/>
+        })}
         {move || (!elsewhere() && meeting.with(Option::is_none)).then(|| {
             let still_to_record = still_to_record.clone();
             let sec = section.get();
@@ -307,7 +316,7 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
                 <div data-testid="section" data-section=format!("{sec:?}")>{section_view(id, sec)}</div>
             }
         })}
-        {move || (!on_family_plan.get() && !on_referral.get()).then(|| view! {
+        {move || (!on_family_plan.get() && !on_referral.get() && !on_requests.get()).then(|| view! {
             <button type="button" class="govuk-button govuk-button--secondary app-no-print" on:click=print>"Print this section"</button>
         })}
     }

@@ -128,7 +128,7 @@ fn file_name(doc: &Document) -> String {
 }
 
 /// Saves a file the way a download link does.
-fn save(blob: &web_sys::Blob, name: &str) -> Result<(), ()> {
+pub(super) fn save(blob: &web_sys::Blob, name: &str) -> Result<(), ()> {
     let url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| ())?;
     let document = web_sys::window().and_then(|w| w.document()).ok_or(())?;
     let link: web_sys::HtmlAnchorElement = document

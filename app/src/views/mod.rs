@@ -14,6 +14,7 @@ mod referral;
 mod sections;
 mod sign_in;
 mod status;
+mod subject_access;
 mod team;
 
 use crate::sync::{Account, Repo};
