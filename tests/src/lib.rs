@@ -492,9 +492,44 @@ pub fn pdf_text(file: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// Presses **Download as PDF** on a document page, waits for the file the app saves as
-/// `name`, and returns its text with every run of white space made one space.
+/// Clicks "Download as PDF" on a document page and reads the file back as text, its
+/// whitespace squashed to single spaces.
 pub async fn download_pdf_text(browser: &Client, name: &str) -> String {
+    let file = download(
+        browser,
+        "Download as PDF",
+        "[data-testid^=document-outcome]",
+        "The PDF has been downloaded.",
+        name,
+    )
+    .await;
+    pdf_text(file.path())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A downloaded file, in a folder removed when this is dropped.
+pub struct Downloaded {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Downloaded {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Clicks `button`, waits for `outcome` to say `said`, and waits for the file `name` Chromium
+/// saves.
+pub async fn download(
+    browser: &Client,
+    button: &str,
+    outcome: &str,
+    said: &str,
+    name: &str,
+) -> Downloaded {
     let downloads = tempfile::tempdir().expect("temp dir");
     devtools(
         browser,
@@ -502,13 +537,8 @@ pub async fn download_pdf_text(browser: &Client, name: &str) -> String {
         serde_json::json!({ "behavior": "allow", "downloadPath": downloads.path().to_string_lossy() }),
     )
     .await;
-    click_button(browser, "Download as PDF").await;
-    wait_for_text(
-        browser,
-        "[data-testid^=document-outcome]",
-        "The PDF has been downloaded.",
-    )
-    .await;
+    click_button(browser, button).await;
+    wait_for_text(browser, outcome, said).await;
     let file = downloads.path().join(name);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !file.exists() {
@@ -526,8 +556,8 @@ pub async fn download_pdf_text(browser: &Client, name: &str) -> String {
     }
     // Chromium renames the file into place once written; a moment more for the rename.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    pdf_text(&file)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    Downloaded {
+        _dir: downloads,
+        path: file,
+    }
 }

@@ -17,7 +17,9 @@ use shared::DocumentId;
 use std::collections::HashMap;
 
 fn in_words(iso: &str) -> String {
-    Day::parse(iso).map(Day::in_words).unwrap_or_else(|| iso.to_string())
+    Day::parse(iso)
+        .map(Day::in_words)
+        .unwrap_or_else(|| iso.to_string())
 }
 
 /// The case's open requests and when each must be answered, for the top of the case; nothing
@@ -25,7 +27,8 @@ fn in_words(iso: &str) -> String {
 #[component]
 pub fn DueRequests(id: DocumentId) -> impl IntoView {
     let record = expect_context::<Memo<Option<CaseRecord>>>();
-    let requests = LocalResource::new(move || async move { api::subject_access_requests(&id).await });
+    let requests =
+        LocalResource::new(move || async move { api::subject_access_requests(&id).await });
     move || {
         let open: Vec<Request> = requests
             .get()
@@ -90,7 +93,12 @@ pub fn SubjectAccess(id: DocumentId) -> impl IntoView {
                     r.family
                         .people
                         .iter()
-                        .map(|p| (p.id.clone(), format!("{} ({})", p.display_name(), p.role.label())))
+                        .map(|p| {
+                            (
+                                p.id.clone(),
+                                format!("{} ({})", p.display_name(), p.role.label()),
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
@@ -224,13 +232,18 @@ fn Reviewing(
             return String::new();
         };
         team.and_then(|t| {
-            t.0.with(|m| m.iter().find(|x| x.professional_id == pid).map(|x| x.name.clone()))
+            t.0.with(|m| {
+                m.iter()
+                    .find(|x| x.professional_id == pid)
+                    .map(|x| x.name.clone())
+            })
         })
         .unwrap_or_else(|| "someone who has left the team".into())
     };
     let n = request.id;
     let status = request.status;
-    let pieces = LocalResource::new(move || async move { api::subject_access_pieces(&id, n).await });
+    let pieces =
+        LocalResource::new(move || async move { api::subject_access_pieces(&id, n).await });
     // What is marked: as saved, or (for a review not yet started) what is offered.
     let marks = RwSignal::new(
         request
@@ -277,7 +290,9 @@ fn Reviewing(
         busy.set(true);
         leptos::task::spawn_local(async move {
             let saved = if matches!(step, "save" | "submit") {
-                api::save_subject_access_review(&id, n, &review()).await.map(drop)
+                api::save_subject_access_review(&id, n, &review())
+                    .await
+                    .map(drop)
             } else {
                 Ok(())
             };
@@ -286,7 +301,9 @@ fn Reviewing(
                 (Ok(()), "save") => Ok(()),
                 (Ok(()), step) => api::subject_access_step(&id, n, step).await.map(drop),
             };
-            let _ = message.try_set(Some(result.map(|()| done.to_string()).map_err(|e| e.to_string())));
+            let _ = message.try_set(Some(
+                result.map(|()| done.to_string()).map_err(|e| e.to_string()),
+            ));
             let _ = busy.try_set(false);
             changed.update(|c| *c += 1);
         });
@@ -296,7 +313,9 @@ fn Reviewing(
         leptos::task::spawn_local(async move {
             let result = match api::subject_access_copy(&id, n, format).await {
                 Ok(blob) => save(&blob, &format!("information-request-{n}.{format}"))
-                    .map(|()| "The copy has been downloaded. Send it to the person securely.".to_string())
+                    .map(|()| {
+                        "The copy has been downloaded. Send it to the person securely.".to_string()
+                    })
                     .map_err(|()| "The copy could not be saved. Try again.".to_string()),
                 Err(e) => Err(e.to_string()),
             };
@@ -306,9 +325,12 @@ fn Reviewing(
         });
     };
     let reviewed_by_me = request.reviewed_by.is_some() && request.reviewed_by == me();
+    let subject = person_names(expect_context::<Memo<Option<CaseRecord>>>())
+        .remove(&request.person_id)
+        .unwrap_or_else(|| "someone no longer in the case".into());
     view! {
         <section class="app-sar" data-testid="sar-request" data-status=status.as_str()>
-            <h3 class="govuk-heading-m">"Request received on " {in_words(&request.received_on)}</h3>
+            <h3 class="govuk-heading-m">{format!("Request about {subject}, received on {}", in_words(&request.received_on))}</h3>
             <dl class="govuk-summary-list">
                 <div class="govuk-summary-list__row">
                     <dt class="govuk-summary-list__key">"Answer by"</dt>
@@ -363,7 +385,9 @@ fn Reviewing(
                             <li>
                                 {format!("\u{201c}{}\u{201d}: {}. ", w.words, w.reason.label())}
                                 <button type="button" class="govuk-button govuk-button--warning govuk-!-margin-bottom-0"
-                                    on:click=move |_| words.update(|ws| { if i < ws.len() { ws.remove(i); } })>"Remove"</button>
+                                    on:click=move |_| words.update(|ws| { if i < ws.len() { ws.remove(i); } })>
+                                    "Remove"<span class="govuk-visually-hidden">{format!(" \u{201c}{}\u{201d}", w.words)}</span>
+                                </button>
                             </li>
                         }).collect_view()}
                     </ul>
@@ -429,12 +453,17 @@ fn Reviewing(
 }
 
 fn summary(review: &Review) -> String {
-    match (review.pieces.len(), review.words.len()) {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (p, w) = (review.pieces.len(), review.words.len());
+    match (p, w) {
         (0, 0) => "Nothing is withheld.".into(),
+        (p, 0) => format!("{} withheld.", count(p, "piece is", "pieces are")),
+        (0, w) => format!("{} withheld.", count(w, "phrase is", "phrases are")),
         (p, w) => format!(
-            "{p} {} and {w} {} withheld.",
-            if p == 1 { "piece" } else { "pieces" },
-            if w == 1 { "phrase is" } else { "phrases are" }
+            "{} and {} are withheld.",
+            count(p, "piece", "pieces"),
+            count(w, "phrase", "phrases")
         ),
     }
 }
@@ -471,9 +500,13 @@ fn reason_select(
 /// Every piece with a box to withhold it and, when ticked, the reason; what is inside a
 /// withheld item goes with it.
 fn piece_list(list: Vec<Piece>, marks: RwSignal<HashMap<String, Reason>>) -> impl IntoView {
+    let mut previous = String::new();
     view! {
         <ul class="govuk-list app-sar-pieces" data-testid="sar-pieces">
             {list.into_iter().enumerate().map(|(i, p)| {
+                // Each section's title before its first piece.
+                let heading = (p.section != previous).then(|| p.section.clone());
+                previous = p.section.clone();
                 let piece = p.piece.clone();
                 let within = p.within.clone();
                 let marked = {
@@ -504,6 +537,7 @@ fn piece_list(list: Vec<Piece>, marks: RwSignal<HashMap<String, Reason>>) -> imp
                     }
                 };
                 view! {
+                    {heading.map(|h| view! { <li><h5 class="govuk-heading-s govuk-!-margin-top-4">{h}</h5></li> })}
                     <li class="app-sar-piece" style=format!("margin-left: {}em", p.depth * 2)
                         data-testid="sar-piece" data-piece=piece.clone()
                         class:app-sar-piece--withheld=move || marked.get().is_some() || inside_withheld.get()>
