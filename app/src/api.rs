@@ -264,7 +264,7 @@ pub async fn open_subject_access(
 }
 
 /// The case piece by piece, as the relay holds it (or as it was reviewed).
-pub async fn subject_access_pieces(id: &DocumentId, n: i64) -> Result<Vec<sar::Piece>, CallError> {
+pub async fn subject_access_pieces(id: &DocumentId, n: i64) -> Result<sar::PiecesAt, CallError> {
     get(&format!("/api/cases/{id}/subject-access/{n}/pieces")).await
 }
 
@@ -278,7 +278,7 @@ pub async fn save_subject_access_review(
     json(&response).await
 }
 
-/// One step of a request: `submit`, `reopen`, `approve` or `extend`.
+/// One step of a request: `reopen`, `approve` or `extend`.
 pub async fn subject_access_step(
     id: &DocumentId,
     n: i64,
@@ -286,6 +286,17 @@ pub async fn subject_access_step(
 ) -> Result<sar::Request, CallError> {
     let path = format!("/api/cases/{id}/subject-access/{n}/{step}");
     let response = call("POST", &path, None).await?;
+    json(&response).await
+}
+
+/// Sends a review for approval, of the case as the reviewer saw it.
+pub async fn submit_subject_access(
+    id: &DocumentId,
+    n: i64,
+    seen: &sar::Submit,
+) -> Result<sar::Request, CallError> {
+    let path = format!("/api/cases/{id}/subject-access/{n}/submit");
+    let response = send("POST", &path, seen).await?;
     json(&response).await
 }
 

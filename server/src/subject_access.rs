@@ -13,13 +13,13 @@ use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
 use crate::auth::{ClientAddr, SignedIn};
 use crate::AppState;
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use shared::documents::subject_access::{
-    self as sar, Cover, NewRequest, Piece, Request, Review, Status,
+    self as sar, Cover, NewRequest, Piece, PiecesAt, Request, Review, Status, Submit,
 };
 use shared::record::dates::{uk_day, Day};
 use shared::record::history::Received;
@@ -244,10 +244,10 @@ async fn pieces(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Path((id, n)): Path<(String, i64)>,
-) -> ApiResult<Json<Vec<Piece>>> {
+) -> ApiResult<Json<PiecesAt>> {
     let id = member_case(&state, &id, &me.professional)?;
     let stored = load(&state, &id, n).await?;
-    let (pieces, _, _) = read_pieces(&state, &id, &stored).await?;
+    let (pieces, heads, _) = read_pieces(&state, &id, &stored).await?;
     audit(
         &state,
         "subject_access_read",
@@ -256,7 +256,10 @@ async fn pieces(
         &id,
     )
     .await;
-    Ok(Json(pieces))
+    Ok(Json(PiecesAt {
+        heads: heads.iter().map(ChangeHash::to_string).collect(),
+        pieces,
+    }))
 }
 
 fn refuse(message: &str) -> ApiError {
@@ -296,19 +299,35 @@ async fn save_review(
     Ok(Json(load(&state, &id, n).await?.request()))
 }
 
-/// The reviewer has finished: the case as the relay holds it now is what will be released.
+/// The reviewer has finished: the case as they saw it (its heads) is what will be released,
+/// never anything added since.
 async fn submit(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Path((id, n)): Path<(String, i64)>,
+    Body(seen): Body<Submit>,
 ) -> ApiResult<Json<Request>> {
     let id = member_case(&state, &id, &me.professional)?;
     let stored = load(&state, &id, n).await?;
     if stored.status != Status::Reviewing.as_str() {
         return Err(refuse("This review has already been sent for approval."));
     }
+    let heads: Option<Vec<ChangeHash>> = seen.heads.iter().map(|h| h.parse().ok()).collect();
     let doc = relay_doc(&state, &id).await?;
-    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    let held = heads.as_ref().is_some_and(|hs| {
+        !hs.is_empty() && hs.len() <= 64 && hs.iter().all(|h| doc.get_change_by_hash(h).is_some())
+    });
+    if !held {
+        return Err(ApiError::bad_request(
+            "This review is of a version of the case the server does not hold. Reload the page \
+             and check it again.",
+        ));
+    }
+    let heads: Vec<String> = heads
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
     sqlx::query(
         "UPDATE subject_access_requests
          SET status = ?, heads = ?, reviewed_by = ?, reviewed_at = ?

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{http, http_bytes, invite, pdf_text, practitioner, Peer, TestRelay};
-use shared::documents::subject_access::{Piece, Request, Status};
+use shared::documents::subject_access::{PiecesAt, Request, Status};
 use shared::record::edit::{self, Path};
 use shared::record::family::{Person, Relationship, Role};
 use shared::record::plan::{Action, Outcome};
@@ -97,7 +97,7 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     // The reviewer sees every piece; the father's details are offered as withheld.
     let r = http(relay.addr, "GET", &at("pieces"), Some(&ann.token), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let pieces: Vec<Piece> = serde_json::from_str(&r.body).unwrap();
+    let PiecesAt { heads, pieces } = serde_json::from_str(&r.body).unwrap();
     let dad_piece = format!("family/people/{dad_id}");
     let offered = pieces.iter().find(|p| p.piece == dad_piece).unwrap();
     assert!(offered.suggested.is_some());
@@ -127,7 +127,26 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     // No copy before a second person approves.
     let (status, _, _) = http_bytes(relay.addr, "GET", &at("copy.pdf"), &ann.token, None).await;
     assert_eq!(status, 409);
-    let r = http(relay.addr, "POST", &at("submit"), Some(&ann.token), None).await;
+    // Sent for approval as the reviewer saw it: a version the relay does not hold is refused.
+    let unknown = serde_json::json!({ "heads": ["00".repeat(32)] });
+    let r = http(
+        relay.addr,
+        "POST",
+        &at("submit"),
+        Some(&ann.token),
+        Some(&unknown),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let seen = serde_json::json!({ "heads": heads });
+    let r = http(
+        relay.addr,
+        "POST",
+        &at("submit"),
+        Some(&ann.token),
+        Some(&seen),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = http(relay.addr, "POST", &at("approve"), Some(&ann.token), None).await;
     assert_eq!(r.status, 403);

@@ -127,6 +127,13 @@ async fn a_request_for_information_is_reviewed_approved_by_a_colleague_and_downl
         .unwrap();
     wait_for_text(&b2, "[data-testid=sar-status]", "Waiting for approval").await;
     click_button(&b2, "Open").await;
+    // She sees what Lena withheld before approving.
+    let dad_piece = format!("[data-piece='family/people/{dad_id}']");
+    find(&b2, &dad_piece).await;
+    assert_eq!(
+        js(&b2, &format!("String(document.querySelector(\"{dad_piece}\").classList.contains('app-sar-piece--withheld'))")).await,
+        "true"
+    );
     click_button(&b2, "Approve the copy").await;
     wait_for_text(&b2, "[data-testid=sar-message]", "The copy is approved").await;
     click_button(&b2, "Open").await;

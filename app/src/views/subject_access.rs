@@ -9,7 +9,7 @@ use super::{outcome, uk_today, use_repo};
 use crate::api::{self, CallError};
 use leptos::prelude::*;
 use shared::documents::subject_access::{
-    NewRequest, Piece, Reason, Request, Review, Status, WithheldPiece, WithheldWords,
+    NewRequest, Piece, Reason, Request, Review, Status, Submit, WithheldPiece, WithheldWords,
 };
 use shared::record::dates::Day;
 use shared::record::CaseRecord;
@@ -258,9 +258,9 @@ fn Reviewing(
         if started || status != Status::Reviewing {
             return;
         }
-        if let Some(Ok(list)) = pieces.get() {
+        if let Some(Ok(at)) = pieces.get() {
             marks.update(|m| {
-                for p in list.iter() {
+                for p in at.pieces.iter() {
                     if let Some(reason) = p.suggested {
                         m.entry(p.piece.clone()).or_insert(reason);
                     }
@@ -299,6 +299,17 @@ fn Reviewing(
             let result = match (saved, step) {
                 (Err(e), _) => Err(e),
                 (Ok(()), "save") => Ok(()),
+                (Ok(()), "submit") => {
+                    // The version of the case the reviewer saw, and nothing added since.
+                    let heads = pieces
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .map(|at| at.heads)
+                        .unwrap_or_default();
+                    api::submit_subject_access(&id, n, &Submit { heads })
+                        .await
+                        .map(drop)
+                }
                 (Ok(()), step) => api::subject_access_step(&id, n, step).await.map(drop),
             };
             let _ = message.try_set(Some(
@@ -376,7 +387,7 @@ fn Reviewing(
                     {move || match pieces.get() {
                         None => view! { <p class="govuk-body">"Reading the case…"</p> }.into_any(),
                         Some(Err(e)) => outcome(Err(e.to_string()), "sar-pieces"),
-                        Some(Ok(list)) => piece_list(list, marks).into_any(),
+                        Some(Ok(at)) => piece_list(at.pieces, marks, true).into_any(),
                     }}
                     <h4 class="govuk-heading-s">"Withhold words wherever they appear"</h4>
                     <p class="govuk-body">"For example, the name of someone who gave information in confidence. Each time the words appear they are replaced with [withheld]."</p>
@@ -427,7 +438,14 @@ fn Reviewing(
                             <p class="govuk-body">"Check what is withheld, then approve the copy to be sent."</p>
                             <details class="govuk-details">
                                 <summary class="govuk-details__summary"><span class="govuk-details__summary-text">"What is withheld"</span></summary>
-                                <div class="govuk-details__text">{withheld_list(&request.review)}</div>
+                                <div class="govuk-details__text">
+                                    {withheld_list(&request.review)}
+                                    {move || match pieces.get() {
+                                        None => view! { <p class="govuk-body">"Reading the case…"</p> }.into_any(),
+                                        Some(Err(e)) => outcome(Err(e.to_string()), "sar-pieces"),
+                                        Some(Ok(at)) => piece_list(at.pieces, marks, false).into_any(),
+                                    }}
+                                </div>
                             </details>
                             <button type="button" class="govuk-button" data-testid="sar-approve" disabled=move || busy.get()
                                 on:click=move |_| act("approve", "The copy is approved. You can now download it.")>"Approve the copy"</button>
@@ -472,10 +490,10 @@ fn withheld_list(review: &Review) -> impl IntoView {
     view! {
         <ul class="govuk-list govuk-list--bullet">
             {review.words.iter().map(|w| view! {
-                <li>{format!("\u{201c}{}\u{201d}: {}", w.words, w.reason.label())}</li>
+                <li>{format!("Words \u{201c}{}\u{201d} wherever they appear: {}", w.words, w.reason.label())}</li>
             }).collect_view()}
-            <li>{format!("{} pieces of the case, each with its reason", review.pieces.len())}</li>
         </ul>
+        <p class="govuk-body">"Withheld pieces of the case are struck through below, each with its reason."</p>
     }
 }
 
@@ -499,7 +517,11 @@ fn reason_select(
 
 /// Every piece with a box to withhold it and, when ticked, the reason; what is inside a
 /// withheld item goes with it.
-fn piece_list(list: Vec<Piece>, marks: RwSignal<HashMap<String, Reason>>) -> impl IntoView {
+fn piece_list(
+    list: Vec<Piece>,
+    marks: RwSignal<HashMap<String, Reason>>,
+    editable: bool,
+) -> impl IntoView {
     let mut previous = String::new();
     view! {
         <ul class="govuk-list app-sar-pieces" data-testid="sar-pieces">
@@ -544,7 +566,7 @@ fn piece_list(list: Vec<Piece>, marks: RwSignal<HashMap<String, Reason>>) -> imp
                         <div class="govuk-checkboxes govuk-checkboxes--small">
                             <div class="govuk-checkboxes__item">
                                 <input class="govuk-checkboxes__input" type="checkbox" id=box_id.clone()
-                                    prop:checked=move || marked.get().is_some() disabled=move || inside_withheld.get() on:change=toggle/>
+                                    prop:checked=move || marked.get().is_some() disabled=move || !editable || inside_withheld.get() on:change=toggle/>
                                 <label class="govuk-label govuk-checkboxes__label" for=box_id>
                                     <strong>{p.label.clone()}</strong>
                                     {p.value.clone().map(|v| view! { <span class="app-document__text">{format!(": {v}")}</span> })}
@@ -553,7 +575,7 @@ fn piece_list(list: Vec<Piece>, marks: RwSignal<HashMap<String, Reason>>) -> imp
                             </div>
                         </div>
                         {move || marked.get().map(|reason| view! {
-                            <select class="govuk-select app-sar-reason" aria-label="Reason for withholding" on:change=set_reason.clone()>
+                            <select class="govuk-select app-sar-reason" aria-label="Reason for withholding" disabled=!editable on:change=set_reason.clone()>
                                 {Reason::ALL.into_iter().map(|r| view! {
                                     <option value=r.as_str() selected=r == reason>{r.label()}</option>
                                 }).collect_view()}

@@ -691,6 +691,20 @@ pub struct Request {
     pub released_at: Option<i64>,
 }
 
+/// The case piece by piece, and the heads (the case's version) they were read at: a review
+/// is sent for approval with these, so the copy holds exactly what the reviewer saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiecesAt {
+    pub heads: Vec<String>,
+    pub pieces: Vec<Piece>,
+}
+
+/// Sending a review for approval: the heads of the pieces reviewed ([`PiecesAt::heads`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submit {
+    pub heads: Vec<String>,
+}
+
 /// Recording a new request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRequest {
