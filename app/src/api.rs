@@ -314,3 +314,8 @@ pub async fn subject_access_copy(
         .map(|b| b.unchecked_into())
         .map_err(|_| CallError::Offline)
 }
+
+/// Cases opened on this device, for their audit trails (`crate::viewed`).
+pub async fn report_views(views: &[shared::api::CaseView]) -> Result<(), CallError> {
+    send("POST", "/api/views", &views).await.map(drop)
+}

@@ -3,6 +3,7 @@
 //! - [`storage`]: the device's copy of every case (IndexedDB).
 //! - [`damaged`]: cases whose bytes could not be read, set aside on this device.
 //! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
+//! - [`viewed`]: cases opened on this device, kept until the relay records them.
 //! - [`views`]: the screens.
 
 pub mod api;
@@ -10,6 +11,7 @@ pub mod damaged;
 pub mod session;
 pub mod storage;
 pub mod sync;
+pub mod viewed;
 pub mod views;
 
 use wasm_bindgen::prelude::*;

@@ -64,6 +64,11 @@ pub async fn sign_in(repo: &Repo, email: &str, password: &str) -> Result<(), Str
 
 /// Ends the session and clears the device, then shows the sign-in page.
 pub async fn sign_out(repo: &Repo) -> Result<(), String> {
+    // Cases opened while offline go in their audit trails while the session still works;
+    // any left are reported at this person's next sign-in on this device.
+    if let Some(me) = repo.account().with_untracked(|a| a.me().map(|m| m.id)) {
+        let _ = crate::viewed::report(me).await;
+    }
     if let Err(CallError::Offline) = api::sign_out().await {
         if let Some(s) = local_storage() {
             let _ = s.set_item(SIGN_OUT_PENDING, "1");

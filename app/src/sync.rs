@@ -949,8 +949,13 @@ impl Repo {
                         .cases
                         .with_untracked(|c| c.iter().map(|c| c.id).collect());
                     match repo.register_cases(ids).await {
-                        // Cases this person was invited to, or made on another device.
-                        Ok(()) => repo.fetch_my_cases().await,
+                        // Cases this person was invited to, or made on another device; then
+                        // the cases opened here while offline, for their audit trails.
+                        Ok(()) => {
+                            let fetched = repo.fetch_my_cases().await;
+                            let _ = crate::viewed::report(me.id).await;
+                            fetched
+                        }
                         Err(e) => Err(e),
                     }
                 }

@@ -213,6 +213,7 @@ impl Access {
         professional_id: i64,
         added_by: i64,
     ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let added = sqlx::query(
             "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
              VALUES (?, ?, 'member', ?, ?) ON CONFLICT(case_id, professional_id) DO NOTHING",
@@ -221,10 +222,17 @@ impl Access {
         .bind(professional_id)
         .bind(added_by)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
             > 0;
+        // Back in the team: their devices keep (or fetch again) the case.
+        sqlx::query("DELETE FROM departures WHERE case_id = ? AND professional_id = ?")
+            .bind(case_id)
+            .bind(professional_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         if added {
             self.write()
                 .cases
@@ -289,6 +297,16 @@ impl Access {
                 .await?
                 .rows_affected();
                 if n > 0 {
+                    // Their devices remove their copy at next contact (crate::departure).
+                    sqlx::query(
+                        "INSERT INTO departures (case_id, professional_id, left_at) VALUES (?, ?, ?)
+                         ON CONFLICT(case_id, professional_id) DO UPDATE SET left_at = excluded.left_at",
+                    )
+                    .bind(case_id)
+                    .bind(p)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
                     removed.push(*p);
                 }
             }

@@ -140,6 +140,8 @@ pub fn router() -> Router<AppState> {
         .route("/professionals/{id}/revoke-sessions", post(revoke_sessions))
         .route("/agencies", get(agencies).post(create_agency))
         .merge(crate::subject_access::router())
+        .merge(crate::case_views::router())
+        .merge(crate::departure::router())
         .route("/{*rest}", any(|| async { ApiError::not_found("page") }))
         .layer(axum::middleware::from_fn(same_site_only))
 }

@@ -19,6 +19,8 @@ pub struct Event {
     pub subject_professional: Option<i64>,
     pub subject_agency: Option<i64>,
     pub client: Option<IpAddr>,
+    /// When it happened on the device, if the device reports it later (Unix seconds).
+    pub occurred_at: Option<i64>,
 }
 
 impl Event {
@@ -49,6 +51,10 @@ impl Event {
         self.client = addr;
         self
     }
+    pub fn occurred_at(mut self, unix_seconds: i64) -> Self {
+        self.occurred_at = Some(unix_seconds);
+        self
+    }
 }
 
 /// An audit row as the API returns it.
@@ -63,6 +69,7 @@ pub struct Row {
     pub subject_agency_id: Option<i64>,
     pub outcome: String,
     pub client_hash: Option<String>,
+    pub occurred_at: Option<i64>,
 }
 
 /// Writes audit rows to the relay's database.
@@ -113,8 +120,8 @@ impl Audit {
         let client = event.client.map(|a| self.client_hash(a));
         let result = sqlx::query(
             "INSERT INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
-                                subject_agency_id, outcome, client_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                subject_agency_id, outcome, client_hash, occurred_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(crate::accounts::now())
         .bind(&event.kind)
@@ -124,6 +131,7 @@ impl Audit {
         .bind(event.subject_agency)
         .bind(event.outcome)
         .bind(client)
+        .bind(event.occurred_at)
         .execute(&self.pool)
         .await;
         if let Err(e) = result {
@@ -151,12 +159,12 @@ impl Audit {
 /// quoting; `at` is also given as RFC 3339 for people opening it in a spreadsheet.
 pub fn to_csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "id,at,at_utc,event,actor_professional_id,case_id,subject_professional_id,subject_agency_id,outcome,client_hash\r\n",
+        "id,at,at_utc,event,actor_professional_id,case_id,subject_professional_id,subject_agency_id,outcome,client_hash,occurred_at_utc\r\n",
     );
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\r\n",
             r.id,
             r.at,
             crate::accounts::rfc3339(r.at),
@@ -167,6 +175,9 @@ pub fn to_csv(rows: &[Row]) -> String {
             opt(r.subject_agency_id),
             r.outcome,
             r.client_hash.as_deref().unwrap_or_default(),
+            r.occurred_at
+                .map(crate::accounts::rfc3339)
+                .unwrap_or_default(),
         ));
     }
     out

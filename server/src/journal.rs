@@ -147,6 +147,31 @@ impl Journal {
             return Ok(0);
         }
         let claims = claims_in(message.changes.iter())?;
+        self.check_claims(repos, case, sender, claims).await
+    }
+
+    /// Checks and journals the changes stored chunks from `sender` bring for `case` (a
+    /// device's whole copy, say). The bytes must already have passed [`crate::untrusted`]'s
+    /// checks.
+    pub async fn check_chunks(
+        &self,
+        repos: &Repos,
+        case: &str,
+        sender: i64,
+        bytes: &[u8],
+    ) -> Result<usize, JournalError> {
+        let claims = claims_in([bytes])?;
+        self.check_claims(repos, case, sender, claims).await
+    }
+
+    /// Journals those of `claims` the relay's copy of `case` does not hold yet.
+    async fn check_claims(
+        &self,
+        repos: &Repos,
+        case: &str,
+        sender: i64,
+        claims: Vec<Claim>,
+    ) -> Result<usize, JournalError> {
         let hashes: Vec<ChangeHash> = claims.iter().map(|c| c.hash).collect();
         let held = self.held(repos, case, hashes).await?;
         let new: Vec<Claim> = claims
@@ -219,8 +244,19 @@ pub async fn read_case<T: Send + 'static>(
     case: &str,
     read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
 ) -> Option<T> {
+    change_case(repos, pool, case, move |doc| read(doc)).await
+}
+
+/// Changes the relay's copy of a case with `change`: samod stores what changed and sends it
+/// to everyone syncing the case. `None` if the relay holds no copy.
+pub async fn change_case<T: Send + 'static>(
+    repos: &Repos,
+    pool: &SqlitePool,
+    case: &str,
+    change: impl FnOnce(&mut automerge::Automerge) -> T + Send + 'static,
+) -> Option<T> {
     let handle = relay_copy(repos, pool, case).await.ok()??;
-    handle.with_document_async(move |doc| read(doc)).await.ok()
+    handle.with_document_async(change).await.ok()
 }
 
 /// The history of the relay's copy of a case (see [`shared::record::history`]); `None` if the

@@ -10,7 +10,9 @@
 //! - [`auth`]: sessions (cookie), failed sign-in limits,
 //! - [`access`]: case memberships and samod's share policy over them,
 //! - [`consent`]: invitations need the family's consent; withdrawal removes access,
+//! - [`departure`]: leaving a team: final edits taken, the case removed from the person's devices,
 //! - [`audit`]: who did what to which case, by id only,
+//! - [`case_views`]: who opened which case on a device, reported when online,
 //! - [`journal`]: who brought each change of a case, and when; writing as someone else is refused,
 //! - [`untrusted`]: others' Automerge bytes checked in worker processes,
 //! - [`subject_access`]: a person's request for their information: review, approval, the copy,
@@ -21,8 +23,10 @@ pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod case_views;
 pub mod config;
 pub mod consent;
+pub mod departure;
 pub mod durable;
 pub mod health;
 pub mod journal;

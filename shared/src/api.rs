@@ -241,3 +241,15 @@ pub struct LastLooked {
     pub heads: Vec<String>,
     pub looked_at: i64,
 }
+
+/// A case opened on a device, reported to the relay (later, if it was opened offline) so the
+/// case's audit trail says who has looked at the child's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub case_id: String,
+    /// When it was opened, by the device's clock (Unix milliseconds).
+    pub at: i64,
+}
+
+/// Most views one report may carry; a device sends more in several.
+pub const MAX_VIEWS_PER_REPORT: usize = 500;

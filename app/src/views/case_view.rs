@@ -104,6 +104,13 @@ fn CaseScreen(id: DocumentId) -> impl IntoView {
             .unwrap_or_else(|| "family".into())
     });
     super::presence::announce_presence(id, slug);
+    // Opening the case goes in its audit trail: reported now, or when next online.
+    if let Some(me) = repo.account().with_untracked(|a| a.me().map(|m| m.id)) {
+        crate::viewed::note(me, id);
+        leptos::task::spawn_local(async move {
+            let _ = crate::viewed::report(me).await;
+        });
+    }
     super::presence::provide_people_here(id);
     let on_team = Memo::new(move |_| params.with(|p| p.get("section")).as_deref() == Some("team"));
     let on_history =

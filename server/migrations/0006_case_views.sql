@@ -1,0 +1,4 @@
+-- When an event happened on a device, for events a device reports later: opening a case while
+-- offline is recorded when the device is next online. Unix seconds, the device's clock;
+-- `at` stays the relay's.
+ALTER TABLE audit ADD COLUMN occurred_at INTEGER;

@@ -1,0 +1,197 @@
+//! Leaving a case's team: the case leaves the person's devices, and nothing they typed is lost.
+//!
+//! When someone is removed from a case (by the lead, or by the family withdrawing consent),
+//! [`crate::access`] notes their departure. Each of their devices, at its next contact, asks
+//! for its departures, sends its copy of each such case here ([`final_edits`]: any edits not
+//! yet shared are taken, checked and journalled as from any member, and audited), deletes the
+//! case once the relay holds everything, and says so ([`copy_removed`]), so the relay knows
+//! which devices still hold a copy. Sync itself stays closed to them.
+
+use crate::api::{self, ApiError, ApiResult, Body, Path};
+use crate::audit::Event;
+use crate::auth::{ClientAddr, SignedIn};
+use crate::journal::JournalError;
+use crate::untrusted::Kind;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+/// The largest copy of a case a device may send: far above any real case.
+pub const MAX_COPY_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/departures", get(departures))
+        .route(
+            "/cases/{id}/final-edits",
+            post(final_edits).layer(DefaultBodyLimit::max(MAX_COPY_BYTES)),
+        )
+        .route("/cases/{id}/device-copy-removed", post(copy_removed))
+}
+
+/// A case the caller has left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Departure {
+    pub case_id: String,
+    /// Unix seconds.
+    pub left_at: i64,
+}
+
+/// A device's copy removed: the device's storage id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRemoved {
+    pub device: String,
+}
+
+async fn departures(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<Vec<Departure>>> {
+    let rows = sqlx::query_as::<_, Departure>(
+        "SELECT case_id, left_at FROM departures WHERE professional_id = ? ORDER BY left_at",
+    )
+    .bind(me.professional.id)
+    .fetch_all(&state.db)
+    .await?;
+    // A member again (memory is the first to know): not a departure.
+    Ok(Json(
+        rows.into_iter()
+            .filter(|d| state.access.role(&d.case_id, me.professional.id).is_none())
+            .collect(),
+    ))
+}
+
+async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
+    let left: Option<i64> = sqlx::query_scalar(
+        "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
+    )
+    .bind(case)
+    .bind(professional)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(left.is_some())
+}
+
+/// A device's copy of a case (Automerge chunks, e.g. the whole saved document) from someone
+/// on the team or who has just left it: whatever the relay lacks is checked like any sync
+/// message (decoded in a worker, every new change the sender's own) and merged into the
+/// shared record. Answers how many changes were new.
+async fn final_edits(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Json<usize>> {
+    let case = api::case_id(&id)?;
+    let me_id = me.professional.id;
+    let member = state.access.role(&case, me_id).is_some();
+    if !member && !has_left(&state, &case, me_id).await? {
+        return Err(ApiError::not_found("case"));
+    }
+    let event = |outcome| {
+        Event::new("final_edits", outcome)
+            .actor(me_id)
+            .case(&case)
+            .client(client)
+    };
+    let refused = |why: &str| {
+        ApiError::bad_request(&format!(
+            "The copy of this case on your device could not be read ({why}). It has been kept. \
+             Tell your system administrator."
+        ))
+    };
+    if let Err(e) = state.checker.check(Kind::Chunks, &bytes).await {
+        state.audit.record(event("refused_unreadable")).await;
+        return Err(refused(&e.0));
+    }
+    let new = match state
+        .journal
+        .check_chunks(&state.repos, &case, me_id, &bytes)
+        .await
+    {
+        Ok(n) => n,
+        Err(JournalError::Refused(_)) => {
+            state.audit.record(event("refused_not_yours")).await;
+            return Err(ApiError::forbidden(
+                "This copy holds changes made under someone else's name, so it was not taken.",
+            ));
+        }
+        Err(JournalError::Unreadable(e)) => {
+            state.audit.record(event("refused_unreadable")).await;
+            return Err(refused(&e.0));
+        }
+        Err(e) => {
+            tracing::error!(professional = me_id, case = %case, error = %e, "final edits could not be journalled");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server could not take the changes just now. They are kept on your device; \
+                 try again in a minute.",
+            ));
+        }
+    };
+    let merged = crate::journal::change_case(&state.repos, &state.db, &case, move |doc| {
+        doc.load_incremental(&bytes).map(|_| ())
+    })
+    .await;
+    match merged {
+        Some(Ok(())) => {
+            if new > 0 {
+                state.audit.record(event("success")).await;
+            }
+            Ok(Json(new))
+        }
+        Some(Err(_)) => {
+            state.audit.record(event("refused_unreadable")).await;
+            Err(refused("it does not load"))
+        }
+        None => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server could not open this case just now. Your copy is kept; try again in a \
+             minute.",
+        )),
+    }
+}
+
+/// A device of someone who left the case has removed its copy.
+async fn copy_removed(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(body): Body<CopyRemoved>,
+) -> ApiResult<StatusCode> {
+    let case = api::case_id(&id)?;
+    let me_id = me.professional.id;
+    if !has_left(&state, &case, me_id).await? {
+        return Err(ApiError::not_found("case"));
+    }
+    let device = body.device.trim();
+    if device.is_empty() || device.len() > 100 {
+        return Err(ApiError::bad_request("Say which device removed its copy."));
+    }
+    sqlx::query(
+        "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&case)
+    .bind(me_id)
+    .bind(device)
+    .bind(crate::accounts::now())
+    .execute(&state.db)
+    .await?;
+    state
+        .audit
+        .record(
+            Event::new("device_copy_removed", "success")
+                .actor(me_id)
+                .case(&case)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,169 @@
+//! Leaving a case's team: a member removed while offline, with edits not yet shared, hands
+//! them over (checked and journalled as theirs, reaching the lead live), then their device
+//! says its copy is gone. Someone never on the team, or a copy forged under another's name,
+//! is refused. Joining again clears the departure.
+
+mod common;
+
+use automerge::transaction::Transactable;
+use common::{http, http_bytes, invite, practitioner, stored_case, Peer, TestRelay};
+use shared::authorship::author_of;
+use shared::sync::Holding;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let ann = practitioner(&relay, "ann").await;
+    let bob = practitioner(&relay, "bob").await;
+    let stranger = practitioner(&relay, "stranger").await;
+    let mut lead = Peer::connect(&url, &ann, ann.client("laptop")).await;
+    let id = stored_case(&relay, &ann, &mut lead).await;
+    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
+
+    // Bob fetches the case, goes offline, and types.
+    let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
+    assert_eq!(bob_peer.ask(id).await, Holding::Have);
+    let mut offline = bob_peer.client;
+    offline.disconnected();
+    let doc = offline.document_mut(&id).unwrap();
+    doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
+        .unwrap();
+    doc.commit();
+
+    // Meanwhile Ann removes him from the team.
+    let r = http(
+        relay.addr,
+        "DELETE",
+        &format!("/api/cases/{id}/members/{}", bob.id),
+        Some(&ann.token),
+        None,
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.body);
+
+    // Back online, his device learns it has left the case...
+    let r = http(relay.addr, "GET", "/api/departures", Some(&bob.token), None).await;
+    let left = r.json();
+    assert_eq!(left[0]["case_id"], id.to_string(), "{left}");
+    let r = http(
+        relay.addr,
+        "GET",
+        "/api/departures",
+        Some(&stranger.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.json(), serde_json::json!([]));
+
+    // ...hands over what he typed, which reaches Ann live and is journalled as his...
+    let copy = offline.document_mut(&id).unwrap().save();
+    let path = format!("/api/cases/{id}/final-edits");
+    let (status, _, _) = http_bytes(relay.addr, "POST", &path, &stranger.token, None).await;
+    assert_eq!(status, 404, "someone never on the team");
+    let (status, head, body) = post_raw(&relay, &path, &bob.token, &copy).await;
+    assert_eq!(status, 200, "{head} {}", String::from_utf8_lossy(&body));
+    assert_eq!(String::from_utf8_lossy(&body), "1");
+    lead.until("Bob's last words to reach Ann", |p| {
+        p.client.document(&id).is_some_and(|d| {
+            automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    })
+    .await;
+    let receipts = relay.state.journal.for_case(&id.to_string()).await.unwrap();
+    assert!(receipts.iter().any(|r| r.professional_id == bob.id));
+
+    // A copy carrying a change under Ann's name is refused, and nothing of it is taken.
+    let doc = offline.document_mut(&id).unwrap();
+    doc.set_author(Some(author_of(ann.id)));
+    doc.set_actor(automerge::ActorId::random());
+    doc.put(automerge::ROOT, "forged", "as ann").unwrap();
+    doc.commit();
+    let forged = doc.save();
+    let (status, _, _) = post_raw(&relay, &path, &bob.token, &forged).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = post_raw(&relay, &path, &bob.token, b"not automerge").await;
+    assert_eq!(status, 400);
+
+    // ...and says his device's copy is gone.
+    let removed = format!("/api/cases/{id}/device-copy-removed");
+    let body = serde_json::json!({ "device": "bob-store" });
+    let r = http(
+        relay.addr,
+        "POST",
+        &removed,
+        Some(&stranger.token),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = http(relay.addr, "POST", &removed, Some(&bob.token), Some(&body)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let devices: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT professional_id, device FROM device_copies_removed WHERE case_id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(devices, vec![(bob.id, "bob-store".to_string())]);
+    let events: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT event, outcome, actor_professional_id FROM audit
+         WHERE case_id = ? AND event IN ('final_edits', 'device_copy_removed') ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    let row = |e: &str, o: &str| (e.to_string(), o.to_string(), Some(bob.id));
+    assert_eq!(
+        events,
+        vec![
+            row("final_edits", "success"),
+            row("final_edits", "refused_not_yours"),
+            row("final_edits", "refused_unreadable"),
+            row("device_copy_removed", "success"),
+        ]
+    );
+    let lead_doc = lead.client.document(&id).unwrap();
+    assert!(automerge::ReadDoc::get(lead_doc, automerge::ROOT, "forged")
+        .unwrap()
+        .is_none());
+
+    // Invited again: no longer a departure.
+    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
+    let r = http(relay.addr, "GET", "/api/departures", Some(&bob.token), None).await;
+    assert_eq!(r.json(), serde_json::json!([]));
+}
+
+/// A POST of raw bytes, as the app sends a copy of a case.
+async fn post_raw(
+    relay: &TestRelay,
+    path: &str,
+    token: &str,
+    bytes: &[u8],
+) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        bytes.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}

@@ -1,0 +1,89 @@
+//! Who has looked at a child's record: opening a case in Chromium goes in its audit trail,
+//! and opening it offline is reported when the browser is back online, with the time it was
+//! opened.
+
+use e2e::accounts::{Api, COUNCIL};
+use e2e::bench::Conn;
+use e2e::{eventually, find, sign_in, Driver, Relay};
+use serde_json::json;
+use shared::record::CaseRecord;
+
+fn views(admin: &Api, case: &str) -> Vec<serde_json::Value> {
+    let (status, rows) = admin.call("GET", &format!("/api/cases/{case}/audit"), None);
+    assert_eq!(status, 200, "{rows}");
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"] == "case_viewed")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_case_online_or_offline_is_on_its_record() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let admin = Api::admin(&relay);
+    let lena_id = admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
+    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
+    let (id, _) = desk
+        .client
+        .create(CaseRecord::new("Sam Smith").into_document().unwrap());
+    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
+    assert_eq!(status, 201, "{body}");
+    let effects = desk.client.resync(&id);
+    desk.carry_out(effects).await.unwrap();
+    desk.until(|c| c.client.unsent_changes(&id) == 0)
+        .await
+        .unwrap();
+    let case = id.to_string();
+    let link = format!("{}/case/{id}", relay.url());
+
+    let b = driver.browser().await;
+    sign_in(&b, &relay, "lena@council.test").await;
+    b.goto(&link).await.unwrap();
+    find(&b, "[data-testid=case-title]").await;
+    let online = eventually(20, "the view on the record", || async {
+        let v = views(&admin, &case);
+        (v.len() == 1).then_some(v)
+    })
+    .await;
+    assert_eq!(online[0]["actor_professional_id"], lena_id);
+    assert_eq!(online[0]["outcome"], "success");
+    // Moving between sections is the same look, not another.
+    e2e::js(
+        &b,
+        "(document.querySelector('nav a[href$=\"/plan\"]').click(), 'ok')",
+    )
+    .await;
+    e2e::wait_for_text(&b, "h2.app-section-title", "Plan").await;
+
+    // Offline, she opens it again (from a new page load, served by the app's service worker).
+    relay.stop();
+    b.goto("about:blank").await.unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    b.goto(&link).await.unwrap();
+    find(&b, "[data-testid=case-title]").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    relay.restart();
+    let admin = Api::admin(&relay);
+    let both = eventually(60, "the offline view on the record", || async {
+        let v = views(&admin, &case);
+        (v.len() >= 2).then_some(v)
+    })
+    .await;
+    assert_eq!(both.len(), 2, "{both:#?}");
+    let offline = &both[1];
+    let opened = offline["occurred_at"].as_i64().unwrap();
+    let recorded = offline["at"].as_i64().unwrap();
+    assert!(opened >= before - 1, "{offline}");
+    assert!(
+        recorded >= opened + 2,
+        "reported later than it happened: {offline}"
+    );
+}
