@@ -44,6 +44,11 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<Response
     if method != "GET" {
         let _ = request.headers().set("Content-Type", "application/json");
     }
+    fetch(request).await
+}
+
+/// Sends a request; a refusal becomes [`CallError`] with the relay's sentence.
+async fn fetch(request: Request) -> Result<Response, CallError> {
     let window = web_sys::window().ok_or(CallError::Offline)?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
         .await
@@ -278,7 +283,7 @@ pub async fn save_subject_access_review(
     json(&response).await
 }
 
-/// One step of a request: `reopen`, `approve` or `extend`.
+/// One step of a request: `reopen` or `extend`.
 pub async fn subject_access_step(
     id: &DocumentId,
     n: i64,
@@ -286,6 +291,17 @@ pub async fn subject_access_step(
 ) -> Result<sar::Request, CallError> {
     let path = format!("/api/cases/{id}/subject-access/{n}/{step}");
     let response = call("POST", &path, None).await?;
+    json(&response).await
+}
+
+/// Approves a review, as the approver saw it.
+pub async fn approve_subject_access(
+    id: &DocumentId,
+    n: i64,
+    seen: &sar::Approve,
+) -> Result<sar::Request, CallError> {
+    let path = format!("/api/cases/{id}/subject-access/{n}/approve");
+    let response = send("POST", &path, seen).await?;
     json(&response).await
 }
 
@@ -318,4 +334,40 @@ pub async fn subject_access_copy(
 /// Cases opened on this device, for their audit trails (`crate::viewed`).
 pub async fn report_views(views: &[shared::api::CaseView]) -> Result<(), CallError> {
     send("POST", "/api/views", &views).await.map(drop)
+}
+
+/// Cases this person has left, whose copies this device must hand over and remove.
+pub async fn departures() -> Result<Vec<shared::api::Departure>, CallError> {
+    get("/api/departures").await
+}
+
+/// This device's copy of a case (Automerge bytes), so the relay takes any edits not yet
+/// shared; answers how many changes were new to it.
+pub async fn final_edits(id: &DocumentId, copy: &[u8]) -> Result<usize, CallError> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let body = js_sys::Uint8Array::from(copy);
+    init.set_body(&body);
+    let path = format!("/api/cases/{id}/final-edits");
+    let request = Request::new_with_str_and_init(&path, &init).map_err(|_| CallError::Offline)?;
+    let _ = request
+        .headers()
+        .set("Content-Type", "application/octet-stream");
+    let response = fetch(request).await?;
+    json(&response).await
+}
+
+/// This device (its storage id) has removed its copy of a case.
+pub async fn copy_removed(id: &DocumentId, device: &str) -> Result<(), CallError> {
+    let body = shared::api::CopyRemoved {
+        device: device.to_string(),
+    };
+    send(
+        "POST",
+        &format!("/api/cases/{id}/device-copy-removed"),
+        &body,
+    )
+    .await
+    .map(drop)
 }

@@ -173,15 +173,7 @@ impl Store {
         &self,
         id: &DocumentId,
     ) -> Result<Vec<(StorageKey, Vec<u8>)>, StoreError> {
-        let prefix = StorageKey::document_prefix(id).flat();
-        // Keys under `doc/` sort between "doc/" and "doc0" ('0' follows '/').
-        let range = KeyRange::bound(
-            &JsValue::from_str(&format!("{prefix}/")),
-            &JsValue::from_str(&format!("{prefix}0")),
-            Some(false),
-            Some(true),
-        )
-        .map_err(|e| StoreError::Failed(e.to_string()))?;
+        let range = document_keys(id)?;
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
         let rows = tx
             .store(CHUNKS)?
@@ -254,6 +246,24 @@ impl Store {
         Ok(())
     }
 
+    /// Removes one case from this device, its chunks, sync states and summary at once.
+    pub async fn remove_case(&self, id: &DocumentId) -> Result<(), StoreError> {
+        let range = document_keys(id)?;
+        let tx = self
+            .db
+            .transaction(&[CHUNKS, CASES], TransactionMode::ReadWrite)?;
+        tx.store(CHUNKS)?.delete(range.into()).await?;
+        tx.store(CASES)?
+            .delete(JsValue::from_str(&id.to_string()))
+            .await?;
+        let result = tx.done().await?;
+        if result.is_committed() {
+            Ok(())
+        } else {
+            Err(StoreError::Failed("the case could not be removed".into()))
+        }
+    }
+
     /// Removes every case, summary and note of who signed in from this device, at once.
     pub async fn wipe(&self) -> Result<(), StoreError> {
         let tx = self
@@ -269,4 +279,17 @@ impl Store {
             Err(StoreError::Failed("the device could not be cleared".into()))
         }
     }
+}
+
+/// Every key stored for one document: those under `doc/`, which sort between "doc/" and "doc0"
+/// ('0' follows '/').
+fn document_keys(id: &DocumentId) -> Result<KeyRange, StoreError> {
+    let prefix = StorageKey::document_prefix(id).flat();
+    KeyRange::bound(
+        &JsValue::from_str(&format!("{prefix}/")),
+        &JsValue::from_str(&format!("{prefix}0")),
+        Some(false),
+        Some(true),
+    )
+    .map_err(|e| StoreError::Failed(e.to_string()))
 }

@@ -85,6 +85,8 @@ const ME_KEY: &str = "me";
 const ROLES_KEY: &str = "my-roles";
 /// Where it keeps the ids of cases the relay knows about.
 const REGISTERED_KEY: &str = "registered";
+/// Cases whose copy this device removed (its owner left the team), until the relay has heard.
+const REMOVED_COPIES_KEY: &str = "removed-copies";
 /// The close code the relay uses when a session ends.
 const SESSION_ENDED: u16 = 4401;
 /// The relay's close code for changes written under someone else's name.
@@ -141,6 +143,9 @@ struct Inner {
     roles: RwSignal<HashMap<DocumentId, CaseRole>>,
     /// When this tab first edited each case with changes not yet shared.
     first_unsent: RefCell<HashMap<DocumentId, i64>>,
+    /// Things to tell the person that happened without them doing anything (a case removed
+    /// from this device because they left its team).
+    notices: RwSignal<Vec<String>>,
 }
 
 impl Repo {
@@ -204,6 +209,7 @@ impl Repo {
             rows_pending: Cell::new(false),
             roles: RwSignal::new(roles),
             first_unsent: RefCell::default(),
+            notices: RwSignal::new(Vec::new()),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
@@ -408,6 +414,154 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// Cases this person has left (removed from the team, or consent withdrawn): for each one
+    /// on this device, hands the whole copy to the relay, so any edits not yet shared reach
+    /// the team, then removes the case from this device and tells the relay. A copy the relay
+    /// could not take stays, and is tried again at the next connection.
+    async fn hand_over_departed(&self) -> Result<(), CallError> {
+        self.report_removed_copies().await?;
+        let departed = api::departures().await?;
+        for departure in departed {
+            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
+                continue;
+            };
+            let on_device = self
+                .0
+                .cases
+                .with_untracked(|c| c.iter().any(|c| c.id == id))
+                || self.0.client.borrow().holds(&id);
+            if !on_device || self.0.wiped.get() || self.open(id).await.is_err() {
+                continue;
+            }
+            let name = self
+                .0
+                .cases
+                .with_untracked(|c| c.iter().find(|c| c.id == id).map(|c| c.child_name.clone()))
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "a case".into());
+            // The case stays open while its copy travels: whatever is typed meanwhile goes in
+            // another round, and the case is dropped only once nothing new was made.
+            let mut handed_over = false;
+            for _ in 0..5 {
+                let Some((copy, heads)) = self.0.client.borrow_mut().document_mut(&id).map(|d| {
+                    // Saving commits anything still being typed, so it goes too.
+                    let copy = d.save();
+                    (copy, d.get_heads())
+                }) else {
+                    break;
+                };
+                match api::final_edits(&id, &copy).await {
+                    Ok(_) => {}
+                    Err(CallError::Refused(_, why)) => {
+                        self.0.notices.update(|n| {
+                            n.push(format!(
+                                "You are no longer in the team for {name}, but this device could not hand over its copy: {why} The case stays on this device for now."
+                            ))
+                        });
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                let unchanged = self
+                    .0
+                    .client
+                    .borrow_mut()
+                    .document_mut(&id)
+                    .is_some_and(|d| d.get_heads() == heads);
+                if unchanged {
+                    // No await between the check and this: nothing can be typed in between.
+                    self.0.client.borrow_mut().forget(&id);
+                    handed_over = true;
+                    break;
+                }
+            }
+            if !handed_over {
+                continue;
+            }
+            self.0.dirty.borrow_mut().remove(&id);
+            self.0.queue.borrow_mut().retain(|e| !effect_is_for(e, &id));
+            if let Err(e) = self.0.store.remove_case(&id).await {
+                self.0.status.update(|s| s.problem = Some(e.to_string()));
+                continue;
+            }
+            self.0.cases.update(|c| c.retain(|c| c.id != id));
+            self.0.registered.borrow_mut().remove(&id);
+            self.0.roles.update(|r| {
+                r.remove(&id);
+            });
+            self.0.notices.update(|n| {
+                n.push(format!(
+                    "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
+                ))
+            });
+            self.refresh_status();
+            // The relay is told which device's copy is gone; kept until it has heard.
+            let mut pending = self.removed_copies().await;
+            pending.push(id.to_string());
+            let _ = self
+                .0
+                .store
+                .put_meta(
+                    REMOVED_COPIES_KEY,
+                    &serde_json::to_string(&pending).unwrap_or_default(),
+                )
+                .await;
+            self.report_removed_copies().await?;
+        }
+        Ok(())
+    }
+
+    /// Cases whose copy this device removed, not yet reported to the relay.
+    async fn removed_copies(&self) -> Vec<String> {
+        self.0
+            .store
+            .get_meta(REMOVED_COPIES_KEY)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+
+    /// Tells the relay about each copy removed here that it has not heard of yet.
+    async fn report_removed_copies(&self) -> Result<(), CallError> {
+        let pending = self.removed_copies().await;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let device = self
+            .0
+            .store
+            .storage_id()
+            .await
+            .map_err(|_| CallError::Offline)?;
+        let mut left = Vec::new();
+        for case in pending {
+            let Ok(id) = case.parse::<DocumentId>() else {
+                continue;
+            };
+            match api::copy_removed(&id, &device).await {
+                // Refused: the relay no longer counts it as a departure (they rejoined).
+                Ok(()) | Err(CallError::Refused(..)) => {}
+                Err(_) => left.push(case),
+            }
+        }
+        let _ = self
+            .0
+            .store
+            .put_meta(
+                REMOVED_COPIES_KEY,
+                &serde_json::to_string(&left).unwrap_or_default(),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Things that happened without the person doing anything, to tell them.
+    pub fn notices(&self) -> RwSignal<Vec<String>> {
+        self.0.notices
     }
 
     /// My part in each case (lead professional or team member), as the relay last said.
@@ -952,7 +1106,11 @@ impl Repo {
                         // Cases this person was invited to, or made on another device; then
                         // the cases opened here while offline, for their audit trails.
                         Ok(()) => {
-                            let fetched = repo.fetch_my_cases().await;
+                            let fetched = match repo.fetch_my_cases().await {
+                                // Cases this person has left go from this device.
+                                Ok(()) => repo.hand_over_departed().await,
+                                Err(e) => Err(e),
+                            };
                             let _ = crate::viewed::report(me.id).await;
                             fetched
                         }
@@ -1152,4 +1310,14 @@ pub fn short_id(id: &DocumentId) -> String {
         .chars()
         .take(8)
         .collect()
+}
+
+/// Whether a queued effect stores, deletes or sends something of this document.
+fn effect_is_for(effect: &Effect, id: &DocumentId) -> bool {
+    match effect {
+        Effect::Put { key, .. } | Effect::Delete { key } => key.document().as_ref() == Some(id),
+        Effect::Changed(d) | Effect::Unavailable(d) => d == id,
+        Effect::Ephemeral { document_id, .. } => document_id == id,
+        Effect::Send(_) | Effect::Connected { .. } => false,
+    }
 }

@@ -10,6 +10,8 @@ CREATE TABLE subject_access_requests (
     extended    INTEGER NOT NULL DEFAULT 0,
     status      TEXT NOT NULL,
     review      TEXT NOT NULL,
+    -- Everyone who changed or sent the review (JSON ids): none of them may approve it.
+    editors     TEXT NOT NULL DEFAULT '[]',
     -- The case's heads (JSON) the review was made of: the copy is made of exactly that.
     heads       TEXT,
     opened_by   INTEGER NOT NULL REFERENCES professionals(id),

@@ -226,12 +226,17 @@ impl Access {
         .await?
         .rows_affected()
             > 0;
-        // Back in the team: their devices keep (or fetch again) the case.
-        sqlx::query("DELETE FROM departures WHERE case_id = ? AND professional_id = ?")
+        // Back in the team: their devices keep (or fetch again) the case, and a later
+        // departure starts a fresh count of removed copies.
+        for table in ["departures", "device_copies_removed"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE case_id = ? AND professional_id = ?"
+            ))
             .bind(case_id)
             .bind(professional_id)
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
         if added {
             self.write()

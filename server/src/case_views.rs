@@ -17,9 +17,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/views", post(report))
 }
 
-/// Records each view by id. A view of a case the person is no longer on is recorded too (the
-/// device showed it), marked `not_a_member`; ids the relay has never registered are ignored,
-/// so nobody can fill another case's trail with noise.
+/// Records each view by id, once (a device may report a view twice if it lost the answer). A
+/// view of a case the person has left is recorded too (their device showed it), marked
+/// `not_a_member`; views of cases they were never on are ignored, so nobody can fill another
+/// case's trail with noise.
 async fn report(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
@@ -43,9 +44,23 @@ async fn report(
         let occurred = (view.at / 1000).min(now);
         let outcome = if state.access.role(&case, me.professional.id).is_some() {
             "success"
-        } else {
+        } else if has_left(&state, &case, me.professional.id).await? {
             "not_a_member"
+        } else {
+            continue;
         };
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit WHERE case_id = ? AND event = 'case_viewed'
+             AND actor_professional_id = ? AND occurred_at = ?",
+        )
+        .bind(&case)
+        .bind(me.professional.id)
+        .bind(occurred)
+        .fetch_one(&state.db)
+        .await?;
+        if seen > 0 {
+            continue;
+        }
         state
             .audit
             .record(
@@ -58,4 +73,15 @@ async fn report(
             .await;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
+    let left: Option<i64> = sqlx::query_scalar(
+        "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
+    )
+    .bind(case)
+    .bind(professional)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(left.is_some())
 }

@@ -18,10 +18,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use shared::api::{CopyRemoved, Departure};
 
 /// The largest copy of a case a device may send: far above any real case.
-pub const MAX_COPY_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_COPY_BYTES: usize = 32 * 1024 * 1024;
+/// How long to wait for the merged changes to be on disk before saying so.
+const DISK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,25 +35,11 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/device-copy-removed", post(copy_removed))
 }
 
-/// A case the caller has left.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct Departure {
-    pub case_id: String,
-    /// Unix seconds.
-    pub left_at: i64,
-}
-
-/// A device's copy removed: the device's storage id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CopyRemoved {
-    pub device: String,
-}
-
 async fn departures(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
 ) -> ApiResult<Json<Vec<Departure>>> {
-    let rows = sqlx::query_as::<_, Departure>(
+    let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT case_id, left_at FROM departures WHERE professional_id = ? ORDER BY left_at",
     )
     .bind(me.professional.id)
@@ -60,20 +48,34 @@ async fn departures(
     // A member again (memory is the first to know): not a departure.
     Ok(Json(
         rows.into_iter()
-            .filter(|d| state.access.role(&d.case_id, me.professional.id).is_none())
+            .filter(|(case, _)| state.access.role(case, me.professional.id).is_none())
+            .map(|(case_id, left_at)| Departure { case_id, left_at })
             .collect(),
     ))
 }
 
-async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
-    let left: Option<i64> = sqlx::query_scalar(
+/// How long after leaving a device may still hand over its last edits: a laptop left in a
+/// drawer over the holidays still gets its chance, but not for ever.
+pub const FINAL_EDITS_WINDOW_SECS: i64 = 90 * 24 * 3600;
+
+async fn left_at(state: &AppState, case: &str, professional: i64) -> ApiResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
         "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
     )
     .bind(case)
     .bind(professional)
     .fetch_optional(&state.db)
-    .await?;
-    Ok(left.is_some())
+    .await?)
+}
+
+async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
+    Ok(left_at(state, case, professional).await?.is_some())
+}
+
+async fn recently_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
+    Ok(left_at(state, case, professional)
+        .await?
+        .is_some_and(|at| crate::accounts::now() - at <= FINAL_EDITS_WINDOW_SECS))
 }
 
 /// A device's copy of a case (Automerge chunks, e.g. the whole saved document) from someone
@@ -90,7 +92,7 @@ async fn final_edits(
     let case = api::case_id(&id)?;
     let me_id = me.professional.id;
     let member = state.access.role(&case, me_id).is_some();
-    if !member && !has_left(&state, &case, me_id).await? {
+    if !member && !recently_left(&state, &case, me_id).await? {
         return Err(ApiError::not_found("case"));
     }
     let event = |outcome| {
@@ -135,13 +137,26 @@ async fn final_edits(
         }
     };
     let merged = crate::journal::change_case(&state.repos, &state.db, &case, move |doc| {
-        doc.load_incremental(&bytes).map(|_| ())
+        doc.load_incremental(&bytes).map(|_| doc.get_heads())
     })
     .await;
     match merged {
-        Some(Ok(())) => {
+        Some(Ok(heads)) => {
+            // The device deletes its copy once told: only when the changes are on disk.
+            if !state.durable.wait_for(&case, &heads, DISK_WAIT).await {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server has not saved the changes yet. They are kept on your device; \
+                     try again in a minute.",
+                ));
+            }
             if new > 0 {
-                state.audit.record(event("success")).await;
+                let outcome = if member {
+                    "success"
+                } else {
+                    "success_after_leaving"
+                };
+                state.audit.record(event(outcome)).await;
             }
             Ok(Json(new))
         }

@@ -160,7 +160,13 @@ impl Journal {
         sender: i64,
         bytes: &[u8],
     ) -> Result<usize, JournalError> {
-        let claims = claims_in([bytes])?;
+        // Reading a whole document is CPU work: off the threads serving connections.
+        let owned = bytes.to_vec();
+        let claims = tokio::task::spawn_blocking(move || claims_in([owned.as_slice()]))
+            .await
+            .map_err(|_| {
+                JournalError::Unreadable(Rejected("the copy could not be read".into()))
+            })??;
         self.check_claims(repos, case, sender, claims).await
     }
 

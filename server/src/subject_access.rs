@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use shared::documents::subject_access::{
-    self as sar, Cover, NewRequest, Piece, PiecesAt, Request, Review, Status, Submit,
+    self as sar, Approve, Cover, NewRequest, Piece, PiecesAt, Request, Review, Status, Submit,
 };
 use shared::record::dates::{uk_day, Day};
 use shared::record::history::Received;
@@ -47,6 +47,7 @@ struct Stored {
     extended: bool,
     status: String,
     review: String,
+    editors: String,
     heads: Option<String>,
     opened_by: i64,
     reviewed_by: Option<i64>,
@@ -74,14 +75,41 @@ impl Stored {
         }
     }
 
+    fn status(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
+
+    /// The review as saved; an unreadable one is an error, never "nothing withheld".
+    fn review(&self) -> ApiResult<Review> {
+        serde_json::from_str(&self.review).map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "This request's review could not be read. Take it back and review it again.",
+            )
+        })
+    }
+
+    fn editors(&self) -> Vec<i64> {
+        serde_json::from_str(&self.editors).unwrap_or_default()
+    }
+
+    /// The editors with `me` added, as stored.
+    fn editors_with(&self, me: i64) -> String {
+        let mut editors = self.editors();
+        if !editors.contains(&me) {
+            editors.push(me);
+        }
+        serde_json::to_string(&editors).unwrap_or_else(|_| "[]".into())
+    }
+
     fn heads(&self) -> Option<Vec<ChangeHash>> {
         let heads: Vec<String> = serde_json::from_str(self.heads.as_deref()?).ok()?;
         heads.iter().map(|h| h.parse().ok()).collect()
     }
 }
 
-const COLUMNS: &str = "id, person_id, received_on, extended, status, review, heads, opened_by, \
-                       reviewed_by, approved_by, released_at";
+const COLUMNS: &str = "id, person_id, received_on, extended, status, review, editors, heads, \
+                       opened_by, reviewed_by, approved_by, released_at";
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -277,17 +305,24 @@ async fn save_review(
         return Err(ApiError::bad_request(&problem));
     }
     let stored = load(&state, &id, n).await?;
-    if stored.status != Status::Reviewing.as_str() {
+    let saved = sqlx::query(
+        "UPDATE subject_access_requests SET review = ?, editors = ?
+         WHERE id = ? AND status = ? AND editors = ?",
+    )
+    .bind(serde_json::to_string(&review).unwrap_or_default())
+    .bind(stored.editors_with(me.professional.id))
+    .bind(n)
+    .bind(Status::Reviewing.as_str())
+    .bind(&stored.editors)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if saved != 1 {
         return Err(refuse(
-            "This review has been sent for approval. Take it back to change it.",
+            "This review has been sent for approval, or someone else saved it a moment ago. \
+             Reload the page.",
         ));
     }
-    sqlx::query("UPDATE subject_access_requests SET review = ? WHERE id = ? AND status = ?")
-        .bind(serde_json::to_string(&review).unwrap_or_default())
-        .bind(n)
-        .bind(Status::Reviewing.as_str())
-        .execute(&state.db)
-        .await?;
     audit(
         &state,
         "subject_access_review_saved",
@@ -309,9 +344,10 @@ async fn submit(
 ) -> ApiResult<Json<Request>> {
     let id = member_case(&state, &id, &me.professional)?;
     let stored = load(&state, &id, n).await?;
-    if stored.status != Status::Reviewing.as_str() {
+    if stored.status() != Some(Status::Reviewing) {
         return Err(refuse("This review has already been sent for approval."));
     }
+    stored.review()?;
     let heads: Option<Vec<ChangeHash>> = seen.heads.iter().map(|h| h.parse().ok()).collect();
     let doc = relay_doc(&state, &id).await?;
     let held = heads.as_ref().is_some_and(|hs| {
@@ -328,19 +364,27 @@ async fn submit(
         .iter()
         .map(|h| h.to_string())
         .collect();
-    sqlx::query(
+    let sent = sqlx::query(
         "UPDATE subject_access_requests
-         SET status = ?, heads = ?, reviewed_by = ?, reviewed_at = ?
-         WHERE id = ? AND status = ?",
+         SET status = ?, heads = ?, reviewed_by = ?, reviewed_at = ?, editors = ?
+         WHERE id = ? AND status = ? AND editors = ?",
     )
     .bind(Status::AwaitingApproval.as_str())
     .bind(serde_json::to_string(&heads).unwrap_or_default())
     .bind(me.professional.id)
     .bind(now_ms())
+    .bind(stored.editors_with(me.professional.id))
     .bind(n)
     .bind(Status::Reviewing.as_str())
+    .bind(&stored.editors)
     .execute(&state.db)
-    .await?;
+    .await?
+    .rows_affected();
+    if sent != 1 {
+        return Err(refuse(
+            "Someone changed this review a moment ago. Reload the page.",
+        ));
+    }
     audit(
         &state,
         "subject_access_review_submitted",
@@ -353,7 +397,7 @@ async fn submit(
 }
 
 /// Back to reviewing (to change what is withheld, or to take in what the case holds now):
-/// any approval is undone.
+/// any approval is undone. Not once a copy has been made: that copy's record stays as it was.
 async fn reopen(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
@@ -361,16 +405,25 @@ async fn reopen(
 ) -> ApiResult<Json<Request>> {
     let id = member_case(&state, &id, &me.professional)?;
     load(&state, &id, n).await?;
-    sqlx::query(
+    let reopened = sqlx::query(
         "UPDATE subject_access_requests
          SET status = ?, heads = NULL, reviewed_by = NULL, reviewed_at = NULL,
              approved_by = NULL, approved_at = NULL
-         WHERE id = ?",
+         WHERE id = ? AND status IN (?, ?)",
     )
     .bind(Status::Reviewing.as_str())
     .bind(n)
+    .bind(Status::AwaitingApproval.as_str())
+    .bind(Status::Approved.as_str())
     .execute(&state.db)
-    .await?;
+    .await?
+    .rows_affected();
+    if reopened != 1 {
+        return Err(refuse(
+            "This review cannot be taken back now. If a copy has been made, record a new \
+             request to send another.",
+        ));
+    }
     audit(
         &state,
         "subject_access_reopened",
@@ -382,18 +435,22 @@ async fn reopen(
     Ok(Json(load(&state, &id, n).await?.request()))
 }
 
-/// A second person, never the reviewer, approves release.
+/// A second person approves release: never anyone who changed or sent the review, and only
+/// the review and version of the case they saw.
 async fn approve(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Path((id, n)): Path<(String, i64)>,
+    Body(seen): Body<Approve>,
 ) -> ApiResult<Json<Request>> {
     let id = member_case(&state, &id, &me.professional)?;
     let stored = load(&state, &id, n).await?;
-    if stored.status != Status::AwaitingApproval.as_str() {
+    if stored.status() != Some(Status::AwaitingApproval) {
         return Err(refuse("This request is not waiting for approval."));
     }
-    if stored.reviewed_by == Some(me.professional.id) {
+    if stored.reviewed_by == Some(me.professional.id)
+        || stored.editors().contains(&me.professional.id)
+    {
         audit(
             &state,
             "subject_access_approved",
@@ -406,17 +463,31 @@ async fn approve(
             "You reviewed this request, so someone else must approve it.",
         ));
     }
-    sqlx::query(
+    let seen_heads = serde_json::to_string(&seen.heads).unwrap_or_default();
+    if stored.review()? != seen.review || stored.heads.as_deref() != Some(seen_heads.as_str()) {
+        return Err(refuse(
+            "The review changed while you were looking at it. Reload the page and check it again.",
+        ));
+    }
+    let approved = sqlx::query(
         "UPDATE subject_access_requests SET status = ?, approved_by = ?, approved_at = ?
-         WHERE id = ? AND status = ?",
+         WHERE id = ? AND status = ? AND heads = ? AND review = ?",
     )
     .bind(Status::Approved.as_str())
     .bind(me.professional.id)
     .bind(now_ms())
     .bind(n)
     .bind(Status::AwaitingApproval.as_str())
+    .bind(&seen_heads)
+    .bind(&stored.review)
     .execute(&state.db)
-    .await?;
+    .await?
+    .rows_affected();
+    if approved != 1 {
+        return Err(refuse(
+            "The review changed while you were looking at it. Reload the page and check it again.",
+        ));
+    }
     audit(
         &state,
         "subject_access_approved",
@@ -428,14 +499,22 @@ async fn approve(
     Ok(Json(load(&state, &id, n).await?.request()))
 }
 
-/// A complex request may take two more months (the person must be told within the first).
+/// A complex request may take two more months; the person must be told within the first, so
+/// it can be extended only before the first month is up, and not once answered.
 async fn extend(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Path((id, n)): Path<(String, i64)>,
 ) -> ApiResult<Json<Request>> {
     let id = member_case(&state, &id, &me.professional)?;
-    load(&state, &id, n).await?;
+    let stored = load(&state, &id, n).await?;
+    let due = Day::parse(&stored.received_on).map(|d| sar::answer_by(d, false));
+    if stored.status() == Some(Status::Released) || due.is_none_or(|d| uk_day(now_ms()) > d) {
+        return Err(refuse(
+            "The deadline can only be extended before the first month is up, and before the \
+             copy is sent.",
+        ));
+    }
     sqlx::query("UPDATE subject_access_requests SET extended = 1 WHERE id = ?")
         .bind(n)
         .execute(&state.db)
@@ -457,15 +536,17 @@ async fn copy(
     case: &str,
     n: i64,
     me: &Professional,
-) -> ApiResult<(shared::documents::Document, sar::Export)> {
+) -> ApiResult<(shared::documents::Document, sar::Export, String)> {
     let stored = load(state, case, n).await?;
-    let status = Status::parse(&stored.status);
-    if !matches!(status, Some(Status::Approved | Status::Released)) {
+    if !matches!(stored.status(), Some(Status::Approved | Status::Released))
+        || stored.heads().is_none()
+    {
         audit(state, "subject_access_released", "denied", me.id, case).await;
         return Err(refuse(
             "This copy cannot be made until a second person has approved the review.",
         ));
     }
+    let review = stored.review()?;
     let request = stored.request();
     let (pieces, heads, doc) = read_pieces(state, case, &stored).await?;
     let mut recipients: Vec<String> = Vec::new();
@@ -476,7 +557,6 @@ async fn copy(
     }
     let day = |iso: &str| Day::parse(iso).map(Day::in_words).unwrap_or_default();
     let subject = request.person_id.clone();
-    let review = request.review.clone();
     let (received, answer_by) = (day(&request.received_on), day(&request.answer_by));
     let made = tokio::task::spawn_blocking(move || {
         let then = shared::record::history::state_at(&doc, &heads);
@@ -488,8 +568,11 @@ async fn copy(
             .find(|p| p.id == subject)
             .map(|p| p.display_name())
             .unwrap_or_else(|| "the person who asked".into());
+        // Only what the copy itself may say: withheld sharing decisions and people stay out.
         for s in &record.consent.sharing {
-            if s.shared == Some(true) && !s.with.trim().is_empty() {
+            let piece = format!("consent/sharing/{}", s.id);
+            let withheld = review.withholds(&piece) || review.withholds(&format!("{piece}/with"));
+            if s.shared == Some(true) && !s.with.trim().is_empty() && !withheld {
                 recipients.push(s.with.trim().to_string());
             }
         }
@@ -503,6 +586,10 @@ async fn copy(
             made_on: uk_day(now_ms()).in_words(),
             children: record
                 .children()
+                .filter(|c| {
+                    let piece = format!("family/people/{}", c.id);
+                    !review.withholds(&piece) && !review.withholds(&format!("{piece}/name"))
+                })
                 .map(|c| sar::remove_words(&c.display_name(), &words))
                 .collect(),
             recipients: recipients
@@ -520,16 +607,35 @@ async fn copy(
             "Something went wrong on the server. Try again in a minute.",
         )
     })?;
-    sqlx::query(
+    Ok((made.0, made.1, stored.heads.unwrap_or_default()))
+}
+
+/// Notes that the copy made of the reviewed version has gone out; refused if the request was
+/// taken back meanwhile (the copy made then is not handed over).
+async fn released(state: &AppState, case: &str, n: i64, heads: &str) -> ApiResult<()> {
+    let done = sqlx::query(
         "UPDATE subject_access_requests
-         SET status = ?, released_at = COALESCE(released_at, ?) WHERE id = ?",
+         SET status = ?, released_at = COALESCE(released_at, ?)
+         WHERE case_id = ? AND id = ? AND status IN (?, ?) AND heads = ?",
     )
     .bind(Status::Released.as_str())
     .bind(now_ms())
+    .bind(case)
     .bind(n)
+    .bind(Status::Approved.as_str())
+    .bind(Status::Released.as_str())
+    .bind(heads)
     .execute(&state.db)
-    .await?;
-    Ok(made)
+    .await?
+    .rows_affected();
+    if done == 1 {
+        Ok(())
+    } else {
+        Err(refuse(
+            "This review was taken back while the copy was being made. It must be approved \
+             again.",
+        ))
+    }
 }
 
 async fn copy_pdf(
@@ -538,8 +644,9 @@ async fn copy_pdf(
     Path((id, n)): Path<(String, i64)>,
 ) -> ApiResult<Response> {
     let id = member_case(&state, &id, &me.professional)?;
-    let (document, _) = copy(&state, &id, n, &me.professional).await?;
+    let (document, _, heads) = copy(&state, &id, n, &me.professional).await?;
     let bytes = api::draw_pdf(document).await?;
+    released(&state, &id, n, &heads).await?;
     audit(
         &state,
         "subject_access_released_pdf",
@@ -561,8 +668,9 @@ async fn copy_json(
     Path((id, n)): Path<(String, i64)>,
 ) -> ApiResult<Response> {
     let id = member_case(&state, &id, &me.professional)?;
-    let (_, export) = copy(&state, &id, n, &me.professional).await?;
+    let (_, export, heads) = copy(&state, &id, n, &me.professional).await?;
     let json = serde_json::to_vec_pretty(&export).unwrap_or_default();
+    released(&state, &id, n, &heads).await?;
     audit(
         &state,
         "subject_access_released_json",

@@ -48,7 +48,27 @@ async fn views_are_recorded_with_when_they_happened() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    // Bob is not on the case: recorded, as not a member.
+    // Stranger was never on the case: ignored. Bob has left it: recorded, as not a member.
+    let stranger = practitioner(&relay, "stranger").await;
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/views",
+        Some(&stranger.token),
+        Some(&serde_json::json!([{ "case_id": case, "at": hour_ago }])),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(common::invite(&relay, &ann, &id, &bob).await.status, 201);
+    let r = http(
+        relay.addr,
+        "DELETE",
+        &format!("/api/cases/{case}/members/{}", bob.id),
+        Some(&ann.token),
+        None,
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.body);
     let r = http(
         relay.addr,
         "POST",
@@ -92,5 +112,16 @@ async fn views_are_recorded_with_when_they_happened() {
     )
     .await;
     assert_eq!(r.status, 401);
+    // The same view reported again (an answer lost on the way) is recorded once.
+    let again = serde_json::json!([{ "case_id": case, "at": hour_ago }]);
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/views",
+        Some(&ann.token),
+        Some(&again),
+    )
+    .await;
+    assert_eq!(r.status, 204);
     assert_eq!(views(&relay, &case).await.len(), 3);
 }

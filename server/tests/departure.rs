@@ -123,7 +123,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     assert_eq!(
         events,
         vec![
-            row("final_edits", "success"),
+            row("final_edits", "success_after_leaving"),
             row("final_edits", "refused_not_yours"),
             row("final_edits", "refused_unreadable"),
             row("device_copy_removed", "success"),
@@ -133,6 +133,15 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     assert!(automerge::ReadDoc::get(lead_doc, automerge::ROOT, "forged")
         .unwrap()
         .is_none());
+
+    // Long after leaving, a copy is no longer taken.
+    sqlx::query("UPDATE departures SET left_at = left_at - 91 * 24 * 3600 WHERE case_id = ?")
+        .bind(id.to_string())
+        .execute(&relay.state.db)
+        .await
+        .unwrap();
+    let (status, _, _) = post_raw(&relay, &path, &bob.token, &copy).await;
+    assert_eq!(status, 404);
 
     // Invited again: no longer a departure.
     assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);

@@ -148,7 +148,15 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = http(relay.addr, "POST", &at("approve"), Some(&ann.token), None).await;
+    let seen_by_approver = serde_json::json!({ "heads": heads, "review": review });
+    let r = http(
+        relay.addr,
+        "POST",
+        &at("approve"),
+        Some(&ann.token),
+        Some(&seen_by_approver),
+    )
+    .await;
     assert_eq!(r.status, 403);
     assert!(r.body.contains("someone else must approve"), "{}", r.body);
 
@@ -167,7 +175,25 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     })
     .await;
 
-    let r = http(relay.addr, "POST", &at("approve"), Some(&bob.token), None).await;
+    // Approving something other than what was sent for approval is refused.
+    let other = serde_json::json!({ "heads": heads, "review": { "pieces": [], "words": [] } });
+    let r = http(
+        relay.addr,
+        "POST",
+        &at("approve"),
+        Some(&bob.token),
+        Some(&other),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = http(
+        relay.addr,
+        "POST",
+        &at("approve"),
+        Some(&bob.token),
+        Some(&seen_by_approver),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let approved: Request = serde_json::from_str(&r.body).unwrap();
     assert_eq!(approved.status, Status::Approved);
@@ -230,4 +256,7 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     let listed: Vec<Request> = serde_json::from_str(&r.body).unwrap();
     assert_eq!(listed[0].status, Status::Released);
     assert!(listed[0].released_at.is_some());
+    // What went out stays on the record: it cannot be taken back.
+    let r = http(relay.addr, "POST", &at("reopen"), Some(&ann.token), None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
 }

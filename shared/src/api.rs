@@ -253,3 +253,18 @@ pub struct CaseView {
 
 /// Most views one report may carry; a device sends more in several.
 pub const MAX_VIEWS_PER_REPORT: usize = 500;
+
+/// `GET /api/departures`: a case the caller has left (removed from its team, or the family
+/// withdrew consent), so their devices hand over any last edits and remove their copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    pub case_id: String,
+    /// Unix seconds.
+    pub left_at: i64,
+}
+
+/// `POST /api/cases/:id/device-copy-removed`: this device (its storage id) removed its copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRemoved {
+    pub device: String,
+}

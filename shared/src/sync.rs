@@ -275,6 +275,12 @@ impl SyncClient {
         self.flush(&id)
     }
 
+    /// Drops a document from memory (its storage is the host's to delete): it is no longer
+    /// synced or announced. True if it was held.
+    pub fn forget(&mut self, id: &DocumentId) -> bool {
+        self.docs.remove(id).is_some()
+    }
+
     pub fn holds(&self, id: &DocumentId) -> bool {
         self.docs.contains_key(id)
     }

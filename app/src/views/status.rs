@@ -20,6 +20,7 @@ pub fn SyncStatusBar() -> impl IntoView {
         }
     };
     let cases = use_repo().cases();
+    let notices = use_repo().notices();
     let text = move || {
         let s = status.get();
         if s.not_stored {
@@ -67,6 +68,23 @@ pub fn SyncStatusBar() -> impl IntoView {
             <strong class=move || tag().0>{move || tag().1}</strong>
             <span class="app-sync-status__text">{text}</span>
         </div>
+        {move || {
+            let said = notices.get();
+            (!said.is_empty()).then(|| view! {
+                <div class="govuk-width-container">
+                    <div class="govuk-notification-banner" role="region" aria-labelledby="notices-title" data-testid="notices">
+                        <div class="govuk-notification-banner__header">
+                            <h2 class="govuk-notification-banner__title" id="notices-title">"Important"</h2>
+                        </div>
+                        <div class="govuk-notification-banner__content">
+                            {said.into_iter().map(|n| view! { <p class="govuk-notification-banner__heading">{n}</p> }).collect_view()}
+                            <button type="button" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0"
+                                on:click=move |_| notices.set(Vec::new())>"Dismiss"</button>
+                        </div>
+                    </div>
+                </div>
+            })
+        }}
         {move || status.get().problem.map(|p| view! {
             <div class="govuk-width-container">
                 <div class="govuk-error-summary" role="alert" data-testid="storage-problem">

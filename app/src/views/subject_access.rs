@@ -9,7 +9,8 @@ use super::{outcome, uk_today, use_repo};
 use crate::api::{self, CallError};
 use leptos::prelude::*;
 use shared::documents::subject_access::{
-    NewRequest, Piece, Reason, Request, Review, Status, Submit, WithheldPiece, WithheldWords,
+    Approve, NewRequest, Piece, Reason, Request, Review, Status, Submit, WithheldPiece,
+    WithheldWords,
 };
 use shared::record::dates::Day;
 use shared::record::CaseRecord;
@@ -286,8 +287,10 @@ fn Reviewing(
         }),
         words: words.get_untracked(),
     };
+    let shown_review = StoredValue::new(request.review.clone());
     let act = move |step: &'static str, done: &'static str| {
         busy.set(true);
+        let approved_review = shown_review.get_value();
         leptos::task::spawn_local(async move {
             let saved = if matches!(step, "save" | "submit") {
                 api::save_subject_access_review(&id, n, &review())
@@ -309,6 +312,19 @@ fn Reviewing(
                     api::submit_subject_access(&id, n, &Submit { heads })
                         .await
                         .map(drop)
+                }
+                (Ok(()), "approve") => {
+                    // Exactly what the approver was shown.
+                    let heads = pieces
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .map(|at| at.heads)
+                        .unwrap_or_default();
+                    let seen = Approve {
+                        heads,
+                        review: approved_review.clone(),
+                    };
+                    api::approve_subject_access(&id, n, &seen).await.map(drop)
                 }
                 (Ok(()), step) => api::subject_access_step(&id, n, step).await.map(drop),
             };

@@ -51,7 +51,7 @@ impl Reason {
         match self {
             Reason::RightsOfOthers => "About someone else",
             Reason::SeriousHarm => "Likely to cause serious harm",
-            Reason::HealthData => "Health information not checked by a health professional",
+            Reason::HealthData => "Health information waiting for a health professional's opinion",
             Reason::Crime => "Would harm preventing or detecting crime",
             Reason::ConfidentialSource => "Would identify a confidential source",
         }
@@ -68,7 +68,8 @@ impl Reason {
                  or mental health if we gave it."
             }
             Reason::HealthData => {
-                "Health information that a health professional must check before it is given."
+                "Health information that a health professional must give their opinion on \
+                 before we can give it to you."
             }
             Reason::Crime => "Information that would harm the prevention or detection of crime.",
             Reason::ConfidentialSource => {
@@ -173,6 +174,11 @@ impl Review {
         None
     }
 
+    /// Whether the piece, or the item it is, is withheld as a whole.
+    pub fn withholds(&self, piece: &str) -> bool {
+        self.pieces.iter().any(|w| w.piece == piece)
+    }
+
     /// The reasons used, each once, in [`Reason::ALL`]'s order.
     pub fn reasons(&self) -> Vec<Reason> {
         let used: HashSet<Reason> = self
@@ -273,7 +279,7 @@ pub fn redact(pieces: &[Piece], review: &Review) -> Vec<Piece> {
         })
         .map(|p| {
             let mut p = p.clone();
-            if plain_named.contains(p.piece.as_str()) {
+            if plain_named.contains(p.piece.as_str()) || cut_inside(&p.label, &words) {
                 if let Some(plain) = &p.plain_label {
                     p.label = plain.clone();
                 }
@@ -290,8 +296,15 @@ pub fn redact(pieces: &[Piece], review: &Review) -> Vec<Piece> {
 /// `text` with every occurrence of each of `words` (any case, as whole words) replaced by
 /// [`WITHHELD`].
 pub fn remove_words(text: &str, words: &[&str]) -> String {
+    // Longest first, so "Dave Jones" goes whole before "Dave" could leave "Jones" behind.
+    let mut words: Vec<&str> = words
+        .iter()
+        .map(|w| w.trim())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
     let mut text = text.to_string();
-    for w in words.iter().filter(|w| !w.is_empty()) {
+    for w in words {
         text = remove_one(&text, w);
     }
     text
@@ -321,10 +334,23 @@ fn remove_one(text: &str, words: &str) -> String {
 }
 
 /// How many of `chars` match `want` (already lower case) from the start, if they all do.
+/// Any run of spaces or line breaks matches any other ("Dave  Jones" is "Dave Jones").
 fn match_at(chars: &[char], want: &[char]) -> Option<usize> {
     let mut taken = 0;
     let mut at = 0;
     while at < want.len() {
+        if want[at].is_whitespace() {
+            if !chars.get(taken)?.is_whitespace() {
+                return None;
+            }
+            while chars.get(taken).is_some_and(|c| c.is_whitespace()) {
+                taken += 1;
+            }
+            while want.get(at).is_some_and(|c| c.is_whitespace()) {
+                at += 1;
+            }
+            continue;
+        }
         let c = chars.get(taken)?;
         for l in c.to_lowercase() {
             if want.get(at) != Some(&l) {
@@ -335,6 +361,19 @@ fn match_at(chars: &[char], want: &[char]) -> Option<usize> {
         taken += 1;
     }
     Some(taken)
+}
+
+/// Whether a label shortened with "…" ends in the start of one of `words`: the rest was cut
+/// off before it could be found, so the label must not be shown as it is.
+fn cut_inside(label: &str, words: &[&str]) -> bool {
+    let Some(before) = label.trim_end_matches('\u{201d}').strip_suffix('\u{2026}') else {
+        return false;
+    };
+    let before: Vec<char> = before.chars().flat_map(char::to_lowercase).collect();
+    words.iter().any(|w| {
+        let w: Vec<char> = w.trim().chars().flat_map(char::to_lowercase).collect();
+        (1..w.len()).any(|k| before.ends_with(&w[..k]))
+    })
 }
 
 /// What the cover note says about the request and the case.
@@ -412,6 +451,26 @@ pub fn cover_note(cover: &Cover) -> Vec<Section> {
             ],
         },
         Section {
+            heading: "Why we hold it, and where it came from".into(),
+            blocks: vec![
+                para(
+                    "We use this information to give your family early help: to understand what \
+                     is going well and what worries people, to agree a plan with you, to check \
+                     how it is going, and to keep children safe.",
+                ),
+                para(
+                    "It includes names, contact details and dates of birth; what was said and \
+                     seen; health, education and family circumstances; and decisions about \
+                     sharing information.",
+                ),
+                para(
+                    "It came from you and your family, and from the professionals working with \
+                     you (for example school, health visiting, police or the council), who \
+                     recorded it in the case.",
+                ),
+            ],
+        },
+        Section {
             heading: "Who has this information".into(),
             blocks: vec![
                 para("Information in the case is shared with the services helping your family:"),
@@ -427,8 +486,10 @@ pub fn cover_note(cover: &Cover) -> Vec<Section> {
         Section {
             heading: "How long we keep it".into(),
             blocks: vec![para(
-                "We keep early help records for as long as our retention schedule says, and \
-                 then delete them. Ask us for the schedule if you want to know the dates.",
+                "We keep early help records for a fixed time after the case closes, set by our \
+                 retention schedule, and then delete them. For records about a child this is \
+                 usually until the child is 25. Ask us for the schedule if you want the exact \
+                 date.",
             )],
         },
     ];
@@ -462,8 +523,9 @@ pub fn cover_note(cover: &Cover) -> Vec<Section> {
         blocks: vec![Block::Bullets {
             items: vec![
                 "You can ask us to correct anything that is wrong.".into(),
-                "You can ask us to delete information, or to stop or limit using it. We \
-                     cannot always do this, for example where we need it to keep a child safe."
+                "You can ask us to delete information, to limit how we use it, or object to \
+                 us using it. We cannot always do this, for example where we need it to keep \
+                 a child safe."
                     .into(),
                 "You can complain to us, and then to the Information Commissioner's Office: \
                      ico.org.uk/make-a-complaint or 0303 123 1113."
@@ -705,6 +767,14 @@ pub struct Submit {
     pub heads: Vec<String>,
 }
 
+/// Approving a review: what the approver saw (the case's version and the review), so a review
+/// changed meanwhile is not approved unseen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approve {
+    pub heads: Vec<String>,
+    pub review: Review,
+}
+
 /// Recording a new request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRequest {
@@ -739,6 +809,22 @@ mod tests {
             "Mum said [withheld] shouted. [withheld]'s van; Alan and [withheld]."
         );
         assert_eq!(remove_words("Dave Jonesy", &words), "Dave Jonesy");
+        // The longer phrase first, whatever order they were given in; any spacing.
+        assert_eq!(
+            remove_words(
+                "Dave  Jones and\nDave Jones and Dave",
+                &["Dave", "Dave Jones"]
+            ),
+            "[withheld] and\n[withheld] and [withheld]"
+        );
+    }
+
+    #[test]
+    fn a_label_cut_short_inside_withheld_words_is_not_shown() {
+        let label = "Action \u{201c}Keep Sam away from Dave Jo\u{2026}\u{201d}";
+        assert!(cut_inside(label, &["Dave Jones"]));
+        assert!(!cut_inside(label, &["Sam Smith"]));
+        assert!(!cut_inside("Action \u{201c}Visit\u{201d}", &["Dave Jones"]));
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! Leaving a case's team in Chromium: Bob types in a case while offline, and while he is away
+//! Lena removes him from the team. When his browser is back, his words reach Lena, then the
+//! case leaves his caseload and his browser's storage, and he is told why.
+
+use e2e::accounts::{Api, COUNCIL};
+use e2e::bench::Conn;
+use e2e::{
+    eventually, find, js, screenshot, sign_in, synced, type_into, wait_for_text, Driver, Relay,
+};
+use fantoccini::Client;
+use serde_json::json;
+use shared::record::CaseRecord;
+
+const WORDS: &str = "Sam said he likes his new teacher.";
+
+/// How many keys this browser's storage holds for the case (chunks and sync states), and
+/// whether its summary is there: "<keys> <summary>".
+async fn stored_for(b: &Client, case: &str) -> String {
+    let v = b
+        .execute_async(
+            "const [case_id, done] = arguments; const open = indexedDB.open('tac-planner');\
+             open.onsuccess = () => { const db = open.result;\
+               const tx = db.transaction(['chunks', 'cases'], 'readonly');\
+               const keys = tx.objectStore('chunks').getAllKeys();\
+               const summary = tx.objectStore('cases').getKey(case_id);\
+               tx.oncomplete = () => { db.close();\
+                 done(keys.result.filter(k => String(k).startsWith(case_id)).length + ' ' + (summary.result !== undefined)); }; };\
+             open.onerror = () => done('error');",
+            vec![case.into()],
+        )
+        .await
+        .expect("script runs");
+    v.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_browser() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let admin = Api::admin(&relay);
+    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let bob_id = admin.add_practitioner("Bob Brown", "bob@council.test", COUNCIL);
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
+    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
+    let (id, _) = desk
+        .client
+        .create(CaseRecord::new("Sam Smith").into_document().unwrap());
+    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
+    assert_eq!(status, 201, "{body}");
+    let effects = desk.client.resync(&id);
+    desk.carry_out(effects).await.unwrap();
+    desk.until(|c| c.client.unsent_changes(&id) == 0)
+        .await
+        .unwrap();
+    let (status, body) = lena.call(
+        "POST",
+        &format!("/api/cases/{id}/members"),
+        Some(json!({ "professional_id": bob_id })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let case = id.to_string();
+    let link = format!("{}/case/{id}", relay.url());
+
+    // Bob has the case on his laptop.
+    let b = driver.browser().await;
+    sign_in(&b, &relay, "bob@council.test").await;
+    b.goto(&format!("{link}/assessment")).await.unwrap();
+    find(&b, "#field-assessment-childvoice").await;
+    synced(&b).await;
+
+    // Offline (the relay cannot be reached), he writes down what Sam said, and closes the app.
+    relay.stop();
+    type_into(&b, "field-assessment-childvoice", WORDS).await;
+    eventually(20, "his words saved on the laptop", || async {
+        let unsent = js(
+            &b,
+            "document.querySelector('[data-testid=sync-status]').dataset.unsent",
+        )
+        .await;
+        (unsent != "0" && !unsent.is_empty()).then_some(())
+    })
+    .await;
+    b.goto("about:blank").await.unwrap();
+
+    // Meanwhile Lena removes him from the team.
+    relay.restart();
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let (status, body) = lena.call("DELETE", &format!("/api/cases/{id}/members/{bob_id}"), None);
+    assert!(status < 300, "{status} {body}");
+
+    // He opens the app again: his words reach Lena, and the case leaves his laptop.
+    b.goto(&relay.url()).await.unwrap();
+    wait_for_text(
+        &b,
+        "[data-testid=notices]",
+        "You are no longer in the team for Sam Smith. The case has been removed from this device.",
+    )
+    .await;
+    screenshot(&b, "98-left-the-team").await;
+    let mut desk = Conn::connect_with(desk.client, &ws, Some(&lena))
+        .await
+        .unwrap();
+    let effects = desk.client.resync(&id);
+    desk.carry_out(effects).await.unwrap();
+    desk.until(|c| {
+        c.client
+            .document(&id)
+            .and_then(|d| CaseRecord::from_document(d).ok())
+            .is_some_and(|r| r.assessment.child_voice.as_str() == WORDS)
+    })
+    .await
+    .expect("Bob's words reach Lena");
+    let stored = eventually(20, "the case gone from the browser's storage", || async {
+        let s = stored_for(&b, &case).await;
+        (s == "0 false").then_some(s)
+    })
+    .await;
+    assert_eq!(stored, "0 false");
+    assert_eq!(
+        js(
+            &b,
+            "document.querySelectorAll('[data-testid=caseload-case]').length"
+        )
+        .await,
+        "0"
+    );
+    find(&b, "[data-testid=caseload-empty]").await;
+    // The relay knows this device's copy is gone.
+    let (status, rows) = admin_audit(&relay, &case);
+    assert_eq!(status, 200);
+    let events: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        events.contains(&"final_edits success".to_string()),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&"device_copy_removed success".to_string()),
+        "{events:?}"
+    );
+}
+
+fn admin_audit(relay: &Relay, case: &str) -> (u16, serde_json::Value) {
+    Api::admin(relay).call("GET", &format!("/api/cases/{case}/audit"), None)
+}
