@@ -40,13 +40,31 @@ fn store(kept: &[Kept]) {
     }
 }
 
-/// Notes that `professional` opened `case` now.
+/// A look at a case: moving between its sections, or coming back to it within this long in
+/// the same tab, is the same look.
+const ONE_LOOK_MS: f64 = 30.0 * 60.0 * 1000.0;
+
+thread_local! {
+    static LOOKED: std::cell::RefCell<std::collections::HashMap<(i64, DocumentId), f64>> =
+        std::cell::RefCell::default();
+}
+
+/// Notes that `professional` opened `case` now (once per look).
 pub fn note(professional: i64, case: DocumentId) {
+    let now = js_sys::Date::now();
+    let same_look = LOOKED.with(|l| {
+        let mut l = l.borrow_mut();
+        let last = l.insert((professional, case), now);
+        last.is_some_and(|t| now - t < ONE_LOOK_MS)
+    });
+    if same_look {
+        return;
+    }
     let mut kept = load();
     kept.push(Kept {
         p: professional,
         case: case.to_string(),
-        at: js_sys::Date::now() as i64,
+        at: now as i64,
     });
     if kept.len() > MOST_KEPT {
         let extra = kept.len() - MOST_KEPT;
@@ -58,6 +76,21 @@ pub fn note(professional: i64, case: DocumentId) {
 /// Sends `professional`'s kept views to the relay, a report at a time, forgetting each once
 /// recorded. Stops at the first failure (offline, signed out); what is left goes next time.
 pub async fn report(professional: i64) -> Result<(), CallError> {
+    // One report at a time in this tab: two at once would send the same views twice. The one
+    // running reads the kept views afresh each round, so it takes what was added meanwhile.
+    if REPORTING.with(|r| r.replace(true)) {
+        return Ok(());
+    }
+    let result = report_all(professional).await;
+    REPORTING.with(|r| r.set(false));
+    result
+}
+
+thread_local! {
+    static REPORTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+async fn report_all(professional: i64) -> Result<(), CallError> {
     loop {
         let batch: Vec<CaseView> = load()
             .into_iter()

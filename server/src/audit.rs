@@ -19,7 +19,7 @@ pub struct Event {
     pub subject_professional: Option<i64>,
     pub subject_agency: Option<i64>,
     pub client: Option<IpAddr>,
-    /// When it happened on the device, if the device reports it later (Unix seconds).
+    /// When it happened on the device, if the device reports it later (Unix milliseconds).
     pub occurred_at: Option<i64>,
 }
 
@@ -51,8 +51,8 @@ impl Event {
         self.client = addr;
         self
     }
-    pub fn occurred_at(mut self, unix_seconds: i64) -> Self {
-        self.occurred_at = Some(unix_seconds);
+    pub fn occurred_at(mut self, unix_ms: i64) -> Self {
+        self.occurred_at = Some(unix_ms);
         self
     }
 }
@@ -176,7 +176,7 @@ pub fn to_csv(rows: &[Row]) -> String {
             r.outcome,
             r.client_hash.as_deref().unwrap_or_default(),
             r.occurred_at
-                .map(crate::accounts::rfc3339)
+                .map(|ms| crate::accounts::rfc3339(ms.div_euclid(1000)))
                 .unwrap_or_default(),
         ));
     }
