@@ -290,6 +290,18 @@ async fn pieces(
     }))
 }
 
+/// A step done: audited, and the request as it stands now.
+async fn done(
+    state: &AppState,
+    kind: &str,
+    me: i64,
+    case: &str,
+    n: i64,
+) -> ApiResult<Json<Request>> {
+    audit(state, kind, "success", me, case).await;
+    Ok(Json(load(state, case, n).await?.request()))
+}
+
 fn refuse(message: &str) -> ApiError {
     ApiError::new(axum::http::StatusCode::CONFLICT, message)
 }
@@ -323,15 +335,14 @@ async fn save_review(
              Reload the page.",
         ));
     }
-    audit(
+    done(
         &state,
         "subject_access_review_saved",
-        "success",
         me.professional.id,
         &id,
+        n,
     )
-    .await;
-    Ok(Json(load(&state, &id, n).await?.request()))
+    .await
 }
 
 /// The reviewer has finished: the case as they saw it (its heads) is what will be released,
@@ -385,15 +396,14 @@ async fn submit(
             "Someone changed this review a moment ago. Reload the page.",
         ));
     }
-    audit(
+    done(
         &state,
         "subject_access_review_submitted",
-        "success",
         me.professional.id,
         &id,
+        n,
     )
-    .await;
-    Ok(Json(load(&state, &id, n).await?.request()))
+    .await
 }
 
 /// Back to reviewing (to change what is withheld, or to take in what the case holds now):
@@ -424,15 +434,14 @@ async fn reopen(
              request to send another.",
         ));
     }
-    audit(
+    done(
         &state,
         "subject_access_reopened",
-        "success",
         me.professional.id,
         &id,
+        n,
     )
-    .await;
-    Ok(Json(load(&state, &id, n).await?.request()))
+    .await
 }
 
 /// A second person approves release: never anyone who changed or sent the review, and only
@@ -488,15 +497,14 @@ async fn approve(
             "The review changed while you were looking at it. Reload the page and check it again.",
         ));
     }
-    audit(
+    done(
         &state,
         "subject_access_approved",
-        "success",
         me.professional.id,
         &id,
+        n,
     )
-    .await;
-    Ok(Json(load(&state, &id, n).await?.request()))
+    .await
 }
 
 /// A complex request may take two more months; the person must be told within the first, so
@@ -519,15 +527,14 @@ async fn extend(
         .bind(n)
         .execute(&state.db)
         .await?;
-    audit(
+    done(
         &state,
         "subject_access_extended",
-        "success",
         me.professional.id,
         &id,
+        n,
     )
-    .await;
-    Ok(Json(load(&state, &id, n).await?.request()))
+    .await
 }
 
 /// The copy, for an approved request: made from the reviewed heads with the review applied.

@@ -156,23 +156,13 @@ async fn post_raw(
     token: &str,
     bytes: &[u8],
 ) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
-         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
-        bytes.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(bytes).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&out[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head, out[split + 4..].to_vec())
+    common::http_raw(
+        relay.addr,
+        "POST",
+        path,
+        token,
+        "application/octet-stream",
+        bytes,
+    )
+    .await
 }

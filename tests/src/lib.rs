@@ -561,3 +561,32 @@ pub async fn download(
         path: file,
     }
 }
+
+/// A case made on `owner`'s other device (a desk computer, over the real sync protocol) and
+/// stored on the relay before this returns: the relay's sync address, the case's id, and that
+/// device, to follow the case live.
+pub async fn case_from_another_device(
+    relay: &Relay,
+    owner: &accounts::Api,
+    doc: automerge::AutoCommit,
+) -> (String, shared::DocumentId, bench::Conn) {
+    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
+    let mut desk = bench::Conn::connect(&ws, Some(owner))
+        .await
+        .expect("the desk connects");
+    let (id, _) = desk.client.create(doc);
+    let (status, body) = owner.call(
+        "POST",
+        "/api/cases",
+        Some(serde_json::json!({ "id": id.to_string() })),
+    );
+    assert_eq!(status, 201, "registering the case: {body}");
+    let effects = desk.client.resync(&id);
+    desk.carry_out(effects)
+        .await
+        .expect("the desk sends the case");
+    desk.until(|c| c.client.unsent_changes(&id) == 0)
+        .await
+        .expect("the relay stores the case");
+    (ws, id, desk)
+}

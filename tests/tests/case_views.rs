@@ -3,9 +3,7 @@
 //! opened.
 
 use e2e::accounts::{Api, COUNCIL};
-use e2e::bench::Conn;
 use e2e::{eventually, find, js, sign_in, Driver, Relay};
-use serde_json::json;
 use shared::record::CaseRecord;
 
 fn views(admin: &Api, case: &str) -> Vec<serde_json::Value> {
@@ -26,18 +24,12 @@ async fn opening_a_case_online_or_offline_is_on_its_record() {
     let admin = Api::admin(&relay);
     let lena_id = admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
     let lena = Api::sign_in(&relay, "lena@council.test");
-    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
-    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
-    let (id, _) = desk
-        .client
-        .create(CaseRecord::new("Sam Smith").into_document().unwrap());
-    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
-    assert_eq!(status, 201, "{body}");
-    let effects = desk.client.resync(&id);
-    desk.carry_out(effects).await.unwrap();
-    desk.until(|c| c.client.unsent_changes(&id) == 0)
-        .await
-        .unwrap();
+    let (_, id, _desk) = e2e::case_from_another_device(
+        &relay,
+        &lena,
+        CaseRecord::new("Sam Smith").into_document().unwrap(),
+    )
+    .await;
     let case = id.to_string();
     let link = format!("{}/case/{id}", relay.url());
 

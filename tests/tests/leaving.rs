@@ -41,18 +41,12 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
     admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
     let bob_id = admin.add_practitioner("Bob Brown", "bob@council.test", COUNCIL);
     let lena = Api::sign_in(&relay, "lena@council.test");
-    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
-    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
-    let (id, _) = desk
-        .client
-        .create(CaseRecord::new("Sam Smith").into_document().unwrap());
-    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
-    assert_eq!(status, 201, "{body}");
-    let effects = desk.client.resync(&id);
-    desk.carry_out(effects).await.unwrap();
-    desk.until(|c| c.client.unsent_changes(&id) == 0)
-        .await
-        .unwrap();
+    let (ws, id, desk) = e2e::case_from_another_device(
+        &relay,
+        &lena,
+        CaseRecord::new("Sam Smith").into_document().unwrap(),
+    )
+    .await;
     let (status, body) = lena.call(
         "POST",
         &format!("/api/cases/{id}/members"),

@@ -7,12 +7,10 @@
 
 use autosurgeon::Text;
 use e2e::accounts::{Api, COUNCIL};
-use e2e::bench::Conn;
 use e2e::{
     choose, click_button, find, js, last_field, screenshot, sign_in, text_of, wait_for_text,
     Driver, Relay,
 };
-use serde_json::json;
 use shared::record::family::{Person, Role};
 use shared::record::step::{ConsentCheck, Direction, Step};
 use shared::record::CaseRecord;
@@ -61,16 +59,8 @@ async fn a_request_for_support_is_sent_only_when_complete_and_the_step_up_shows_
     let lena = Api::sign_in(&relay, "lena@council.test");
 
     // The case, made and shared by Lena's other device.
-    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
-    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
-    let (id, _) = desk.client.create(case().into_document().unwrap());
-    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
-    assert_eq!(status, 201, "{body}");
-    let effects = desk.client.resync(&id);
-    desk.carry_out(effects).await.unwrap();
-    desk.until(|c| c.client.unsent_changes(&id) == 0)
-        .await
-        .unwrap();
+    let (_, id, _desk) =
+        e2e::case_from_another_device(&relay, &lena, case().into_document().unwrap()).await;
     let link = format!("{}/case/{id}", relay.url());
 
     let b = driver.browser().await;

@@ -7,7 +7,6 @@
 
 use autosurgeon::Text;
 use e2e::accounts::{Api, COUNCIL};
-use e2e::bench::Conn;
 use e2e::{
     choose, click_button, find, js, screenshot, sign_in, text_of, type_into, wait_for_text, Driver,
     Relay,
@@ -41,16 +40,8 @@ async fn a_request_for_information_is_reviewed_approved_by_a_colleague_and_downl
 
     // The case, made and shared by Lena's other device; Asha is on the team.
     let (record, mum_id, dad_id) = case();
-    let ws = format!("{}/sync", relay.url().replacen("http", "ws", 1));
-    let mut desk = Conn::connect(&ws, Some(&lena)).await.unwrap();
-    let (id, _) = desk.client.create(record.into_document().unwrap());
-    let (status, body) = lena.call("POST", "/api/cases", Some(json!({ "id": id.to_string() })));
-    assert_eq!(status, 201, "{body}");
-    let effects = desk.client.resync(&id);
-    desk.carry_out(effects).await.unwrap();
-    desk.until(|c| c.client.unsent_changes(&id) == 0)
-        .await
-        .unwrap();
+    let (_, id, _desk) =
+        e2e::case_from_another_device(&relay, &lena, record.into_document().unwrap()).await;
     let (status, body) = lena.call(
         "POST",
         &format!("/api/cases/{id}/members"),

@@ -174,16 +174,36 @@ pub async fn http_bytes(
     token: &str,
     body: Option<&serde_json::Value>,
 ) -> (u16, String, Vec<u8>) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    http_raw(
+        addr,
+        method,
+        path,
+        token,
+        "application/json",
+        body.as_bytes(),
+    )
+    .await
+}
+
+/// [`http_bytes`] with a body of any bytes and type (e.g. a device's copy of a case).
+pub async fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: tac_session={token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
     let split = out
