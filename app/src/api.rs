@@ -359,9 +359,14 @@ pub async fn final_edits(id: &DocumentId, copy: &[u8]) -> Result<usize, CallErro
 }
 
 /// This device (its storage id) has removed its copy of a case.
-pub async fn copy_removed(id: &DocumentId, device: &str) -> Result<(), CallError> {
+pub async fn copy_removed(
+    id: &DocumentId,
+    device: &str,
+    because: shared::api::RemovedBecause,
+) -> Result<(), CallError> {
     let body = shared::api::CopyRemoved {
         device: device.to_string(),
+        because,
     };
     send(
         "POST",
@@ -370,4 +375,9 @@ pub async fn copy_removed(id: &DocumentId, device: &str) -> Result<(), CallError
     )
     .await
     .map(drop)
+}
+
+/// How the council wants devices to treat cases.
+pub async fn device_policy() -> Result<shared::api::DevicePolicy, CallError> {
+    get("/api/device-policy").await
 }

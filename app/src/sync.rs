@@ -9,7 +9,7 @@ use crate::storage::{CaseSummary, Store, StoreError, Write};
 use automerge::transaction::Transactable;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use shared::api::{CaseRole, Me, MyCase};
+use shared::api::{CaseRole, Me, MyCase, RemovedBecause};
 use shared::caseload::CaseRow;
 use shared::presence::{Presence, PresenceBook};
 use shared::record::{self, CaseRecord, RecordError};
@@ -85,8 +85,16 @@ const ME_KEY: &str = "me";
 const ROLES_KEY: &str = "my-roles";
 /// Where it keeps the ids of cases the relay knows about.
 const REGISTERED_KEY: &str = "registered";
-/// Cases whose copy this device removed (its owner left the team), until the relay has heard.
+/// Cases whose copy this device removed (its owner left the team, or it closed long ago), and
+/// why, until the relay has heard.
 const REMOVED_COPIES_KEY: &str = "removed-copies";
+/// Closed cases put away from this device (id → Unix ms): not fetched again unless they
+/// change, or someone opens one on purpose.
+const PUT_AWAY_KEY: &str = "put-away";
+/// Cases opened on purpose after being put away (id → Unix ms): they stay a while.
+const KEPT_KEY: &str = "kept-on-purpose";
+/// How long a case opened on purpose stays before it is put away again.
+const KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The close code the relay uses when a session ends.
 const SESSION_ENDED: u16 = 4401;
 /// The relay's close code for changes written under someone else's name.
@@ -398,11 +406,21 @@ impl Repo {
                 .filter_map(|c| Some((c.id.parse().ok()?, c.role)))
                 .collect(),
         );
+        let mut away = self.meta_map(PUT_AWAY_KEY).await;
+        let put_away_before = away.len();
         for case in mine {
             let Ok(id) = case.id.parse::<DocumentId>() else {
                 continue;
             };
             self.0.registered.borrow_mut().insert(id);
+            // A closed case put away from this device comes back only if it changed since.
+            if let Some(at) = away.get(&case.id).copied() {
+                if case.last_change_at.is_some_and(|c| c > at) {
+                    away.remove(&case.id);
+                } else {
+                    continue;
+                }
+            }
             // Every case of mine is kept in sync, so the caseload stays current: those not on
             // this device are fetched, the others opened, a case at a time.
             if self.0.wiped.get() {
@@ -413,108 +431,179 @@ impl Repo {
                 gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }
         }
-        Ok(())
-    }
-
-    /// Cases this person has left (removed from the team, or consent withdrawn): for each one
-    /// on this device, hands the whole copy to the relay, so any edits not yet shared reach
-    /// the team, then removes the case from this device and tells the relay. A copy the relay
-    /// could not take stays, and is tried again at the next connection.
-    async fn hand_over_departed(&self) -> Result<(), CallError> {
-        self.report_removed_copies().await?;
-        let departed = api::departures().await?;
-        for departure in departed {
-            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
-                continue;
-            };
-            let on_device = self
-                .0
-                .cases
-                .with_untracked(|c| c.iter().any(|c| c.id == id))
-                || self.0.client.borrow().holds(&id);
-            if !on_device || self.0.wiped.get() || self.open(id).await.is_err() {
-                continue;
-            }
-            let name = self
-                .0
-                .cases
-                .with_untracked(|c| c.iter().find(|c| c.id == id).map(|c| c.child_name.clone()))
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| "a case".into());
-            // The case stays open while its copy travels: whatever is typed meanwhile goes in
-            // another round, and the case is dropped only once nothing new was made.
-            let mut handed_over = false;
-            for _ in 0..5 {
-                let Some((copy, heads)) = self.0.client.borrow_mut().document_mut(&id).map(|d| {
-                    // Saving commits anything still being typed, so it goes too.
-                    let copy = d.save();
-                    (copy, d.get_heads())
-                }) else {
-                    break;
-                };
-                match api::final_edits(&id, &copy).await {
-                    Ok(_) => {}
-                    Err(CallError::Refused(_, why)) => {
-                        self.0.notices.update(|n| {
-                            n.push(format!(
-                                "You are no longer in the team for {name}, but this device could not hand over its copy: {why} The case stays on this device for now."
-                            ))
-                        });
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                }
-                let unchanged = self
-                    .0
-                    .client
-                    .borrow_mut()
-                    .document_mut(&id)
-                    .is_some_and(|d| d.get_heads() == heads);
-                if unchanged {
-                    // No await between the check and this: nothing can be typed in between.
-                    self.0.client.borrow_mut().forget(&id);
-                    handed_over = true;
-                    break;
-                }
-            }
-            if !handed_over {
-                continue;
-            }
-            self.0.dirty.borrow_mut().remove(&id);
-            self.0.queue.borrow_mut().retain(|e| !effect_is_for(e, &id));
-            if let Err(e) = self.0.store.remove_case(&id).await {
-                self.0.status.update(|s| s.problem = Some(e.to_string()));
-                continue;
-            }
-            self.0.cases.update(|c| c.retain(|c| c.id != id));
-            self.0.registered.borrow_mut().remove(&id);
-            self.0.roles.update(|r| {
-                r.remove(&id);
-            });
-            self.0.notices.update(|n| {
-                n.push(format!(
-                    "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
-                ))
-            });
-            self.refresh_status();
-            // The relay is told which device's copy is gone; kept until it has heard.
-            let mut pending = self.removed_copies().await;
-            pending.push(id.to_string());
-            let _ = self
-                .0
-                .store
-                .put_meta(
-                    REMOVED_COPIES_KEY,
-                    &serde_json::to_string(&pending).unwrap_or_default(),
-                )
-                .await;
-            self.report_removed_copies().await?;
+        if away.len() != put_away_before {
+            self.put_meta_map(PUT_AWAY_KEY, &away).await;
         }
         Ok(())
     }
 
-    /// Cases whose copy this device removed, not yet reported to the relay.
-    async fn removed_copies(&self) -> Vec<String> {
+    /// Cases this person has left (removed from the team, or consent withdrawn), then cases
+    /// closed longer ago than the council keeps them on devices: each one on this device is
+    /// handed to the relay and removed ([`Repo::hand_over`]).
+    async fn put_away_cases(&self) -> Result<(), CallError> {
+        self.report_removed_copies().await?;
+        for departure in api::departures().await? {
+            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
+                continue;
+            };
+            if self.hand_over(id, RemovedBecause::Left).await? {
+                let name = self.child_name_of(&id);
+                self.tell(format!(
+                    "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
+                ));
+            }
+        }
+        let policy = api::device_policy().await?;
+        let today = shared::record::dates::uk_day(js_sys::Date::now() as i64);
+        let kept = self.meta_map(KEPT_KEY).await;
+        let now = js_sys::Date::now() as i64;
+        let closed: Vec<(DocumentId, String)> = self.0.cases.with_untracked(|cases| {
+            cases
+                .iter()
+                .filter(|c| {
+                    c.row
+                        .as_ref()
+                        .is_some_and(|r| r.closed_before(today, policy.closed_case_days))
+                })
+                // Opened on purpose lately: it stays a while.
+                .filter(|c| {
+                    kept.get(&c.id.to_string())
+                        .is_none_or(|t| now - t > KEPT_MS)
+                })
+                .map(|c| (c.id, c.child_name.clone()))
+                .collect()
+        });
+        for (id, name) in closed {
+            if self.hand_over(id, RemovedBecause::Closed).await? {
+                let mut away = self.meta_map(PUT_AWAY_KEY).await;
+                away.insert(id.to_string(), now);
+                self.put_meta_map(PUT_AWAY_KEY, &away).await;
+                let name = if name.trim().is_empty() {
+                    "a child".into()
+                } else {
+                    name
+                };
+                self.tell(format!(
+                    "The case for {name} closed more than {} days ago, so it has been removed from this device. It is kept safely on the server: you can still open it from its link.",
+                    policy.closed_case_days
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands this device's copy of a case to the relay, so anything not yet shared reaches the
+    /// team, then removes the case from this device and tells the relay. True once removed; a
+    /// copy the relay could not take stays (said in a notice), and is tried again next time.
+    async fn hand_over(&self, id: DocumentId, because: RemovedBecause) -> Result<bool, CallError> {
+        let on_device = self
+            .0
+            .cases
+            .with_untracked(|c| c.iter().any(|c| c.id == id))
+            || self.0.client.borrow().holds(&id);
+        if !on_device || self.0.wiped.get() || self.open(id).await.is_err() {
+            return Ok(false);
+        }
+        // The case stays open while its copy travels: whatever is typed meanwhile goes in
+        // another round, and the case is dropped only once nothing new was made.
+        let mut handed_over = false;
+        for _ in 0..5 {
+            let Some((copy, heads)) = self.0.client.borrow_mut().document_mut(&id).map(|d| {
+                // Saving commits anything still being typed, so it goes too.
+                let copy = d.save();
+                (copy, d.get_heads())
+            }) else {
+                return Ok(false);
+            };
+            match api::final_edits(&id, &copy).await {
+                Ok(_) => {}
+                Err(CallError::Refused(_, why)) => {
+                    let name = self.child_name_of(&id);
+                    self.tell(format!(
+                        "The case for {name} should leave this device, but its copy could not be handed over: {why} It stays on this device for now."
+                    ));
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+            let unchanged = self
+                .0
+                .client
+                .borrow_mut()
+                .document_mut(&id)
+                .is_some_and(|d| d.get_heads() == heads);
+            if unchanged {
+                // No await between the check and this: nothing can be typed in between.
+                self.0.client.borrow_mut().forget(&id);
+                handed_over = true;
+                break;
+            }
+        }
+        if !handed_over {
+            return Ok(false);
+        }
+        self.0.dirty.borrow_mut().remove(&id);
+        self.0.queue.borrow_mut().retain(|e| !effect_is_for(e, &id));
+        if let Err(e) = self.0.store.remove_case(&id).await {
+            self.0.status.update(|s| s.problem = Some(e.to_string()));
+            return Ok(false);
+        }
+        self.0.cases.update(|c| c.retain(|c| c.id != id));
+        self.0.registered.borrow_mut().remove(&id);
+        if because == RemovedBecause::Left {
+            self.0.roles.update(|r| {
+                r.remove(&id);
+            });
+        }
+        self.refresh_status();
+        // The relay is told which device's copy is gone; kept until it has heard.
+        let mut pending = self.removed_copies().await;
+        pending.push((id.to_string(), because));
+        let _ = self
+            .0
+            .store
+            .put_meta(
+                REMOVED_COPIES_KEY,
+                &serde_json::to_string(&pending).unwrap_or_default(),
+            )
+            .await;
+        self.report_removed_copies().await?;
+        Ok(true)
+    }
+
+    fn child_name_of(&self, id: &DocumentId) -> String {
+        self.0
+            .cases
+            .with_untracked(|c| c.iter().find(|c| c.id == *id).map(|c| c.child_name.clone()))
+            .or_else(|| self.0.names.borrow().get(id).cloned())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "a child".into())
+    }
+
+    fn tell(&self, notice: String) {
+        self.0.notices.update(|n| n.push(notice));
+    }
+
+    /// A map of case id to Unix ms kept on this device.
+    async fn meta_map(&self, key: &str) -> HashMap<String, i64> {
+        self.0
+            .store
+            .get_meta(key)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+
+    async fn put_meta_map(&self, key: &str, map: &HashMap<String, i64>) {
+        if let Ok(json) = serde_json::to_string(map) {
+            let _ = self.0.store.put_meta(key, &json).await;
+        }
+    }
+
+    /// Copies removed from this device, and why, not yet reported to the relay.
+    async fn removed_copies(&self) -> Vec<(String, RemovedBecause)> {
         self.0
             .store
             .get_meta(REMOVED_COPIES_KEY)
@@ -538,14 +627,14 @@ impl Repo {
             .await
             .map_err(|_| CallError::Offline)?;
         let mut left = Vec::new();
-        for case in pending {
+        for (case, because) in pending {
             let Ok(id) = case.parse::<DocumentId>() else {
                 continue;
             };
-            match api::copy_removed(&id, &device).await {
-                // Refused: the relay no longer counts it as a departure (they rejoined).
+            match api::copy_removed(&id, &device, because).await {
+                // Refused: the relay no longer counts it (they rejoined, or left since).
                 Ok(()) | Err(CallError::Refused(..)) => {}
-                Err(_) => left.push(case),
+                Err(_) => left.push((case, because)),
             }
         }
         let _ = self
@@ -650,6 +739,17 @@ impl Repo {
             self.note_document(id, false);
             self.refresh_status();
         } else {
+            // A closed case put away from this device, opened on purpose: it stays a while.
+            let mut away = self.meta_map(PUT_AWAY_KEY).await;
+            if away.remove(&id.to_string()).is_some() {
+                self.put_meta_map(PUT_AWAY_KEY, &away).await;
+                let mut kept = self.meta_map(KEPT_KEY).await;
+                kept.insert(id.to_string(), js_sys::Date::now() as i64);
+                self.put_meta_map(KEPT_KEY, &kept).await;
+            }
+            if self.0.client.borrow().holds(&id) {
+                return Ok(());
+            }
             let effects = self.0.client.borrow_mut().request(id);
             self.run(effects);
         }
@@ -1107,8 +1207,8 @@ impl Repo {
                         // the cases opened here while offline, for their audit trails.
                         Ok(()) => {
                             let fetched = match repo.fetch_my_cases().await {
-                                // Cases this person has left go from this device.
-                                Ok(()) => repo.hand_over_departed().await,
+                                // Cases this person has left, or closed long ago, go.
+                                Ok(()) => repo.put_away_cases().await,
                                 Err(e) => Err(e),
                             };
                             let _ = crate::viewed::report(me.id).await;

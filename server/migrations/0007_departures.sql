@@ -8,12 +8,14 @@ CREATE TABLE departures (
     PRIMARY KEY (case_id, professional_id)
 ) WITHOUT ROWID;
 
--- Each device's copy of a case removed after its owner left the team: which devices (their
--- storage ids) have confirmed, so nobody has to guess where copies remain.
+-- Each device's copy of a case removed, after its owner left the team ('left') or long after
+-- the case closed ('closed'): which devices (their storage ids) have confirmed, so nobody has
+-- to guess where copies remain.
 CREATE TABLE device_copies_removed (
     case_id         TEXT NOT NULL,
     professional_id INTEGER NOT NULL REFERENCES professionals(id),
     device          TEXT NOT NULL,
     removed_at      INTEGER NOT NULL,
+    because         TEXT NOT NULL DEFAULT 'left',
     PRIMARY KEY (case_id, professional_id, device)
 ) WITHOUT ROWID;

@@ -285,15 +285,24 @@ async fn sign_out(
 
 // ---- Cases and members ----
 
-async fn cases(State(state): State<AppState>, SignedIn(me): SignedIn) -> Json<Vec<MyCase>> {
-    Json(
-        state
-            .access
-            .cases_of(me.professional.id)
-            .into_iter()
-            .map(|(id, role)| MyCase { id, role })
+async fn cases(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<Vec<MyCase>>> {
+    let mine = state.access.cases_of(me.professional.id);
+    let last = state
+        .journal
+        .last_changes(mine.iter().map(|(id, _)| id.as_str()))
+        .await?;
+    Ok(Json(
+        mine.into_iter()
+            .map(|(id, role)| MyCase {
+                last_change_at: last.get(&id).copied(),
+                id,
+                role,
+            })
             .collect(),
-    )
+    ))
 }
 
 /// The canonical (bare bs58check) form of a case id from a path or body.
@@ -335,12 +344,18 @@ async fn register_case(
             let body = MyCase {
                 id: id.clone(),
                 role: CaseRole::Lead,
+                last_change_at: None,
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
         Registered::AlreadyMember => {
             let role = state.access.role(&id, me_id).unwrap_or(CaseRole::Member);
-            Ok(Json(MyCase { id, role }).into_response())
+            Ok(Json(MyCase {
+                id,
+                role,
+                last_change_at: None,
+            })
+            .into_response())
         }
         Registered::Refused => {
             state.audit.record(event("denied")).await;

@@ -21,6 +21,9 @@ pub struct Config {
     /// `--decoder` / `DECODER`: the relay binary to run decode workers from (default: this
     /// program, when it is `tac-relay`; see [`crate::untrusted`]).
     pub decoder: Option<PathBuf>,
+    /// `--closed-case-days` / `CLOSED_CASE_DAYS`: a case closed for longer than this leaves
+    /// professionals' devices (default 90; it stays on the relay).
+    pub closed_case_days: u32,
 }
 
 /// A setting that could not be understood.
@@ -34,10 +37,12 @@ pub enum ConfigError {
     BadAddress(String),
     #[error("{0} is not a number of hours between 1 and 168")]
     BadHours(String),
+    #[error("{0} is not a number of days between 1 and 3650")]
+    BadDays(String),
 }
 
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
-          [--session-hours N] [--secure-cookies]
+          [--session-hours N] [--secure-cookies] [--closed-case-days N]
 tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
@@ -47,6 +52,8 @@ Serves the TAC Planner app and syncs cases between browsers.
   --dist DIR           built app to serve (DIST_DIR, default ./dist)
   --session-hours N    how long a sign-in lasts (SESSION_HOURS, default 12)
   --secure-cookies     send the session cookie only over HTTPS (SECURE_COOKIES=1)
+  --closed-case-days N a case closed this many days ago leaves devices (CLOSED_CASE_DAYS,
+                       default 90); it stays here, and members can still open it
 
 create-admin makes the agency if needed and a system administrator in it; the password is read
 from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
@@ -63,6 +70,7 @@ impl Config {
         let mut dist = env("DIST_DIR");
         let mut decoder = env("DECODER");
         let mut hours = env("SESSION_HOURS");
+        let mut closed_days = env("CLOSED_CASE_DAYS");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -72,6 +80,7 @@ impl Config {
                     continue;
                 }
                 "--session-hours" => &mut hours,
+                "--closed-case-days" => &mut closed_days,
                 "--bind" => &mut bind,
                 "--data-dir" => &mut data_dir,
                 "--database-url" => &mut database_url,
@@ -91,8 +100,17 @@ impl Config {
                 .filter(|n| (1..=168).contains(n))
                 .ok_or(ConfigError::BadHours(h))?,
         };
+        let closed_case_days = match closed_days {
+            None => 90,
+            Some(d) => d
+                .parse()
+                .ok()
+                .filter(|n| (1..=3650).contains(n))
+                .ok_or(ConfigError::BadDays(d))?,
+        };
         Ok(Config {
             session_hours,
+            closed_case_days,
             secure_cookies,
             database_url: database_url.unwrap_or_else(|| {
                 format!("sqlite://{}", data_dir.join("tac-planner.db").display())
@@ -120,6 +138,10 @@ mod tests {
         assert!(Config::from_args(["--nope".to_string()], |_| None).is_err());
         assert!(Config::from_args(["--bind".to_string()], |_| None).is_err());
         assert_eq!(c.session_hours, 12);
+        assert_eq!(c.closed_case_days, 90);
+        assert!(
+            Config::from_args(["--closed-case-days".to_string(), "0".into()], |_| None).is_err()
+        );
         assert!(!c.secure_cookies);
         let c = Config::from_args(
             [

@@ -1,4 +1,6 @@
-//! Leaving a case's team: the case leaves the person's devices, and nothing they typed is lost.
+//! Cases leaving devices, with nothing typed lost: when the person leaves the case's team, and
+//! when the case closed long ago ([`shared::api::DevicePolicy`]; it stays here, and members can
+//! still open it from its link, which the relay audits like any sync).
 //!
 //! When someone is removed from a case (by the lead, or by the family withdrawing consent),
 //! [`crate::access`] notes their departure. Each of their devices, at its next contact, asks
@@ -18,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{CopyRemoved, Departure};
+use shared::api::{CopyRemoved, Departure, DevicePolicy, RemovedBecause};
 
 /// The largest copy of a case a device may send: far above any real case.
 pub const MAX_COPY_BYTES: usize = 32 * 1024 * 1024;
@@ -33,6 +35,11 @@ pub fn router() -> Router<AppState> {
             post(final_edits).layer(DefaultBodyLimit::max(MAX_COPY_BYTES)),
         )
         .route("/cases/{id}/device-copy-removed", post(copy_removed))
+        .route("/device-policy", get(device_policy))
+}
+
+async fn device_policy(State(state): State<AppState>, SignedIn(_): SignedIn) -> Json<DevicePolicy> {
+    Json(state.device_policy)
 }
 
 async fn departures(
@@ -172,7 +179,8 @@ async fn final_edits(
     }
 }
 
-/// A device of someone who left the case has removed its copy.
+/// A device has removed its copy: its owner left the team, or (a member's) the case closed
+/// long ago.
 async fn copy_removed(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
@@ -182,7 +190,11 @@ async fn copy_removed(
 ) -> ApiResult<StatusCode> {
     let case = api::case_id(&id)?;
     let me_id = me.professional.id;
-    if !has_left(&state, &case, me_id).await? {
+    let allowed = match body.because {
+        RemovedBecause::Left => has_left(&state, &case, me_id).await?,
+        RemovedBecause::Closed => state.access.role(&case, me_id).is_some(),
+    };
+    if !allowed {
         return Err(ApiError::not_found("case"));
     }
     let device = body.device.trim();
@@ -190,19 +202,21 @@ async fn copy_removed(
         return Err(ApiError::bad_request("Say which device removed its copy."));
     }
     sqlx::query(
-        "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at, because)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET removed_at = excluded.removed_at, because = excluded.because",
     )
     .bind(&case)
     .bind(me_id)
     .bind(device)
     .bind(crate::accounts::now())
+    .bind(body.because.as_str())
     .execute(&state.db)
     .await?;
     state
         .audit
         .record(
-            Event::new("device_copy_removed", "success")
+            Event::new("device_copy_removed", body.because.as_str())
                 .actor(me_id)
                 .case(&case)
                 .client(client),

@@ -211,6 +211,29 @@ impl Journal {
         }
     }
 
+    /// When each of `cases` last took a change (Unix ms), for those that have any.
+    pub async fn last_changes<'a>(
+        &self,
+        cases: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+        let mut out = std::collections::HashMap::new();
+        // One query per few hundred cases: SQLite limits how many values one query binds.
+        let cases: Vec<&str> = cases.into_iter().collect();
+        for part in cases.chunks(500) {
+            let marks = vec!["?"; part.len()].join(",");
+            let sql = format!(
+                "SELECT case_id, MAX(received_at) FROM change_receipts
+                 WHERE case_id IN ({marks}) GROUP BY case_id"
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            for case in part {
+                query = query.bind(*case);
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     /// Every receipt of a case, oldest first.
     pub async fn for_case(&self, case: &str) -> Result<Vec<Receipt>, sqlx::Error> {
         sqlx::query_as(

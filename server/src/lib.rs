@@ -58,6 +58,8 @@ pub struct AppState {
     pub checker: untrusted::Checker,
     pub durable: durable::Durable,
     pub journal: journal::Journal,
+    /// How devices are to treat cases ([`config::Config::closed_case_days`]).
+    pub device_policy: shared::api::DevicePolicy,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -100,6 +102,9 @@ pub async fn build(
         checker,
         durable,
         journal: journal::Journal::new(db_for_journal),
+        device_policy: shared::api::DevicePolicy {
+            closed_case_days: config.closed_case_days,
+        },
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

@@ -126,7 +126,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
             row("final_edits", "success_after_leaving"),
             row("final_edits", "refused_not_yours"),
             row("final_edits", "refused_unreadable"),
-            row("device_copy_removed", "success"),
+            row("device_copy_removed", "left"),
         ]
     );
     let lead_doc = lead.client.document(&id).unwrap();
@@ -142,6 +142,53 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
         .unwrap();
     let (status, _, _) = post_raw(&relay, &path, &bob.token, &copy).await;
     assert_eq!(status, 404);
+
+    // A case closed long ago leaves a member's device too: the policy says when, the case
+    // list says when it last changed (so a device fetches it again only if it has), and the
+    // removal is recorded as for a closed case. Someone not on the team cannot say so.
+    let r = http(
+        relay.addr,
+        "GET",
+        "/api/device-policy",
+        Some(&ann.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.json(), serde_json::json!({ "closed_case_days": 90 }));
+    let r = http(relay.addr, "GET", "/api/cases", Some(&ann.token), None).await;
+    let mine = r.json();
+    assert_eq!(mine[0]["id"], id.to_string());
+    let last = receipts.iter().map(|r| r.received_at).max();
+    assert!(last.is_some());
+    assert!(mine[0]["last_change_at"].as_i64() >= last);
+    let closed = serde_json::json!({ "device": "ann-laptop", "because": "closed" });
+    let r = http(
+        relay.addr,
+        "POST",
+        &removed,
+        Some(&stranger.token),
+        Some(&closed),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let r = http(
+        relay.addr,
+        "POST",
+        &removed,
+        Some(&ann.token),
+        Some(&closed),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let because: String = sqlx::query_scalar(
+        "SELECT because FROM device_copies_removed WHERE case_id = ? AND professional_id = ?",
+    )
+    .bind(id.to_string())
+    .bind(ann.id)
+    .fetch_one(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(because, "closed");
 
     // Invited again: no longer a departure.
     assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);

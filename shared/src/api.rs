@@ -85,6 +85,10 @@ pub enum CaseRole {
 pub struct MyCase {
     pub id: String,
     pub role: CaseRole,
+    /// When the relay last took a change to the case (Unix ms), if it has: a device that put
+    /// a closed case away fetches it again only if it changed since.
+    #[serde(default)]
+    pub last_change_at: Option<i64>,
 }
 
 /// `POST /api/cases`: registers a case made on a device, its maker becoming lead professional.
@@ -263,8 +267,38 @@ pub struct Departure {
     pub left_at: i64,
 }
 
-/// `POST /api/cases/:id/device-copy-removed`: this device (its storage id) removed its copy.
+/// `POST /api/cases/:id/device-copy-removed`: this device (its storage id) removed its copy,
+/// because its owner left the team, or because the case closed long ago.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyRemoved {
     pub device: String,
+    #[serde(default)]
+    pub because: RemovedBecause,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedBecause {
+    /// Its owner is no longer in the team.
+    #[default]
+    Left,
+    /// The case closed longer ago than the council keeps cases on devices.
+    Closed,
+}
+
+impl RemovedBecause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovedBecause::Left => "left",
+            RemovedBecause::Closed => "closed",
+        }
+    }
+}
+
+/// `GET /api/device-policy`: how the council wants devices to treat cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePolicy {
+    /// A case closed for longer than this leaves devices (it stays on the relay, and a member
+    /// can still open it from its link).
+    pub closed_case_days: u32,
 }

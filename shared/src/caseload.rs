@@ -326,6 +326,11 @@ impl CaseRow {
     }
 
     /// Closed: a closure date recorded, and reached.
+    /// Whether the case closed more than `days` days before `today`, so it leaves devices.
+    pub fn closed_before(&self, today: Day, days: u32) -> bool {
+        Day::parse(&self.closed_on).is_some_and(|d| d.days_until(today) > i64::from(days))
+    }
+
     pub fn is_closed(&self, today: Day) -> bool {
         Day::parse(&self.closed_on).is_some_and(|d| d <= today)
     }

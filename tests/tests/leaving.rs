@@ -148,11 +148,77 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
         "{events:?}"
     );
     assert!(
-        events.contains(&"device_copy_removed success".to_string()),
+        events.contains(&"device_copy_removed left".to_string()),
         "{events:?}"
     );
 }
 
 fn admin_audit(relay: &Relay, case: &str) -> (u16, serde_json::Value) {
     Api::admin(relay).call("GET", &format!("/api/cases/{case}/audit"), None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_closed_long_ago_leaves_the_browser_and_can_still_be_opened_from_its_link() {
+    let relay = Relay::start();
+    let mut driver = Driver::start();
+    Api::admin(&relay).add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    // Closed 100 days ago (the relay's default keeps closed cases on devices for 90).
+    let mut record = CaseRecord::new("Sam Smith");
+    let today = shared::record::dates::uk_day(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    record.closure.date = shared::record::dates::Day::from_days(today.days() - 100).iso();
+    record.closure.reason = Some(shared::record::closure::ClosureReason::NeedsMet);
+    let (_, id, _desk) =
+        e2e::case_from_another_device(&relay, &lena, record.into_document().unwrap()).await;
+    let case = id.to_string();
+
+    // Her laptop fetches it as one of her cases; the next time the app starts, it puts it away.
+    let b = driver.browser().await;
+    sign_in(&b, &relay, "lena@council.test").await;
+    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
+    eventually(20, "the case stored on the laptop", || async {
+        let s = stored_for(&b, &case).await;
+        (s != "0 false" && s.ends_with("true")).then_some(())
+    })
+    .await;
+    b.refresh().await.unwrap();
+    wait_for_text(
+        &b,
+        "[data-testid=notices]",
+        "The case for Sam Smith closed more than 90 days ago, so it has been removed from this device.",
+    )
+    .await;
+    screenshot(&b, "99-closed-case-put-away").await;
+    let stored = eventually(20, "the case gone from the browser's storage", || async {
+        let s = stored_for(&b, &case).await;
+        (s == "0 false").then_some(s)
+    })
+    .await;
+    assert_eq!(stored, "0 false");
+    find(&b, "[data-testid=caseload-empty]").await;
+    let (_, rows) = admin_audit(&relay, &case);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["event"] == "device_copy_removed" && r["outcome"] == "closed"),
+        "{rows}"
+    );
+
+    // Reloading does not fetch it back; opening its link on purpose does, and it stays.
+    b.refresh().await.unwrap();
+    find(&b, "[data-testid=caseload-empty]").await;
+    b.goto(&format!("{}/case/{id}", relay.url())).await.unwrap();
+    wait_for_text(&b, "[data-testid=case-title]", "Sam Smith").await;
+    b.goto(&relay.url()).await.unwrap();
+    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
+    b.refresh().await.unwrap();
+    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(stored_for(&b, &case).await.ends_with("true"));
 }
