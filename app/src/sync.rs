@@ -457,23 +457,35 @@ impl Repo {
         let today = shared::record::dates::uk_day(js_sys::Date::now() as i64);
         let kept = self.meta_map(KEPT_KEY).await;
         let now = js_sys::Date::now() as i64;
-        let closed: Vec<(DocumentId, String)> = self.0.cases.with_untracked(|cases| {
-            cases
-                .iter()
-                .filter(|c| {
-                    c.row
-                        .as_ref()
-                        .is_some_and(|r| r.closed_before(today, policy.closed_case_days))
-                })
-                // Opened on purpose lately: it stays a while.
-                .filter(|c| {
-                    kept.get(&c.id.to_string())
-                        .is_none_or(|t| now - t > KEPT_MS)
-                })
-                .map(|c| (c.id, c.child_name.clone()))
-                .collect()
-        });
-        for (id, name) in closed {
+        let candidates: Vec<(DocumentId, String, Option<CaseRow>)> =
+            self.0.cases.with_untracked(|cases| {
+                cases
+                    .iter()
+                    // Opened on purpose lately: it stays a while.
+                    .filter(|c| {
+                        kept.get(&c.id.to_string())
+                            .is_none_or(|t| now - t > KEPT_MS)
+                    })
+                    .map(|c| (c.id, c.child_name.clone(), c.row.clone()))
+                    .collect()
+            });
+        for (id, name, row) in candidates {
+            // A case whose caseload row is not worked out yet (just fetched) is read for it.
+            let row = match row {
+                Some(row) => row,
+                None => {
+                    if self.open(id).await.is_err() {
+                        continue;
+                    }
+                    match self.read(&id) {
+                        Some(record) => CaseRow::from_record(&record),
+                        None => continue,
+                    }
+                }
+            };
+            if !row.closed_before(today, policy.closed_case_days) {
+                continue;
+            }
             if self.hand_over(id, RemovedBecause::Closed).await? {
                 let mut away = self.meta_map(PUT_AWAY_KEY).await;
                 away.insert(id.to_string(), now);

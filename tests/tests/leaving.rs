@@ -180,7 +180,6 @@ async fn a_case_closed_long_ago_leaves_the_browser_and_can_still_be_opened_from_
     // Her laptop fetches it as one of her cases; the next time the app starts, it puts it away.
     let b = driver.browser().await;
     sign_in(&b, &relay, "lena@council.test").await;
-    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
     eventually(20, "the case stored on the laptop", || async {
         let s = stored_for(&b, &case).await;
         (s != "0 false" && s.ends_with("true")).then_some(())
@@ -213,12 +212,24 @@ async fn a_case_closed_long_ago_leaves_the_browser_and_can_still_be_opened_from_
     // Reloading does not fetch it back; opening its link on purpose does, and it stays.
     b.refresh().await.unwrap();
     find(&b, "[data-testid=caseload-empty]").await;
-    b.goto(&format!("{}/case/{id}", relay.url())).await.unwrap();
+    let link = format!("{}/case/{id}", relay.url());
+    b.goto(&link).await.unwrap();
     wait_for_text(&b, "[data-testid=case-title]", "Sam Smith").await;
-    b.goto(&relay.url()).await.unwrap();
-    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
+    eventually(20, "the case back on the laptop", || async {
+        let s = stored_for(&b, &case).await;
+        (s != "0 false" && s.ends_with("true")).then_some(())
+    })
+    .await;
     b.refresh().await.unwrap();
-    wait_for_text(&b, "[data-testid=caseload-case]", "Sam Smith").await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    wait_for_text(&b, "[data-testid=case-title]", "Sam Smith").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert!(stored_for(&b, &case).await.ends_with("true"));
+    assert_eq!(
+        js(
+            &b,
+            "String(!!document.querySelector('[data-testid=notices]'))"
+        )
+        .await,
+        "false"
+    );
 }
