@@ -343,7 +343,10 @@ pub async fn departures() -> Result<Vec<shared::api::Departure>, CallError> {
 
 /// This device's copy of a case (Automerge bytes), so the relay takes any edits not yet
 /// shared; answers how many changes were new to it.
-pub async fn final_edits(id: &DocumentId, copy: &[u8]) -> Result<usize, CallError> {
+pub async fn final_edits(
+    id: &DocumentId,
+    copy: &[u8],
+) -> Result<shared::api::FinalEdits, CallError> {
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_credentials(RequestCredentials::SameOrigin);

@@ -154,6 +154,9 @@ struct Inner {
     /// Things to tell the person that happened without them doing anything (a case removed
     /// from this device because they left its team).
     notices: RwSignal<Vec<String>>,
+    /// Cases whose hand-over the relay refused since the app started: not tried again, so a
+    /// refusal is not repeated (and the copy not sent again) at every connection.
+    refused_handover: RefCell<HashSet<DocumentId>>,
 }
 
 impl Repo {
@@ -218,6 +221,7 @@ impl Repo {
             roles: RwSignal::new(roles),
             first_unsent: RefCell::default(),
             notices: RwSignal::new(Vec::new()),
+            refused_handover: RefCell::default(),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
@@ -407,16 +411,18 @@ impl Repo {
                 .collect(),
         );
         let mut away = self.meta_map(PUT_AWAY_KEY).await;
-        let put_away_before = away.len();
         for case in mine {
             let Ok(id) = case.id.parse::<DocumentId>() else {
                 continue;
             };
             self.0.registered.borrow_mut().insert(id);
-            // A closed case put away from this device comes back only if it changed since.
+            // A closed case put away from this device comes back only if it changed since
+            // (both times are the relay's).
             if let Some(at) = away.get(&case.id).copied() {
                 if case.last_change_at.is_some_and(|c| c > at) {
                     away.remove(&case.id);
+                    // Before opening it, so opening does not count as on purpose.
+                    self.put_meta_map(PUT_AWAY_KEY, &away).await;
                 } else {
                     continue;
                 }
@@ -431,9 +437,6 @@ impl Repo {
                 gloo_timers::future::sleep(std::time::Duration::ZERO).await;
             }
         }
-        if away.len() != put_away_before {
-            self.put_meta_map(PUT_AWAY_KEY, &away).await;
-        }
         Ok(())
     }
 
@@ -446,7 +449,7 @@ impl Repo {
             let Ok(id) = departure.case_id.parse::<DocumentId>() else {
                 continue;
             };
-            if self.hand_over(id, RemovedBecause::Left).await? {
+            if self.hand_over(id, RemovedBecause::Left).await?.is_some() {
                 let name = self.child_name_of(&id);
                 self.tell(format!(
                     "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
@@ -454,14 +457,19 @@ impl Repo {
             }
         }
         let policy = api::device_policy().await?;
-        let today = shared::record::dates::uk_day(js_sys::Date::now() as i64);
-        let kept = self.meta_map(KEPT_KEY).await;
         let now = js_sys::Date::now() as i64;
+        let today = shared::record::dates::uk_day(now);
+        let quiet_ms = i64::from(policy.closed_case_days) * 24 * 3600 * 1000;
+        let kept = self.meta_map(KEPT_KEY).await;
+        let roles = self.0.roles.get_untracked();
+        let busy = self.0.first_unsent.borrow().clone();
         let candidates: Vec<(DocumentId, String, Option<CaseRow>)> =
             self.0.cases.with_untracked(|cases| {
                 cases
                     .iter()
-                    // Opened on purpose lately: it stays a while.
+                    // Only cases this person is on (the rest are for departures), with nothing
+                    // waiting to be shared, and not opened on purpose lately.
+                    .filter(|c| roles.contains_key(&c.id) && !busy.contains_key(&c.id))
                     .filter(|c| {
                         kept.get(&c.id.to_string())
                             .is_none_or(|t| now - t > KEPT_MS)
@@ -469,6 +477,7 @@ impl Repo {
                     .map(|c| (c.id, c.child_name.clone(), c.row.clone()))
                     .collect()
             });
+        let mut put_away = Vec::new();
         for (id, name, row) in candidates {
             // A case whose caseload row is not worked out yet (just fetched) is read for it.
             let row = match row {
@@ -483,61 +492,86 @@ impl Repo {
                     }
                 }
             };
-            if !row.closed_before(today, policy.closed_case_days) {
+            // Closed long ago, and nobody has worked on it since: a closure date typed in
+            // wrongly on a live case does not take it off everyone's devices.
+            let quiet = row.changed_at == 0 || now - row.changed_at > quiet_ms;
+            if !row.closed_before(today, policy.closed_case_days) || !quiet {
                 continue;
             }
-            if self.hand_over(id, RemovedBecause::Closed).await? {
+            if let Some(at) = self.hand_over(id, RemovedBecause::Closed).await? {
                 let mut away = self.meta_map(PUT_AWAY_KEY).await;
-                away.insert(id.to_string(), now);
+                away.insert(id.to_string(), at);
                 self.put_meta_map(PUT_AWAY_KEY, &away).await;
-                let name = if name.trim().is_empty() {
-                    "a child".into()
+                put_away.push(if name.trim().is_empty() {
+                    "a child".to_string()
                 } else {
                     name
-                };
-                self.tell(format!(
-                    "The case for {name} closed more than {} days ago, so it has been removed from this device. It is kept safely on the server: you can still open it from its link.",
-                    policy.closed_case_days
-                ));
+                });
             }
+        }
+        let days = policy.closed_case_days;
+        match put_away.as_slice() {
+            [] => {}
+            [one] => self.tell(format!(
+                "The case for {one} closed more than {days} days ago, so it has been removed from this device. It is kept safely on the server, and anyone on the team can still open it from its link."
+            )),
+            many => self.tell(format!(
+                "{} cases closed more than {days} days ago, so they have been removed from this device: {}. They are kept safely on the server, and anyone on the team can still open them from their links.",
+                many.len(),
+                many.join(", ")
+            )),
         }
         Ok(())
     }
 
     /// Hands this device's copy of a case to the relay, so anything not yet shared reaches the
-    /// team, then removes the case from this device and tells the relay. True once removed; a
-    /// copy the relay could not take stays (said in a notice), and is tried again next time.
-    async fn hand_over(&self, id: DocumentId, because: RemovedBecause) -> Result<bool, CallError> {
+    /// team, then removes the case from this device and tells the relay. Once removed, the
+    /// relay's time it had the copy on disk; `None` if the case stays (a refusal is said once
+    /// in a notice, and not tried again until the app starts again).
+    async fn hand_over(
+        &self,
+        id: DocumentId,
+        because: RemovedBecause,
+    ) -> Result<Option<i64>, CallError> {
         let on_device = self
             .0
             .cases
             .with_untracked(|c| c.iter().any(|c| c.id == id))
             || self.0.client.borrow().holds(&id);
-        if !on_device || self.0.wiped.get() || self.open(id).await.is_err() {
-            return Ok(false);
+        if !on_device
+            || self.0.wiped.get()
+            || self.0.refused_handover.borrow().contains(&id)
+            || self.open(id).await.is_err()
+        {
+            return Ok(None);
+        }
+        // What another tab stored and this one has not seen goes too.
+        if let Ok(stored) = self.0.store.load_document(&id).await {
+            self.0.client.borrow_mut().take_in(&id, stored);
         }
         // The case stays open while its copy travels: whatever is typed meanwhile goes in
         // another round, and the case is dropped only once nothing new was made.
-        let mut handed_over = false;
+        let mut handed_over = None;
         for _ in 0..5 {
             let Some((copy, heads)) = self.0.client.borrow_mut().document_mut(&id).map(|d| {
                 // Saving commits anything still being typed, so it goes too.
                 let copy = d.save();
                 (copy, d.get_heads())
             }) else {
-                return Ok(false);
+                return Ok(None);
             };
-            match api::final_edits(&id, &copy).await {
-                Ok(_) => {}
+            let taken = match api::final_edits(&id, &copy).await {
+                Ok(taken) => taken,
                 Err(CallError::Refused(_, why)) => {
+                    self.0.refused_handover.borrow_mut().insert(id);
                     let name = self.child_name_of(&id);
                     self.tell(format!(
                         "The case for {name} should leave this device, but its copy could not be handed over: {why} It stays on this device for now."
                     ));
-                    return Ok(false);
+                    return Ok(None);
                 }
                 Err(e) => return Err(e),
-            }
+            };
             let unchanged = self
                 .0
                 .client
@@ -547,18 +581,20 @@ impl Repo {
             if unchanged {
                 // No await between the check and this: nothing can be typed in between.
                 self.0.client.borrow_mut().forget(&id);
-                handed_over = true;
+                handed_over = Some(taken.at);
                 break;
             }
         }
-        if !handed_over {
-            return Ok(false);
-        }
+        let Some(at) = handed_over else {
+            return Ok(None);
+        };
         self.0.dirty.borrow_mut().remove(&id);
         self.0.queue.borrow_mut().retain(|e| !effect_is_for(e, &id));
+        // Anything showing the case redraws without it.
+        self.0.remote.update(|n| *n += 1);
         if let Err(e) = self.0.store.remove_case(&id).await {
             self.0.status.update(|s| s.problem = Some(e.to_string()));
-            return Ok(false);
+            return Ok(None);
         }
         self.0.cases.update(|c| c.retain(|c| c.id != id));
         self.0.registered.borrow_mut().remove(&id);
@@ -580,7 +616,7 @@ impl Repo {
             )
             .await;
         self.report_removed_copies().await?;
-        Ok(true)
+        Ok(Some(at))
     }
 
     fn child_name_of(&self, id: &DocumentId) -> String {
@@ -593,7 +629,11 @@ impl Repo {
     }
 
     fn tell(&self, notice: String) {
-        self.0.notices.update(|n| n.push(notice));
+        self.0.notices.update(|n| {
+            if !n.contains(&notice) {
+                n.push(notice);
+            }
+        });
     }
 
     /// A map of case id to Unix ms kept on this device.
@@ -1215,17 +1255,8 @@ impl Repo {
                         .cases
                         .with_untracked(|c| c.iter().map(|c| c.id).collect());
                     match repo.register_cases(ids).await {
-                        // Cases this person was invited to, or made on another device; then
-                        // the cases opened here while offline, for their audit trails.
-                        Ok(()) => {
-                            let fetched = match repo.fetch_my_cases().await {
-                                // Cases this person has left, or closed long ago, go.
-                                Ok(()) => repo.put_away_cases().await,
-                                Err(e) => Err(e),
-                            };
-                            let _ = crate::viewed::report(me.id).await;
-                            fetched
-                        }
+                        // Cases this person was invited to, or made on another device.
+                        Ok(()) => repo.fetch_my_cases().await,
                         Err(e) => Err(e),
                     }
                 }
@@ -1237,7 +1268,17 @@ impl Repo {
                 return;
             }
             match checked {
-                Ok(()) => repo.open_socket(generation),
+                Ok(()) => {
+                    repo.open_socket(generation);
+                    // Then, never holding up sync: cases this person has left or that closed
+                    // long ago leave this device, and cases opened offline go in their audit
+                    // trails. Each is tried again at the next connection if it fails.
+                    let repo = repo.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = repo.put_away_cases().await;
+                        let _ = crate::viewed::report(me.id).await;
+                    });
+                }
                 Err(CallError::SignedOut) => repo.session_ended(),
                 Err(_) => {
                     repo.0.status.update(|s| s.link = Link::Offline);

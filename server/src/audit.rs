@@ -117,12 +117,26 @@ impl Audit {
     /// Records an event. An audit row that cannot be written is logged (ids only) rather than
     /// failing the request: the database being down already stops the relay serving.
     pub async fn record(&self, event: Event) {
+        if let Err(e) = self.insert(&event, "INSERT").await {
+            tracing::error!(event = %event.kind, outcome = event.outcome, actor = ?event.actor,
+                case = ?event.case_id, error = %e, "audit row could not be written");
+        }
+    }
+
+    /// Records an event a device reports, unless the same one is recorded already (a unique
+    /// index says what "the same" is); a failure is returned, so the device keeps it to send
+    /// again.
+    pub async fn record_once(&self, event: Event) -> Result<(), sqlx::Error> {
+        self.insert(&event, "INSERT OR IGNORE").await
+    }
+
+    async fn insert(&self, event: &Event, insert: &str) -> Result<(), sqlx::Error> {
         let client = event.client.map(|a| self.client_hash(a));
-        let result = sqlx::query(
-            "INSERT INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
+        sqlx::query(&format!(
+            "{insert} INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
                                 subject_agency_id, outcome, client_hash, occurred_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
         .bind(crate::accounts::now())
         .bind(&event.kind)
         .bind(event.actor)
@@ -133,11 +147,8 @@ impl Audit {
         .bind(client)
         .bind(event.occurred_at)
         .execute(&self.pool)
-        .await;
-        if let Err(e) = result {
-            tracing::error!(event = %event.kind, outcome = event.outcome, actor = ?event.actor,
-                case = ?event.case_id, error = %e, "audit row could not be written");
-        }
+        .await
+        .map(drop)
     }
 
     /// Records without waiting (from places that cannot await, e.g. a frame filter).

@@ -32,9 +32,6 @@ async fn report(
             "Send at most {MAX_VIEWS_PER_REPORT} views at a time."
         )));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     for view in views {
         let Ok(case) = api::case_id(&view.case_id) else {
             continue;
@@ -42,48 +39,39 @@ async fn report(
         if !state.access.is_registered(&case) || view.at < 0 {
             continue;
         }
-        // A device clock ahead of the relay's is taken as now.
-        let occurred = view.at.min(now);
+        // The device's clock, as it said: the same view sent again matches itself.
         let outcome = if state.access.role(&case, me.professional.id).is_some() {
             "success"
-        } else if has_left(&state, &case, me.professional.id).await? {
-            "not_a_member"
         } else {
-            continue;
+            match left_at(&state, &case, me.professional.id).await? {
+                // Seen while still on the team, reported after.
+                Some(left) if view.at / 1000 <= left => "success",
+                Some(_) => "not_a_member",
+                None => continue,
+            }
         };
-        let seen: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit WHERE case_id = ? AND event = 'case_viewed'
-             AND actor_professional_id = ? AND occurred_at = ?",
-        )
-        .bind(&case)
-        .bind(me.professional.id)
-        .bind(occurred)
-        .fetch_one(&state.db)
-        .await?;
-        if seen > 0 {
-            continue;
+        let event = Event::new("case_viewed", outcome)
+            .actor(me.professional.id)
+            .case(&case)
+            .client(client)
+            .occurred_at(view.at);
+        if state.audit.record_once(event).await.is_err() {
+            // Not recorded: the device keeps its views and sends them again.
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server could not record this just now.",
+            ));
         }
-        state
-            .audit
-            .record(
-                Event::new("case_viewed", outcome)
-                    .actor(me.professional.id)
-                    .case(&case)
-                    .client(client)
-                    .occurred_at(occurred),
-            )
-            .await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
-    let left: Option<i64> = sqlx::query_scalar(
+async fn left_at(state: &AppState, case: &str, professional: i64) -> ApiResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
         "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
     )
     .bind(case)
     .bind(professional)
     .fetch_optional(&state.db)
-    .await?;
-    Ok(left.is_some())
+    .await?)
 }

@@ -20,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{CopyRemoved, Departure, DevicePolicy, RemovedBecause};
+use shared::api::{CopyRemoved, Departure, DevicePolicy, FinalEdits, RemovedBecause};
 
 /// The largest copy of a case a device may send: far above any real case.
 pub const MAX_COPY_BYTES: usize = 32 * 1024 * 1024;
@@ -95,7 +95,7 @@ async fn final_edits(
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
     bytes: Bytes,
-) -> ApiResult<Json<usize>> {
+) -> ApiResult<Json<FinalEdits>> {
     let case = api::case_id(&id)?;
     let me_id = me.professional.id;
     let member = state.access.role(&case, me_id).is_some();
@@ -165,16 +165,19 @@ async fn final_edits(
                 };
                 state.audit.record(event(outcome)).await;
             }
-            Ok(Json(new))
+            let at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            Ok(Json(FinalEdits { new, at }))
         }
         Some(Err(_)) => {
             state.audit.record(event("refused_unreadable")).await;
             Err(refused("it does not load"))
         }
+        // Nothing of it ever reached the relay (made offline, say): it syncs as usual instead.
         None => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server could not open this case just now. Your copy is kept; try again in a \
-             minute.",
+            StatusCode::CONFLICT,
+            "The server does not hold this case yet, so your copy is kept on this device.",
         )),
     }
 }

@@ -543,7 +543,7 @@ async fn copy(
     case: &str,
     n: i64,
     me: &Professional,
-) -> ApiResult<(shared::documents::Document, sar::Export, String)> {
+) -> ApiResult<(shared::documents::Document, sar::Export, (String, String))> {
     let stored = load(state, case, n).await?;
     if !matches!(stored.status(), Some(Status::Approved | Status::Released))
         || stored.heads().is_none()
@@ -614,16 +614,25 @@ async fn copy(
             "Something went wrong on the server. Try again in a minute.",
         )
     })?;
-    Ok((made.0, made.1, stored.heads.unwrap_or_default()))
+    Ok((
+        made.0,
+        made.1,
+        (stored.heads.unwrap_or_default(), stored.review),
+    ))
 }
 
 /// Notes that the copy made of the reviewed version has gone out; refused if the request was
 /// taken back meanwhile (the copy made then is not handed over).
-async fn released(state: &AppState, case: &str, n: i64, heads: &str) -> ApiResult<()> {
+async fn released(
+    state: &AppState,
+    case: &str,
+    n: i64,
+    (heads, review): &(String, String),
+) -> ApiResult<()> {
     let done = sqlx::query(
         "UPDATE subject_access_requests
          SET status = ?, released_at = COALESCE(released_at, ?)
-         WHERE case_id = ? AND id = ? AND status IN (?, ?) AND heads = ?",
+         WHERE case_id = ? AND id = ? AND status IN (?, ?) AND heads = ? AND review = ?",
     )
     .bind(Status::Released.as_str())
     .bind(now_ms())
@@ -632,6 +641,7 @@ async fn released(state: &AppState, case: &str, n: i64, heads: &str) -> ApiResul
     .bind(Status::Approved.as_str())
     .bind(Status::Released.as_str())
     .bind(heads)
+    .bind(review)
     .execute(&state.db)
     .await?
     .rows_affected();

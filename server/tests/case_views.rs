@@ -42,13 +42,14 @@ async fn views_are_recorded_with_when_they_happened() {
             { "case_id": case, "at": hour_ago },
             { "case_id": never, "at": hour_ago },
             { "case_id": "not an id", "at": hour_ago },
-            // A clock a day ahead is taken as now.
+            // As the device's clock says, even a day ahead.
             { "case_id": case, "at": now_ms + 86_400_000 },
         ])),
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    // Stranger was never on the case: ignored. Bob has left it: recorded, as not a member.
+    // Stranger was never on the case: ignored. Bob has left it: what he saw while on the team
+    // is recorded as such, what he saw after leaving as not a member.
     let stranger = practitioner(&relay, "stranger").await;
     let r = http(
         relay.addr,
@@ -74,20 +75,25 @@ async fn views_are_recorded_with_when_they_happened() {
         "POST",
         "/api/views",
         Some(&bob.token),
-        Some(&serde_json::json!([{ "case_id": case, "at": hour_ago }])),
+        Some(&serde_json::json!([
+            { "case_id": case, "at": hour_ago },
+            { "case_id": case, "at": now_ms + 60_000 },
+        ])),
     )
     .await;
     assert_eq!(r.status, 204);
 
     let rows = views(&relay, &case).await;
-    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows.len(), 4, "{rows:?}");
     assert_eq!(rows[0].0, "success");
     assert_eq!(rows[0].1, Some(ann.id));
     assert_eq!(rows[0].2, Some(hour_ago));
     assert!(rows[0].3 >= hour_ago / 1000 + 3_599);
-    assert!(rows[1].2.unwrap() <= rows[1].3 * 1000 + 999);
-    assert_eq!(rows[2].0, "not_a_member");
+    assert_eq!(rows[1].2, Some(now_ms + 86_400_000));
+    assert_eq!(rows[2].0, "success");
     assert_eq!(rows[2].1, Some(bob.id));
+    assert_eq!(rows[3].0, "not_a_member");
+    assert_eq!(rows[3].1, Some(bob.id));
     assert!(views(&relay, &never).await.is_empty());
 
     // Too many at once, or not signed in: refused.
@@ -123,5 +129,5 @@ async fn views_are_recorded_with_when_they_happened() {
     )
     .await;
     assert_eq!(r.status, 204);
-    assert_eq!(views(&relay, &case).await.len(), 3);
+    assert_eq!(views(&relay, &case).await.len(), 4);
 }

@@ -64,7 +64,9 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     assert_eq!(status, 404, "someone never on the team");
     let (status, head, body) = post_raw(&relay, &path, &bob.token, &copy).await;
     assert_eq!(status, 200, "{head} {}", String::from_utf8_lossy(&body));
-    assert_eq!(String::from_utf8_lossy(&body), "1");
+    let taken: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(taken["new"], 1, "{taken}");
+    assert!(taken["at"].as_i64().unwrap() > 0);
     lead.until("Bob's last words to reach Ann", |p| {
         p.client.document(&id).is_some_and(|d| {
             automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")

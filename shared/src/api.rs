@@ -267,6 +267,16 @@ pub struct Departure {
     pub left_at: i64,
 }
 
+/// `POST /api/cases/:id/final-edits`: what the relay took from a device's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalEdits {
+    /// How many changes were new to it.
+    pub new: usize,
+    /// The relay's clock when it had them on disk (Unix ms): a device that puts a closed case
+    /// away compares later changes with this, never with its own clock.
+    pub at: i64,
+}
+
 /// `POST /api/cases/:id/device-copy-removed`: this device (its storage id) removed its copy,
 /// because its owner left the team, or because the case closed long ago.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

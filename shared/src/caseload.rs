@@ -325,12 +325,12 @@ impl CaseRow {
             .filter(move |a| !a.finished && Day::parse(&a.due).is_some_and(|d| d < today))
     }
 
-    /// Closed: a closure date recorded, and reached.
     /// Whether the case closed more than `days` days before `today`, so it leaves devices.
     pub fn closed_before(&self, today: Day, days: u32) -> bool {
         Day::parse(&self.closed_on).is_some_and(|d| d.days_until(today) > i64::from(days))
     }
 
+    /// Closed: a closure date recorded, and reached.
     pub fn is_closed(&self, today: Day) -> bool {
         Day::parse(&self.closed_on).is_some_and(|d| d <= today)
     }

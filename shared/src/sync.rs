@@ -275,6 +275,23 @@ impl SyncClient {
         self.flush(&id)
     }
 
+    /// Takes in chunks stored for a document held here that it has not seen (written by
+    /// another tab of the same device, say), checked as when loading.
+    pub fn take_in(&mut self, id: &DocumentId, stored: Vec<(StorageKey, Vec<u8>)>) {
+        let Some(e) = self.docs.get_mut(id) else {
+            return;
+        };
+        for (key, data) in stored {
+            if key.is_chunk()
+                && !e.chunks.contains(&key)
+                && checked(&data).is_ok()
+                && untrusted::decoding(id, || e.doc.load_incremental(&data)).is_ok()
+            {
+                e.chunks.insert(key);
+            }
+        }
+    }
+
     /// Drops a document from memory (its storage is the host's to delete): it is no longer
     /// synced or announced. True if it was held.
     pub fn forget(&mut self, id: &DocumentId) -> bool {

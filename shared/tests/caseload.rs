@@ -205,3 +205,19 @@ fn an_action_is_mine_when_chosen_as_me_or_my_name_was_typed() {
         Owner::Named("professional:x".into())
     );
 }
+
+#[test]
+fn a_case_leaves_devices_only_once_closed_for_longer_than_the_setting() {
+    let day = |s| Day::parse(s).unwrap();
+    let row = |closed: &str| CaseRow {
+        closed_on: closed.into(),
+        ..CaseRow::default()
+    };
+    let today = day("2026-11-26");
+    assert!(row("2026-08-27").closed_before(today, 90));
+    assert!(!row("2026-08-28").closed_before(today, 90));
+    // Closing in the future, not closed, or a date that does not read: stays.
+    assert!(!row("2027-01-01").closed_before(today, 90));
+    assert!(!row("").closed_before(today, 90));
+    assert!(!row("27/08/2026").closed_before(today, 90));
+}

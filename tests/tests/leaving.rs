@@ -173,8 +173,13 @@ async fn a_case_closed_long_ago_leaves_the_browser_and_can_still_be_opened_from_
     );
     record.closure.date = shared::record::dates::Day::from_days(today.days() - 100).iso();
     record.closure.reason = Some(shared::record::closure::ClosureReason::NeedsMet);
-    let (_, id, _desk) =
-        e2e::case_from_another_device(&relay, &lena, record.into_document().unwrap()).await;
+    // Written when it closed: nobody has worked on it since.
+    let mut doc = automerge::AutoCommit::new();
+    record.write(&mut doc).unwrap();
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default().with_time((today.days() - 100) * 86_400),
+    );
+    let (_, id, _desk) = e2e::case_from_another_device(&relay, &lena, doc).await;
     let case = id.to_string();
 
     // Her laptop fetches it as one of her cases; the next time the app starts, it puts it away.
