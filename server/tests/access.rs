@@ -217,7 +217,12 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
     let mine = api(&relay, "GET", "/api/cases", &teacher, None)
         .await
         .json();
-    assert_eq!(mine, json!([{ "id": case1.to_string(), "role": "member" }]));
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["id"], case1.to_string());
+    assert_eq!(mine[0]["role"], "member");
+    // When the relay last took a change: the case was stored above.
+    assert!(mine[0]["last_change_at"].as_i64().is_some_and(|t| t > 0));
     let directory = api(&relay, "GET", "/api/professionals", &teacher, None)
         .await
         .json();
