@@ -55,11 +55,17 @@ pub fn forget(id: &DocumentId) {
 }
 
 /// Where the case being decoded is noted while it is: a tab that dies mid-decode without a
-/// panic (out of memory aborts) leaves it here, and the next start sets the case aside.
+/// panic (out of memory aborts) leaves it here, and the next start sets the case aside. It is
+/// kept per tab (sessionStorage, which outlives the tab's reloads): in localStorage, a second
+/// tab starting while the first was decoding would set a healthy case aside.
 const DECODING_KEY: &str = "tac-decoding-case";
 
+fn tab_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
 fn note_decoding(case: Option<DocumentId>) {
-    if let Some(s) = storage() {
+    if let Some(s) = tab_storage() {
         let _ = match case {
             Some(id) => s.set_item(DECODING_KEY, &id.to_string()),
             None => s.remove_item(DECODING_KEY),
@@ -70,7 +76,11 @@ fn note_decoding(case: Option<DocumentId>) {
 /// At start: a decode that never finished last time sets its case aside. Then keeps the note
 /// from now on.
 pub fn watch_decoding() {
+    // Notes left in localStorage by earlier versions.
     if let Some(s) = storage() {
+        let _ = s.remove_item(DECODING_KEY);
+    }
+    if let Some(s) = tab_storage() {
         if let Some(id) = s
             .get_item(DECODING_KEY)
             .ok()
