@@ -192,6 +192,30 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     .unwrap();
     assert_eq!(because, "closed");
 
+    // Removals from before departures were kept are taken from the audit trail.
+    sqlx::query(
+        "INSERT INTO audit (at, event, case_id, subject_professional_id, outcome)
+         VALUES (1, 'member_removed', ?, ?, 'consent_withdrawn')",
+    )
+    .bind(id.to_string())
+    .bind(stranger.id)
+    .execute(&relay.state.db)
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../migrations/0009_earlier_departures.sql"))
+        .execute(&relay.state.db)
+        .await
+        .unwrap();
+    let r = http(
+        relay.addr,
+        "GET",
+        "/api/departures",
+        Some(&stranger.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()[0]["case_id"], id.to_string());
+
     // Invited again: no longer a departure.
     assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
     let r = http(relay.addr, "GET", "/api/departures", Some(&bob.token), None).await;
