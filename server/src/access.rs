@@ -252,6 +252,22 @@ impl Access {
         Ok(added)
     }
 
+    /// When `professional_id` left the case's team (Unix seconds), if they have and are not
+    /// back (see [`crate::departure`]).
+    pub async fn left_at(
+        &self,
+        case_id: &str,
+        professional_id: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
+        )
+        .bind(case_id)
+        .bind(professional_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     /// Removes a member; false if they were not one.
     pub async fn remove(&self, case_id: &str, professional_id: i64) -> Result<bool, sqlx::Error> {
         Ok(!self

@@ -43,7 +43,7 @@ async fn report(
         let outcome = if state.access.role(&case, me.professional.id).is_some() {
             "success"
         } else {
-            match left_at(&state, &case, me.professional.id).await? {
+            match state.access.left_at(&case, me.professional.id).await? {
                 // Seen while still on the team, reported after.
                 Some(left) if view.at / 1000 <= left => "success",
                 Some(_) => "not_a_member",
@@ -64,14 +64,4 @@ async fn report(
         }
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn left_at(state: &AppState, case: &str, professional: i64) -> ApiResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
-    )
-    .bind(case)
-    .bind(professional)
-    .fetch_optional(&state.db)
-    .await?)
 }

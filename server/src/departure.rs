@@ -65,22 +65,14 @@ async fn departures(
 /// drawer over the holidays still gets its chance, but not for ever.
 pub const FINAL_EDITS_WINDOW_SECS: i64 = 90 * 24 * 3600;
 
-async fn left_at(state: &AppState, case: &str, professional: i64) -> ApiResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
-    )
-    .bind(case)
-    .bind(professional)
-    .fetch_optional(&state.db)
-    .await?)
-}
-
 async fn has_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
-    Ok(left_at(state, case, professional).await?.is_some())
+    Ok(state.access.left_at(case, professional).await?.is_some())
 }
 
 async fn recently_left(state: &AppState, case: &str, professional: i64) -> ApiResult<bool> {
-    Ok(left_at(state, case, professional)
+    Ok(state
+        .access
+        .left_at(case, professional)
         .await?
         .is_some_and(|at| crate::accounts::now() - at <= FINAL_EDITS_WINDOW_SECS))
 }
@@ -165,10 +157,10 @@ async fn final_edits(
                 };
                 state.audit.record(event(outcome)).await;
             }
-            let at = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            Ok(Json(FinalEdits { new, at }))
+            Ok(Json(FinalEdits {
+                new,
+                at: crate::accounts::now_ms(),
+            }))
         }
         Some(Err(_)) => {
             state.audit.record(event("refused_unreadable")).await;

@@ -42,13 +42,6 @@ pub struct Journal {
     pool: SqlitePool,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl Journal {
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool }
@@ -83,7 +76,7 @@ impl Journal {
         claims: &[Claim],
     ) -> Result<usize, JournalError> {
         use sqlx::Connection;
-        let at = now_ms();
+        let at = crate::accounts::now_ms();
         // IMMEDIATE: two connections binding the same new actor are taken one after the other.
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut written = 0;

@@ -8,7 +8,7 @@
 //! (ids only); a refused approval too. What goes into the copy is decided in
 //! [`shared::documents::subject_access`].
 
-use crate::accounts::{self, Professional};
+use crate::accounts::{self, now_ms, Professional};
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
 use crate::auth::{ClientAddr, SignedIn};
@@ -110,13 +110,6 @@ impl Stored {
 
 const COLUMNS: &str = "id, person_id, received_on, extended, status, review, editors, heads, \
                        opened_by, reviewed_by, approved_by, released_at";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// The case id, having checked the caller is on the case (404 otherwise).
 fn member_case(state: &AppState, raw: &str, me: &Professional) -> ApiResult<String> {

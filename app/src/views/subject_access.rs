@@ -288,6 +288,14 @@ fn Reviewing(
         words: words.get_untracked(),
     };
     let shown_review = StoredValue::new(request.review.clone());
+    // The version of the case the pieces on screen were read at.
+    let shown_heads = move || {
+        pieces
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|at| at.heads)
+            .unwrap_or_default()
+    };
     let act = move |step: &'static str, done: &'static str| {
         busy.set(true);
         let approved_review = shown_review.get_value();
@@ -304,22 +312,14 @@ fn Reviewing(
                 (Ok(()), "save") => Ok(()),
                 (Ok(()), "submit") => {
                     // The version of the case the reviewer saw, and nothing added since.
-                    let heads = pieces
-                        .get_untracked()
-                        .and_then(Result::ok)
-                        .map(|at| at.heads)
-                        .unwrap_or_default();
+                    let heads = shown_heads();
                     api::submit_subject_access(&id, n, &Submit { heads })
                         .await
                         .map(drop)
                 }
                 (Ok(()), "approve") => {
                     // Exactly what the approver was shown.
-                    let heads = pieces
-                        .get_untracked()
-                        .and_then(Result::ok)
-                        .map(|at| at.heads)
-                        .unwrap_or_default();
+                    let heads = shown_heads();
                     let seen = Approve {
                         heads,
                         review: approved_review.clone(),

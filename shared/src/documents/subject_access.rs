@@ -248,9 +248,14 @@ fn recorded(
     heads: &[ChangeHash],
     receipts: &HashMap<ChangeHash, Received>,
 ) -> HashMap<String, (Who, i64)> {
-    let mut then = history::state_at(doc, heads);
     let mut out = HashMap::new();
-    for sitting in history::sittings(then.document(), receipts, None) {
+    // A copy at `heads` only when the document has moved on since (it saves and loads it all).
+    let mut then = (doc.get_heads() != heads).then(|| history::state_at(doc, heads));
+    let doc = match &mut then {
+        Some(then) => then.document(),
+        None => doc,
+    };
+    for sitting in history::sittings(doc, receipts, None) {
         let when = sitting.when();
         for row in sitting.rows {
             out.insert(row.piece, (sitting.who.clone(), when));
