@@ -41,6 +41,14 @@ if [ "${1:-}" = "--tests" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
+  # PostgreSQL, for the relay's tests on a throwaway cluster (scripts/postgres.sh); no service
+  # is started.
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "installing postgresql from Debian"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  fi
   # pdftotext, to read the PDFs the relay makes back as text.
   if ! command -v pdftotext >/dev/null; then
     log "installing poppler-utils (pdftotext) from Debian"

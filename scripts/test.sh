@@ -21,6 +21,16 @@ cargo build -p server
 step "native tests (shared core against samod, relay, interop with JS automerge-repo, end-to-end)"
 cargo test --workspace --exclude app
 
+step "the relay's storage, access, audit and sync tests again, on PostgreSQL"
+# A throwaway cluster on a free loopback port, removed when this script ends.
+pg_dir="$(mktemp -d)"
+pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+TAC_TEST_POSTGRES="$(scripts/postgres.sh start "$pg_dir" "$pg_port")" \
+  cargo test -p server --test storage --test access --test relay --test authorship \
+    --test security --test shards --test documents --test subject_access --test departure \
+    --test case_views --test interop
+
 step "browser storage tests (wasm-bindgen-test in headless Chromium)"
 cargo test -p app --target wasm32-unknown-unknown
 

@@ -19,7 +19,7 @@ use crate::accounts::now;
 use crate::auth::professional_of_peer;
 use futures::Stream;
 use shared::api::CaseRole;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
@@ -48,7 +48,7 @@ struct Cache {
 /// Case memberships: the database, its in-memory mirror, and a change signal.
 #[derive(Clone)]
 pub struct Access {
-    pool: SqlitePool,
+    pool: AnyPool,
     cache: Arc<RwLock<Cache>>,
     changes: broadcast::Sender<Change>,
 }
@@ -64,7 +64,7 @@ pub enum Registered {
 
 impl Access {
     /// Loads every membership into memory.
-    pub async fn load(pool: SqlitePool) -> Result<Self, sqlx::Error> {
+    pub async fn load(pool: AnyPool) -> Result<Self, sqlx::Error> {
         let mut cache = Cache::default();
         for id in sqlx::query_scalar::<_, String>("SELECT id FROM cases")
             .fetch_all(&pool)
@@ -170,7 +170,7 @@ impl Access {
         }
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO cases (id, registered_by, registered_at) VALUES (?, ?, ?)
+            "INSERT INTO cases (id, registered_by, registered_at) VALUES ($1, $2, $3)
              ON CONFLICT(id) DO NOTHING",
         )
         .bind(case_id)
@@ -185,7 +185,7 @@ impl Access {
         }
         sqlx::query(
             "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
-             VALUES (?, ?, 'lead', ?, ?)",
+             VALUES ($1, $2, 'lead', $3, $4)",
         )
         .bind(case_id)
         .bind(professional_id)
@@ -216,7 +216,7 @@ impl Access {
         let mut tx = self.pool.begin().await?;
         let added = sqlx::query(
             "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
-             VALUES (?, ?, 'member', ?, ?) ON CONFLICT(case_id, professional_id) DO NOTHING",
+             VALUES ($1, $2, 'member', $3, $4) ON CONFLICT(case_id, professional_id) DO NOTHING",
         )
         .bind(case_id)
         .bind(professional_id)
@@ -230,7 +230,7 @@ impl Access {
         // departure starts a fresh count of removed copies.
         for table in ["departures", "device_copies_removed"] {
             sqlx::query(&format!(
-                "DELETE FROM {table} WHERE case_id = ? AND professional_id = ?"
+                "DELETE FROM {table} WHERE case_id = $1 AND professional_id = $2"
             ))
             .bind(case_id)
             .bind(professional_id)
@@ -260,7 +260,7 @@ impl Access {
         professional_id: i64,
     ) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT left_at FROM departures WHERE case_id = ? AND professional_id = ?",
+            "SELECT left_at FROM departures WHERE case_id = $1 AND professional_id = $2",
         )
         .bind(case_id)
         .bind(professional_id)
@@ -310,7 +310,7 @@ impl Access {
             let mut removed = Vec::new();
             for p in professionals {
                 let n = sqlx::query(
-                    "DELETE FROM case_members WHERE case_id = ? AND professional_id = ?",
+                    "DELETE FROM case_members WHERE case_id = $1 AND professional_id = $2",
                 )
                 .bind(case_id)
                 .bind(p)
@@ -320,7 +320,7 @@ impl Access {
                 if n > 0 {
                     // Their devices remove their copy at next contact (crate::departure).
                     sqlx::query(
-                        "INSERT INTO departures (case_id, professional_id, left_at) VALUES (?, ?, ?)
+                        "INSERT INTO departures (case_id, professional_id, left_at) VALUES ($1, $2, $3)
                          ON CONFLICT(case_id, professional_id) DO UPDATE SET left_at = excluded.left_at",
                     )
                     .bind(case_id)

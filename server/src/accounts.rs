@@ -4,7 +4,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use password_hash::rand_core::{OsRng, RngCore};
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::OnceLock;
 
 pub use shared::api::{Agency, NewProfessional, Role};
@@ -43,7 +43,8 @@ struct ProfessionalRow {
     agency_id: i64,
     agency_name: String,
     role: String,
-    active: bool,
+    /// 1 or 0: both databases store flags as integers.
+    active: i64,
 }
 
 impl From<ProfessionalRow> for Professional {
@@ -56,7 +57,7 @@ impl From<ProfessionalRow> for Professional {
             agency_name: r.agency_name,
             // The CHECK constraint allows only known roles; anything else gets least power.
             role: Role::parse(&r.role).unwrap_or(Role::Practitioner),
-            active: r.active,
+            active: r.active != 0,
         }
     }
 }
@@ -158,39 +159,40 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
     ok.then(|| email.to_string()).ok_or(AccountError::BadEmail)
 }
 
-pub async fn agencies(pool: &SqlitePool) -> Result<Vec<Agency>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies ORDER BY name")
-        .fetch_all(pool)
-        .await?;
+pub async fn agencies(pool: &AnyPool) -> Result<Vec<Agency>, sqlx::Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM agencies ORDER BY lower(name), id")
+            .fetch_all(pool)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name)| Agency { id, name })
         .collect())
 }
 
-pub async fn agency(pool: &SqlitePool, id: i64) -> Result<Option<Agency>, sqlx::Error> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies WHERE id = ?")
+pub async fn agency(pool: &AnyPool, id: i64) -> Result<Option<Agency>, sqlx::Error> {
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|(id, name)| Agency { id, name }))
 }
 
-pub async fn create_agency(pool: &SqlitePool, name: &str) -> Result<Agency, AccountError> {
+pub async fn create_agency(pool: &AnyPool, name: &str) -> Result<Agency, AccountError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(AccountError::NoName);
     }
-    let id = sqlx::query("INSERT INTO agencies (name, created_at) VALUES (?, ?)")
-        .bind(name)
-        .bind(now())
-        .execute(pool)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => AccountError::AgencyTaken,
-            e => e.into(),
-        })?
-        .last_insert_rowid();
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO agencies (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(now())
+            .fetch_one(pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => AccountError::AgencyTaken,
+                e => e.into(),
+            })?;
     Ok(Agency {
         id,
         name: name.to_string(),
@@ -199,7 +201,7 @@ pub async fn create_agency(pool: &SqlitePool, name: &str) -> Result<Agency, Acco
 
 /// Adds a professional with the details an administrator entered.
 pub async fn create_professional(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     new: &NewProfessional,
 ) -> Result<Professional, AccountError> {
     let name = new.name.trim();
@@ -214,9 +216,9 @@ pub async fn create_professional(
         return Err(AccountError::NoSuchAgency);
     }
     let hash = hash_password(&new.password);
-    let id = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO professionals (name, email, agency_id, role, password_hash, active, created_at)
-         VALUES (?, ?, ?, ?, ?, 1, ?)",
+         VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
     )
     .bind(name)
     .bind(&email)
@@ -224,19 +226,18 @@ pub async fn create_professional(
     .bind(new.role.as_str())
     .bind(hash)
     .bind(now())
-    .execute(pool)
+    .fetch_one(pool)
     .await
     .map_err(|e| match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => AccountError::EmailTaken,
         e => e.into(),
-    })?
-    .last_insert_rowid();
+    })?;
     Ok(professional(pool, id).await?.expect("just inserted"))
 }
 
-pub async fn professional(pool: &SqlitePool, id: i64) -> Result<Option<Professional>, sqlx::Error> {
+pub async fn professional(pool: &AnyPool, id: i64) -> Result<Option<Professional>, sqlx::Error> {
     let row: Option<ProfessionalRow> =
-        sqlx::query_as(&format!("{SELECT_PROFESSIONAL} WHERE p.id = ?"))
+        sqlx::query_as(&format!("{SELECT_PROFESSIONAL} WHERE p.id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await?;
@@ -245,14 +246,15 @@ pub async fn professional(pool: &SqlitePool, id: i64) -> Result<Option<Professio
 
 /// The professional with this email (any case) and their password hash.
 pub async fn by_email(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     email: &str,
 ) -> Result<Option<(Professional, String)>, sqlx::Error> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM professionals WHERE email = ?")
-            .bind(email.trim())
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, password_hash FROM professionals WHERE lower(email) = lower($1)",
+    )
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await?;
     let Some((id, hash)) = row else {
         return Ok(None);
     };
@@ -261,7 +263,7 @@ pub async fn by_email(
 
 /// Everyone (admins) or only active professionals (for inviting), by name.
 pub async fn directory(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     only_active: bool,
 ) -> Result<Vec<Professional>, sqlx::Error> {
     let filter = if only_active {
@@ -277,8 +279,8 @@ pub async fn directory(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn deactivate(pool: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE professionals SET active = 0 WHERE id = ?")
+pub async fn deactivate(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE professionals SET active = 0 WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await
@@ -286,7 +288,7 @@ pub async fn deactivate(pool: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
 }
 
 /// The ids of professionals who may not sign in or sync any more.
-pub async fn inactive_ids(pool: &SqlitePool) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn inactive_ids(pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM professionals WHERE active = 0")
         .fetch_all(pool)
         .await
@@ -294,7 +296,7 @@ pub async fn inactive_ids(pool: &SqlitePool) -> Result<Vec<i64>, sqlx::Error> {
 
 /// `tac-relay create-admin`: the agency (made if missing) and a system administrator in it.
 pub async fn create_admin(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     agency_name: &str,
     name: &str,
     email: &str,
@@ -305,17 +307,19 @@ pub async fn create_admin(
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::WeakPassword);
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM professionals WHERE email = ?")
-        .bind(email.trim())
-        .fetch_optional(pool)
-        .await?;
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM professionals WHERE lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?;
     if taken.is_some() {
         return Err(AccountError::EmailTaken);
     }
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE name = ?")
-        .bind(agency_name.trim())
-        .fetch_optional(pool)
-        .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM agencies WHERE lower(name) = lower($1)")
+            .bind(agency_name.trim())
+            .fetch_optional(pool)
+            .await?;
     let agency_id = match existing {
         Some(id) => id,
         None => create_agency(pool, agency_name).await?.id,

@@ -447,7 +447,7 @@ async fn last_looked(
     let id = case_id(&id)?;
     role_on(&state, &id, &me.professional)?;
     let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT heads, looked_at FROM last_looked WHERE professional_id = ? AND case_id = ?",
+        "SELECT heads, looked_at FROM last_looked WHERE professional_id = $1 AND case_id = $2",
     )
     .bind(me.professional.id)
     .bind(&id)
@@ -490,7 +490,7 @@ async fn put_last_looked(
         ));
     }
     sqlx::query(
-        "INSERT INTO last_looked (professional_id, case_id, heads, looked_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO last_looked (professional_id, case_id, heads, looked_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (professional_id, case_id) DO UPDATE
          SET heads = excluded.heads, looked_at = excluded.looked_at
          WHERE excluded.looked_at > last_looked.looked_at",

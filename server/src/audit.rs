@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::net::IpAddr;
 
 /// One thing that happened. Build with [`Event::new`] and the `actor`/`case`/... setters.
@@ -75,14 +75,14 @@ pub struct Row {
 /// Writes audit rows to the relay's database.
 #[derive(Clone)]
 pub struct Audit {
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Random per relay (kept in `settings`), so address hashes cannot be reversed by hashing
     /// every IPv4 address.
     salt: String,
 }
 
 impl Audit {
-    pub async fn open(pool: SqlitePool) -> Result<Self, sqlx::Error> {
+    pub async fn open(pool: AnyPool) -> Result<Self, sqlx::Error> {
         let salt = match sqlx::query_scalar::<_, String>(
             "SELECT value FROM settings WHERE name = 'client_hash_salt'",
         )
@@ -93,7 +93,7 @@ impl Audit {
             None => {
                 let fresh = hex::encode(crate::accounts::random_bytes());
                 sqlx::query(
-                    "INSERT INTO settings (name, value) VALUES ('client_hash_salt', ?)
+                    "INSERT INTO settings (name, value) VALUES ('client_hash_salt', $1)
                      ON CONFLICT(name) DO NOTHING",
                 )
                 .bind(&fresh)
@@ -117,7 +117,7 @@ impl Audit {
     /// Records an event. An audit row that cannot be written is logged (ids only) rather than
     /// failing the request: the database being down already stops the relay serving.
     pub async fn record(&self, event: Event) {
-        if let Err(e) = self.insert(&event, "INSERT").await {
+        if let Err(e) = self.insert(&event, "").await {
             tracing::error!(event = %event.kind, outcome = event.outcome, actor = ?event.actor,
                 case = ?event.case_id, error = %e, "audit row could not be written");
         }
@@ -127,15 +127,16 @@ impl Audit {
     /// index says what "the same" is); a failure is returned, so the device keeps it to send
     /// again.
     pub async fn record_once(&self, event: Event) -> Result<(), sqlx::Error> {
-        self.insert(&event, "INSERT OR IGNORE").await
+        self.insert(&event, "ON CONFLICT DO NOTHING").await
     }
 
-    async fn insert(&self, event: &Event, insert: &str) -> Result<(), sqlx::Error> {
+    /// `on_conflict`: what to do when the row breaks a unique index, or "" (an error).
+    async fn insert(&self, event: &Event, on_conflict: &str) -> Result<(), sqlx::Error> {
         let client = event.client.map(|a| self.client_hash(a));
         sqlx::query(&format!(
-            "{insert} INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
+            "INSERT INTO audit (at, event, actor_professional_id, case_id, subject_professional_id,
                                 subject_agency_id, outcome, client_hash, occurred_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) {on_conflict}"
         ))
         .bind(crate::accounts::now())
         .bind(&event.kind)
@@ -159,7 +160,7 @@ impl Audit {
 
     /// Every row about a case, oldest first.
     pub async fn for_case(&self, case_id: &str) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM audit WHERE case_id = ? ORDER BY id")
+        sqlx::query_as("SELECT * FROM audit WHERE case_id = $1 ORDER BY id")
             .bind(case_id)
             .fetch_all(&self.pool)
             .await

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 use shared::api::Me;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -67,7 +67,7 @@ fn token_hash(token: &str) -> String {
 /// Session storage plus a signal that some session was revoked.
 #[derive(Clone)]
 pub struct Sessions {
-    pool: SqlitePool,
+    pool: AnyPool,
     pub lifetime: Duration,
     pub secure_cookies: bool,
     /// Bumped whenever sessions are revoked, so open sync connections re-check theirs.
@@ -75,7 +75,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn new(pool: SqlitePool, lifetime: Duration, secure_cookies: bool) -> Self {
+    pub fn new(pool: AnyPool, lifetime: Duration, secure_cookies: bool) -> Self {
         Self {
             pool,
             lifetime,
@@ -92,17 +92,16 @@ impl Sessions {
         let token = hex::encode(accounts::random_bytes());
         let created = now();
         let expires_at = created + self.lifetime.as_secs() as i64;
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO sessions (token_hash, professional_id, created_at, expires_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(token_hash(&token))
         .bind(professional.id)
         .bind(created)
         .bind(expires_at)
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&self.pool)
+        .await?;
         Ok((
             Session {
                 id,
@@ -118,7 +117,7 @@ impl Sessions {
         let row: Option<(i64, i64, i64)> = sqlx::query_as(
             "SELECT s.id, s.expires_at, s.professional_id FROM sessions s
              JOIN professionals p ON p.id = s.professional_id
-             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND p.active = 1",
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND p.active = 1",
         )
         .bind(token_hash(token))
         .bind(now())
@@ -139,7 +138,7 @@ impl Sessions {
     async fn is_live(&self, session_id: i64) -> Result<bool, sqlx::Error> {
         let live: Option<i64> = sqlx::query_scalar(
             "SELECT s.id FROM sessions s JOIN professionals p ON p.id = s.professional_id
-             WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND p.active = 1",
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND p.active = 1",
         )
         .bind(session_id)
         .bind(now())
@@ -149,7 +148,7 @@ impl Sessions {
     }
 
     pub async fn revoke(&self, session_id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now())
             .bind(session_id)
             .execute(&self.pool)
@@ -161,7 +160,7 @@ impl Sessions {
     /// Ends every session of a professional (lost laptop, leaver).
     pub async fn revoke_all(&self, professional_id: i64) -> Result<u64, sqlx::Error> {
         let n = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE professional_id = ? AND revoked_at IS NULL",
+            "UPDATE sessions SET revoked_at = $1 WHERE professional_id = $2 AND revoked_at IS NULL",
         )
         .bind(now())
         .bind(professional_id)

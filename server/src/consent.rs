@@ -11,7 +11,7 @@ use crate::repos::Repos;
 use automerge::ROOT;
 use shared::api::CaseRole;
 use shared::record::consent::Consent;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -99,14 +99,14 @@ pub async fn of_case(repos: &Repos, case_id: &str) -> Option<Consent> {
 #[derive(Clone)]
 pub struct Watcher {
     repos: Repos,
-    pool: SqlitePool,
+    pool: AnyPool,
     access: Access,
     audit: Audit,
     watched: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Watcher {
-    pub fn new(repos: Repos, pool: SqlitePool, access: Access, audit: Audit) -> Self {
+    pub fn new(repos: Repos, pool: AnyPool, access: Access, audit: Audit) -> Self {
         Self {
             repos,
             pool,
@@ -221,10 +221,7 @@ impl Watcher {
 }
 
 /// (professional id, agency id, agency name) for each professional.
-async fn agencies_of(
-    pool: &SqlitePool,
-    ids: &[i64],
-) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+async fn agencies_of(pool: &AnyPool, ids: &[i64]) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(p) = crate::accounts::professional(pool, *id).await? {

@@ -47,7 +47,7 @@ async fn departures(
     SignedIn(me): SignedIn,
 ) -> ApiResult<Json<Vec<Departure>>> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT case_id, left_at FROM departures WHERE professional_id = ? ORDER BY left_at",
+        "SELECT case_id, left_at FROM departures WHERE professional_id = $1 ORDER BY left_at",
     )
     .bind(me.professional.id)
     .fetch_all(&state.db)
@@ -198,8 +198,8 @@ async fn copy_removed(
     }
     sqlx::query(
         "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at, because)
-         VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET removed_at = excluded.removed_at, because = excluded.because",
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (case_id, professional_id, device) DO UPDATE SET removed_at = excluded.removed_at, because = excluded.because",
     )
     .bind(&case)
     .bind(me_id)

@@ -10,7 +10,7 @@ use crate::repos::Repos;
 use automerge::{ChangeHash, ReadDoc};
 use shared::authorship::{claims_in, judge, Claim, Refusal, Verdict};
 use shared::untrusted::Rejected;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::time::Duration;
 
 /// Longest the relay waits for its own copy of a case to say which changes it holds.
@@ -39,11 +39,11 @@ pub enum JournalError {
 
 #[derive(Clone)]
 pub struct Journal {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl Journal {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -60,7 +60,8 @@ impl Journal {
             return Ok(0);
         }
         let mut conn = self.pool.acquire().await?;
-        let result = Self::vouch_on(&mut conn, case, sender, claims).await;
+        let dialect = crate::database::Dialect::of(&self.pool);
+        let result = Self::vouch_on(&mut conn, dialect, case, sender, claims).await;
         if matches!(result, Err(JournalError::Db(_))) {
             // After an error (a full disk, say) SQLite's state and the pool's idea of it can
             // differ; this connection is not used again (see crate::storage).
@@ -70,28 +71,33 @@ impl Journal {
     }
 
     async fn vouch_on(
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
+        dialect: crate::database::Dialect,
         case: &str,
         sender: i64,
         claims: &[Claim],
     ) -> Result<usize, JournalError> {
         use sqlx::Connection;
         let at = crate::accounts::now_ms();
-        // IMMEDIATE: two connections binding the same new actor are taken one after the other.
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        // Writing at once: two connections (or relays) binding the same new actor are taken
+        // one after the other.
+        let mut tx = conn.begin_with(dialect.begin_writing()).await?;
+        if let Some(lock) = dialect.lock_statement(crate::database::Lock::Journal) {
+            sqlx::query(&lock).execute(&mut *tx).await?;
+        }
         let mut written = 0;
         for claim in claims {
             let hash = claim.hash.to_string();
             let actor = claim.actor.to_hex_string();
             let received_from: Option<i64> = sqlx::query_scalar(
-                "SELECT professional_id FROM change_receipts WHERE case_id = ? AND change_hash = ?",
+                "SELECT professional_id FROM change_receipts WHERE case_id = $1 AND change_hash = $2",
             )
             .bind(case)
             .bind(&hash)
             .fetch_optional(&mut *tx)
             .await?;
             let owner: Option<i64> =
-                sqlx::query_scalar("SELECT professional_id FROM change_actors WHERE actor = ?")
+                sqlx::query_scalar("SELECT professional_id FROM change_actors WHERE actor = $1")
                     .bind(&actor)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -101,7 +107,7 @@ impl Journal {
                 Verdict::Receipt => {
                     if owner.is_none() {
                         sqlx::query(
-                            "INSERT INTO change_actors (actor, professional_id, bound_at) VALUES (?, ?, ?)",
+                            "INSERT INTO change_actors (actor, professional_id, bound_at) VALUES ($1, $2, $3)",
                         )
                         .bind(&actor)
                         .bind(sender)
@@ -111,7 +117,7 @@ impl Journal {
                     }
                     sqlx::query(
                         "INSERT INTO change_receipts (case_id, change_hash, professional_id, received_at)
-                         VALUES (?, ?, ?, ?)",
+                         VALUES ($1, $2, $3, $4)",
                     )
                     .bind(case)
                     .bind(&hash)
@@ -213,7 +219,10 @@ impl Journal {
         // One query per few hundred cases: SQLite limits how many values one query binds.
         let cases: Vec<&str> = cases.into_iter().collect();
         for part in cases.chunks(500) {
-            let marks = vec!["?"; part.len()].join(",");
+            let marks = (1..=part.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(",");
             let sql = format!(
                 "SELECT case_id, MAX(received_at) FROM change_receipts
                  WHERE case_id IN ({marks}) GROUP BY case_id"
@@ -231,7 +240,7 @@ impl Journal {
     pub async fn for_case(&self, case: &str) -> Result<Vec<Receipt>, sqlx::Error> {
         sqlx::query_as(
             "SELECT change_hash, professional_id, received_at FROM change_receipts
-             WHERE case_id = ? ORDER BY received_at, change_hash",
+             WHERE case_id = $1 ORDER BY received_at, change_hash",
         )
         .bind(case)
         .fetch_all(&self.pool)
@@ -243,7 +252,7 @@ impl Journal {
 /// samod is not asked: it would ask the connected clients, one of whom may be waiting on this.
 async fn relay_copy(
     repos: &Repos,
-    pool: &SqlitePool,
+    pool: &AnyPool,
     case: &str,
 ) -> Result<Option<samod::DocHandle>, JournalError> {
     if !crate::storage::holds_document(pool, case).await? {
@@ -262,7 +271,7 @@ async fn relay_copy(
 /// not be reached in time).
 pub async fn read_case<T: Send + 'static>(
     repos: &Repos,
-    pool: &SqlitePool,
+    pool: &AnyPool,
     case: &str,
     read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
 ) -> Option<T> {
@@ -273,7 +282,7 @@ pub async fn read_case<T: Send + 'static>(
 /// to everyone syncing the case. `None` if the relay holds no copy.
 pub async fn change_case<T: Send + 'static>(
     repos: &Repos,
-    pool: &SqlitePool,
+    pool: &AnyPool,
     case: &str,
     change: impl FnOnce(&mut automerge::Automerge) -> T + Send + 'static,
 ) -> Option<T> {
@@ -285,7 +294,7 @@ pub async fn change_case<T: Send + 'static>(
 /// relay holds no copy.
 pub async fn sittings(
     repos: &Repos,
-    pool: &SqlitePool,
+    pool: &AnyPool,
     case: &str,
     receipts: std::collections::HashMap<ChangeHash, shared::record::history::Received>,
 ) -> Option<Vec<shared::record::history::Sitting>> {

@@ -3,6 +3,7 @@
 //! It is thin on purpose. `samod` (the Rust automerge-repo) speaks the sync protocol and
 //! decides what to store; this crate adds what samod leaves to its host:
 //! - [`config`]: where data lives and where to listen,
+//! - [`database`]: SQLite or PostgreSQL, one set of queries for both,
 //! - [`storage`]: samod's key-value storage on SQL, durable and honest about failures,
 //! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`health`]: whether storage is working, so a failing disk refuses work instead of losing it,
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod case_views;
 pub mod config;
 pub mod consent;
+pub mod database;
 pub mod departure;
 pub mod durable;
 pub mod health;
@@ -47,7 +49,7 @@ use std::time::Duration;
 pub struct AppState {
     pub repos: repos::Repos,
     pub health: Arc<health::Health>,
-    pub db: sqlx::SqlitePool,
+    pub db: sqlx::AnyPool,
     pub sessions: auth::Sessions,
     pub rate_limit: auth::RateLimit,
     /// Password checks running at once (argon2 uses ~19 MiB each); the rest queue.

@@ -1,4 +1,4 @@
-//! samod's key-value [`samod::Storage`] on SQL (SQLite by default).
+//! samod's key-value [`samod::Storage`] on SQL (SQLite by default, or PostgreSQL).
 //!
 //! samod's storage calls return no errors, so this adapter retries transient failures and,
 //! when a write still fails, keeps it in memory, marks the relay unhealthy (which closes sync
@@ -8,12 +8,9 @@
 
 use crate::health::Health;
 use samod::storage::StorageKey;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Connection};
 use std::collections::HashMap;
-use std::str::FromStr;
+use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -27,21 +24,17 @@ const ATTEMPTS: u32 = 4;
 const BATCH: usize = 16;
 /// A key no document uses (document ids never contain `_`), for probe writes.
 const PROBE_KEY: &str = "_health_probe";
-/// Most rows in one statement (SQLite allows 32,766 bound values).
+/// Most rows in one statement (SQLite allows 32,766 bound values, PostgreSQL 65,535).
 const ROWS_PER_STATEMENT: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("the database could not be opened: {0}")]
-    Open(#[from] sqlx::Error),
-    #[error("the database could not be migrated: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("the data folder could not be created: {0}")]
-    DataDir(#[from] std::io::Error),
+    Open(#[from] crate::database::OpenError),
+    #[error("the database could not be read: {0}")]
+    Sql(#[from] sqlx::Error),
     #[error("the sync engine stopped")]
     Stopped,
-    #[error("the database does not run with the durability the relay promises: {0}")]
-    NotDurable(String),
 }
 
 /// A write for the database.
@@ -64,14 +57,14 @@ pub struct SqlStorage {
 /// The database and the writes it has refused so far.
 #[derive(Clone)]
 struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
     /// The one connection document writes go through, opened when first needed and thrown away
     /// after any error. After SQLITE_FULL a pooled connection's transaction bookkeeping can
     /// drift from SQLite's own (the full-disk test saw a "committed" write that was still
     /// inside an open transaction, then lost, and that transaction holding the write lock);
     /// a connection that has failed is never trusted again.
-    writer: Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
-    options: SqliteConnectOptions,
+    writer: Arc<tokio::sync::Mutex<Option<AnyConnection>>>,
+    url: Arc<str>,
     health: Arc<Health>,
     /// Writes not yet in the database, oldest first. Later writes queue behind them so the
     /// database never sees them out of order.
@@ -83,28 +76,11 @@ struct Db {
 impl SqlStorage {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub async fn open(url: &str, health: Arc<Health>) -> Result<Self, StorageError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Safeguarding records: a committed write survives a power cut. Batching commits
-            // (the writer task) keeps this affordable under load.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
-            }
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.clone())
-            .await?;
-        check_durability(&pool).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let pool = crate::database::open(url).await?;
         let db = Db {
             pool,
             writer: Arc::default(),
-            options,
+            url: url.into(),
             health,
             held: Arc::default(),
             durable: Default::default(),
@@ -124,7 +100,7 @@ impl SqlStorage {
         self
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.db.pool
     }
 
@@ -237,7 +213,7 @@ impl Db {
         let mut writer = self.writer.lock().await;
         let conn = match writer.as_mut() {
             Some(conn) => conn,
-            None => writer.insert(self.options.connect().await?),
+            None => writer.insert(crate::database::connect(&self.url).await?),
         };
         let result = Self::commit_on(conn, writes).await;
         if result.is_err() {
@@ -249,7 +225,7 @@ impl Db {
         result
     }
 
-    async fn commit_on(conn: &mut SqliteConnection, writes: &[Held]) -> Result<(), sqlx::Error> {
+    async fn commit_on(conn: &mut AnyConnection, writes: &[Held]) -> Result<(), sqlx::Error> {
         let same_kind = |a: &Held, b: &Held| {
             matches!(
                 (a, b),
@@ -259,32 +235,42 @@ impl Db {
         let mut tx = conn.begin().await?;
         for run in writes.chunk_by(|a, b| same_kind(a, b)) {
             for rows in run.chunks(ROWS_PER_STATEMENT) {
-                let mut query = match rows[0] {
+                // Placeholders written out as `$n`, which both databases read (sqlx's query
+                // builder writes `?` for its `Any` driver, which PostgreSQL does not).
+                let mut sql = String::new();
+                let query = match rows[0] {
                     Held::Put(..) => {
-                        let mut q =
-                            QueryBuilder::<Sqlite>::new("INSERT INTO documents (key, data) ");
-                        q.push_values(rows, |mut row, write| {
-                            if let Held::Put(k, data) = write {
-                                row.push_bind(k).push_bind(data);
-                            }
-                        });
-                        q.push(" ON CONFLICT(key) DO UPDATE SET data = excluded.data");
-                        q
-                    }
-                    Held::Delete(_) => {
-                        let mut q =
-                            QueryBuilder::<Sqlite>::new("DELETE FROM documents WHERE key IN (");
-                        let mut keys = q.separated(", ");
+                        sql.push_str("INSERT INTO documents (key, data) VALUES ");
+                        for i in 0..rows.len() {
+                            let sep = if i == 0 { "" } else { ", " };
+                            let _ = write!(sql, "{sep}(${}, ${})", 2 * i + 1, 2 * i + 2);
+                        }
+                        sql.push_str(" ON CONFLICT(key) DO UPDATE SET data = excluded.data");
+                        let mut query = sqlx::query(&sql);
                         for write in rows {
-                            if let Held::Delete(k) = write {
-                                keys.push_bind(k);
+                            if let Held::Put(k, data) = write {
+                                query = query.bind(k).bind(data);
                             }
                         }
-                        q.push(")");
-                        q
+                        query
+                    }
+                    Held::Delete(_) => {
+                        sql.push_str("DELETE FROM documents WHERE key IN (");
+                        for i in 0..rows.len() {
+                            let sep = if i == 0 { "" } else { ", " };
+                            let _ = write!(sql, "{sep}${}", i + 1);
+                        }
+                        sql.push(')');
+                        let mut query = sqlx::query(&sql);
+                        for write in rows {
+                            if let Held::Delete(k) = write {
+                                query = query.bind(k);
+                            }
+                        }
+                        query
                     }
                 };
-                query.build().execute(&mut *tx).await?;
+                query.execute(&mut *tx).await?;
             }
         }
         tx.commit().await
@@ -318,10 +304,10 @@ impl Db {
 }
 
 /// Whether the document table holds anything for this document id (keys `<id>/...`).
-pub async fn holds_document(pool: &SqlitePool, document_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn holds_document(pool: &AnyPool, document_id: &str) -> Result<bool, sqlx::Error> {
     // Keys under `id` are exactly those in ["id/", "id0"): '0' follows '/' in ASCII.
     let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM documents WHERE key = ? OR (key >= ? AND key < ?) LIMIT 1",
+        "SELECT 1 FROM documents WHERE key = $1 OR (key >= $2 AND key < $3) LIMIT 1",
     )
     .bind(document_id)
     .bind(format!("{document_id}/"))
@@ -333,32 +319,6 @@ pub async fn holds_document(pool: &SqlitePool, document_id: &str) -> Result<bool
 
 fn flat(key: &StorageKey) -> String {
     key.to_string()
-}
-
-/// Refuses to run unless every connection writes ahead (WAL) and syncs each commit to disk
-/// (`synchronous = FULL`): the relay acknowledges a change only once it is committed, and that
-/// promise is only true with both. A filesystem that cannot do WAL, say, fails here at start
-/// instead of losing acknowledged changes at the next power cut.
-async fn check_durability(pool: &SqlitePool) -> Result<(), StorageError> {
-    let mut conn = pool.acquire().await?;
-    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut *conn)
-        .await?;
-    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&mut *conn)
-        .await?;
-    durable(&journal, synchronous).map_err(StorageError::NotDurable)
-}
-
-/// WAL and FULL (2) or stricter (EXTRA, 3).
-fn durable(journal: &str, synchronous: i64) -> Result<(), String> {
-    if !journal.eq_ignore_ascii_case("wal") {
-        return Err(format!("journal mode is {journal}, not wal"));
-    }
-    if synchronous < 2 {
-        return Err(format!("synchronous is {synchronous}, not FULL (2)"));
-    }
-    Ok(())
 }
 
 impl SqlStorage {
@@ -398,7 +358,7 @@ impl samod::storage::Storage for SqlStorage {
         }
         self.db
             .with_retries("load", &k, || {
-                sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = ?")
+                sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = $1")
                     .bind(&k)
                     .fetch_optional(&self.db.pool)
             })
@@ -414,7 +374,7 @@ impl samod::storage::Storage for SqlStorage {
             .db
             .with_retries("load_range", &p, || {
                 sqlx::query_as::<_, (String, Vec<u8>)>(
-                    "SELECT key, data FROM documents WHERE key = ? OR (key >= ? AND key < ?)",
+                    "SELECT key, data FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)",
                 )
                 .bind(&p)
                 .bind(&lo)
@@ -456,59 +416,5 @@ impl samod::storage::Storage for SqlStorage {
 
     async fn delete(&self, key: StorageKey) {
         self.write(Held::Delete(flat(&key))).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use samod::storage::Storage;
-
-    fn key(parts: &[&str]) -> StorageKey {
-        StorageKey::from_parts(parts.iter().copied()).unwrap()
-    }
-
-    #[test]
-    fn only_wal_with_full_sync_counts_as_durable() {
-        assert!(durable("wal", 2).is_ok());
-        assert!(durable("WAL", 3).is_ok());
-        assert!(durable("delete", 2).unwrap_err().contains("journal mode"));
-        assert!(durable("wal", 1).unwrap_err().contains("synchronous"));
-    }
-
-    #[tokio::test]
-    async fn the_relay_opens_its_database_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
-        check_durability(store.pool()).await.unwrap();
-    }
-
-    /// Writes that meet in one batch land in the order they were made, whatever their kind.
-    #[tokio::test]
-    async fn a_batch_of_puts_and_deletes_keeps_their_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
-        let (gone, back, many) = (key(&["d", "gone"]), key(&["d", "back"]), 300);
-        store.put(back.clone(), b"first".to_vec()).await;
-        // Queued together: each `write` sends when first polled, and join_all polls in order.
-        let mut writes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = vec![
-            Box::pin(store.put(gone.clone(), b"x".to_vec())),
-            Box::pin(store.delete(gone.clone())),
-            Box::pin(store.delete(back.clone())),
-            Box::pin(store.put(back.clone(), b"second".to_vec())),
-        ];
-        for i in 0..many {
-            let k = key(&["d", "many", &i.to_string()]);
-            writes.push(Box::pin(store.put(k, vec![i as u8])));
-        }
-        futures::future::join_all(writes).await;
-        assert_eq!(store.load(gone).await, None);
-        assert_eq!(store.load(back).await, Some(b"second".to_vec()));
-        let all = store.load_range(key(&["d", "many"])).await;
-        assert_eq!(all.len(), many);
-        assert_eq!(all[&key(&["d", "many", "299"])], vec![299_usize as u8]);
-        assert_eq!(store.held_count(), 0);
     }
 }

@@ -44,7 +44,8 @@ struct Stored {
     id: i64,
     person_id: String,
     received_on: String,
-    extended: bool,
+    /// 1 or 0.
+    extended: i64,
     status: String,
     review: String,
     editors: String,
@@ -58,14 +59,14 @@ struct Stored {
 impl Stored {
     fn request(&self) -> Request {
         let answer_by = Day::parse(&self.received_on)
-            .map(|d| sar::answer_by(d, self.extended).iso())
+            .map(|d| sar::answer_by(d, self.extended != 0).iso())
             .unwrap_or_default();
         Request {
             id: self.id,
             person_id: self.person_id.clone(),
             received_on: self.received_on.clone(),
             answer_by,
-            extended: self.extended,
+            extended: self.extended != 0,
             status: Status::parse(&self.status).unwrap_or(Status::Reviewing),
             review: serde_json::from_str(&self.review).unwrap_or_default(),
             opened_by: self.opened_by,
@@ -120,7 +121,7 @@ fn member_case(state: &AppState, raw: &str, me: &Professional) -> ApiResult<Stri
 
 async fn load(state: &AppState, case: &str, n: i64) -> ApiResult<Stored> {
     sqlx::query_as::<_, Stored>(&format!(
-        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = ? AND id = ?"
+        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = $1 AND id = $2"
     ))
     .bind(case)
     .bind(n)
@@ -143,7 +144,7 @@ async fn list(
 ) -> ApiResult<Json<Vec<Request>>> {
     let id = member_case(&state, &id, &me.professional)?;
     let rows = sqlx::query_as::<_, Stored>(&format!(
-        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM subject_access_requests WHERE case_id = $1 ORDER BY id"
     ))
     .bind(&id)
     .fetch_all(&state.db)
@@ -197,7 +198,7 @@ async fn open(
     let n: i64 = sqlx::query_scalar(
         "INSERT INTO subject_access_requests
             (case_id, person_id, received_on, status, review, opened_by, opened_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(&id)
     .bind(&new.person_id)
@@ -311,8 +312,8 @@ async fn save_review(
     }
     let stored = load(&state, &id, n).await?;
     let saved = sqlx::query(
-        "UPDATE subject_access_requests SET review = ?, editors = ?
-         WHERE id = ? AND status = ? AND editors = ?",
+        "UPDATE subject_access_requests SET review = $1, editors = $2
+         WHERE id = $3 AND status = $4 AND editors = $5",
     )
     .bind(serde_json::to_string(&review).unwrap_or_default())
     .bind(stored.editors_with(me.professional.id))
@@ -370,8 +371,8 @@ async fn submit(
         .collect();
     let sent = sqlx::query(
         "UPDATE subject_access_requests
-         SET status = ?, heads = ?, reviewed_by = ?, reviewed_at = ?, editors = ?
-         WHERE id = ? AND status = ? AND editors = ?",
+         SET status = $1, heads = $2, reviewed_by = $3, reviewed_at = $4, editors = $5
+         WHERE id = $6 AND status = $7 AND editors = $8",
     )
     .bind(Status::AwaitingApproval.as_str())
     .bind(serde_json::to_string(&heads).unwrap_or_default())
@@ -410,9 +411,9 @@ async fn reopen(
     load(&state, &id, n).await?;
     let reopened = sqlx::query(
         "UPDATE subject_access_requests
-         SET status = ?, heads = NULL, reviewed_by = NULL, reviewed_at = NULL,
+         SET status = $1, heads = NULL, reviewed_by = NULL, reviewed_at = NULL,
              approved_by = NULL, approved_at = NULL
-         WHERE id = ? AND status IN (?, ?)",
+         WHERE id = $2 AND status IN ($3, $4)",
     )
     .bind(Status::Reviewing.as_str())
     .bind(n)
@@ -472,8 +473,8 @@ async fn approve(
         ));
     }
     let approved = sqlx::query(
-        "UPDATE subject_access_requests SET status = ?, approved_by = ?, approved_at = ?
-         WHERE id = ? AND status = ? AND heads = ? AND review = ?",
+        "UPDATE subject_access_requests SET status = $1, approved_by = $2, approved_at = $3
+         WHERE id = $4 AND status = $5 AND heads = $6 AND review = $7",
     )
     .bind(Status::Approved.as_str())
     .bind(me.professional.id)
@@ -516,7 +517,7 @@ async fn extend(
              copy is sent.",
         ));
     }
-    sqlx::query("UPDATE subject_access_requests SET extended = 1 WHERE id = ?")
+    sqlx::query("UPDATE subject_access_requests SET extended = 1 WHERE id = $1")
         .bind(n)
         .execute(&state.db)
         .await?;
@@ -624,8 +625,8 @@ async fn released(
 ) -> ApiResult<()> {
     let done = sqlx::query(
         "UPDATE subject_access_requests
-         SET status = ?, released_at = COALESCE(released_at, ?)
-         WHERE case_id = ? AND id = ? AND status IN (?, ?) AND heads = ? AND review = ?",
+         SET status = $1, released_at = COALESCE(released_at, $2)
+         WHERE case_id = $3 AND id = $4 AND status IN ($5, $6) AND heads = $7 AND review = $8",
     )
     .bind(Status::Released.as_str())
     .bind(now_ms())

@@ -341,7 +341,7 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
     // An expired session cannot upgrade either.
     let later = sign_in(relay.addr, COLLEAGUE.email, PASSWORD).await;
     assert_eq!(upgrade_status(&url, Some(&later.token)).await, 101);
-    sqlx::query("UPDATE sessions SET expires_at = 0 WHERE professional_id = ?")
+    sqlx::query("UPDATE sessions SET expires_at = 0 WHERE professional_id = $1")
         .bind(colleague.id)
         .execute(&relay.state.db)
         .await
@@ -592,7 +592,7 @@ async fn sign_in_sign_out_and_too_many_attempts() {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        sqlx::query("UPDATE sessions SET expires_at = ? WHERE professional_id = ?")
+        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE professional_id = $2")
             .bind(now + 2)
             .bind(soon.id)
             .execute(&relay.state.db)

@@ -9,7 +9,7 @@ use common::{http, practitioner, register, TestRelay};
 async fn views(relay: &TestRelay, case: &str) -> Vec<(String, Option<i64>, Option<i64>, i64)> {
     sqlx::query_as(
         "SELECT outcome, actor_professional_id, occurred_at, at FROM audit
-         WHERE event = 'case_viewed' AND case_id = ? ORDER BY id",
+         WHERE event = 'case_viewed' AND case_id = $1 ORDER BY id",
     )
     .bind(case)
     .fetch_all(&relay.state.db)

@@ -106,7 +106,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     let r = http(relay.addr, "POST", &removed, Some(&bob.token), Some(&body)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let devices: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT professional_id, device FROM device_copies_removed WHERE case_id = ?",
+        "SELECT professional_id, device FROM device_copies_removed WHERE case_id = $1",
     )
     .bind(id.to_string())
     .fetch_all(&relay.state.db)
@@ -115,7 +115,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     assert_eq!(devices, vec![(bob.id, "bob-store".to_string())]);
     let events: Vec<(String, String, Option<i64>)> = sqlx::query_as(
         "SELECT event, outcome, actor_professional_id FROM audit
-         WHERE case_id = ? AND event IN ('final_edits', 'device_copy_removed') ORDER BY id",
+         WHERE case_id = $1 AND event IN ('final_edits', 'device_copy_removed') ORDER BY id",
     )
     .bind(id.to_string())
     .fetch_all(&relay.state.db)
@@ -137,7 +137,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
         .is_none());
 
     // Long after leaving, a copy is no longer taken.
-    sqlx::query("UPDATE departures SET left_at = left_at - 91 * 24 * 3600 WHERE case_id = ?")
+    sqlx::query("UPDATE departures SET left_at = left_at - 91 * 24 * 3600 WHERE case_id = $1")
         .bind(id.to_string())
         .execute(&relay.state.db)
         .await
@@ -183,7 +183,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let because: String = sqlx::query_scalar(
-        "SELECT because FROM device_copies_removed WHERE case_id = ? AND professional_id = ?",
+        "SELECT because FROM device_copies_removed WHERE case_id = $1 AND professional_id = $2",
     )
     .bind(id.to_string())
     .bind(ann.id)
@@ -195,14 +195,22 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     // Removals from before departures were kept are taken from the audit trail.
     sqlx::query(
         "INSERT INTO audit (at, event, case_id, subject_professional_id, outcome)
-         VALUES (1, 'member_removed', ?, ?, 'consent_withdrawn')",
+         VALUES (1, 'member_removed', $1, $2, 'consent_withdrawn')",
     )
     .bind(id.to_string())
     .bind(stranger.id)
     .execute(&relay.state.db)
     .await
     .unwrap();
-    sqlx::raw_sql(include_str!("../migrations/0009_earlier_departures.sql"))
+    let backfill = match server::database::Dialect::of(&relay.state.db) {
+        server::database::Dialect::Sqlite => {
+            include_str!("../migrations/sqlite/0009_earlier_departures.sql")
+        }
+        server::database::Dialect::Postgres => {
+            include_str!("../migrations/postgres/0009_earlier_departures.sql")
+        }
+    };
+    sqlx::raw_sql(backfill)
         .execute(&relay.state.db)
         .await
         .unwrap();

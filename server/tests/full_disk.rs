@@ -135,7 +135,7 @@ async fn where_are(
         .await
         .unwrap();
     let rows: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT key, data FROM documents WHERE key LIKE ?")
+        sqlx::query_as("SELECT key, data FROM documents WHERE key LIKE $1")
             .bind(format!("{id}/%"))
             .fetch_all(&pool)
             .await

@@ -187,9 +187,7 @@ async fn a_failing_database_is_surfaced_and_nothing_is_lost() {
         .await;
 
     // The database stops accepting writes (the table disappears from under the relay).
-    let admin = sqlx::SqlitePool::connect(&relay.database_url)
-        .await
-        .unwrap();
+    let admin = sqlx::AnyPool::connect(&relay.database_url).await.unwrap();
     sqlx::query("ALTER TABLE documents RENAME TO documents_away")
         .execute(&admin)
         .await

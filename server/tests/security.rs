@@ -275,7 +275,7 @@ async fn sign_in_attempt(relay: &TestRelay, email: &str, password: &str) -> comm
 }
 
 async fn audit_outcomes(relay: &TestRelay, event: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT outcome FROM audit WHERE event = ?")
+    sqlx::query_scalar("SELECT outcome FROM audit WHERE event = $1")
         .bind(event)
         .fetch_all(&relay.state.db)
         .await
@@ -472,8 +472,9 @@ async fn case_ids_with_data_but_no_members_cannot_be_claimed() {
     let relay = TestRelay::start(data.path()).await;
     let me = practitioner(&relay, "claimer").await;
     let id = shared::DocumentId::random();
-    sqlx::query("INSERT INTO documents (key, data) VALUES (?, x'00')")
+    sqlx::query("INSERT INTO documents (key, data) VALUES ($1, $2)")
         .bind(format!("{id}/snapshot/abc"))
+        .bind(vec![0u8])
         .execute(&relay.state.db)
         .await
         .unwrap();

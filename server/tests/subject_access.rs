@@ -231,7 +231,7 @@ async fn a_request_is_reviewed_approved_by_someone_else_and_released_without_wha
     // Every step on the record, by id.
     let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
         "SELECT event, outcome, actor_professional_id FROM audit
-         WHERE event LIKE 'subject_access%' AND case_id = ? ORDER BY id",
+         WHERE event LIKE 'subject_access%' AND case_id = $1 ORDER BY id",
     )
     .bind(id.to_string())
     .fetch_all(&relay.state.db)

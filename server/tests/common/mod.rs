@@ -32,7 +32,8 @@ impl TestRelay {
 
     /// With more of the relay's flags (e.g. `--dist`).
     pub async fn start_with(data_dir: &Path, flags: &[&str]) -> TestRelay {
-        let mut args = vec![
+        let mut args = database_args(data_dir).await;
+        args.extend([
             "--bind".to_string(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
@@ -40,7 +41,7 @@ impl TestRelay {
             // Decode workers from the real relay binary, as in production.
             "--decoder".into(),
             env!("CARGO_BIN_EXE_tac-relay").into(),
-        ];
+        ]);
         args.extend(flags.iter().map(|f| f.to_string()));
         let config = Config::from_args(args, |_| None).unwrap();
         let (router, state) = server::build(&config).await.expect("relay builds");
@@ -77,6 +78,61 @@ impl TestRelay {
         self.state.repos.stop().await;
         self.state.db.close().await;
     }
+}
+
+/// The database the relay under test uses: SQLite in its data folder, or, when
+/// `TAC_TEST_POSTGRES` names a PostgreSQL server (an administrator's URL, e.g. the throwaway
+/// cluster `scripts/postgres.sh` starts), a new empty database there for each data folder,
+/// which a relay restarted on the same folder finds again.
+pub async fn database_args(data_dir: &Path) -> Vec<String> {
+    let noted = data_dir.join("postgres-url");
+    let url = match std::fs::read_to_string(&noted) {
+        Ok(url) => Some(url),
+        Err(_) => fresh_postgres_database().await,
+    };
+    match url {
+        Some(url) => {
+            std::fs::create_dir_all(data_dir).unwrap();
+            std::fs::write(&noted, &url).unwrap();
+            vec!["--database-url".into(), url]
+        }
+        None => vec![],
+    }
+}
+
+/// A new, empty database on the PostgreSQL server `TAC_TEST_POSTGRES` names, if it names one.
+pub async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static MADE: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("TAC_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "relay_{}_{}_{nanos}",
+        std::process::id(),
+        MADE.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("TAC_TEST_POSTGRES names a server that accepts connections");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    // The same server and user, the new database.
+    let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+    Some(format!("{base}/{name}"))
+}
+
+/// Whether the tests run on PostgreSQL (see [`database_args`]).
+pub fn on_postgres() -> bool {
+    std::env::var("TAC_TEST_POSTGRES").is_ok_and(|u| !u.is_empty())
 }
 
 /// A GET over plain HTTP/1.1, returning (status, body); enough for `/health`.

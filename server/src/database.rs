@@ -1,0 +1,243 @@
+//! The relay's SQL database: SQLite (the default, a file in the data folder) or PostgreSQL
+//! (`DATABASE_URL=postgres://…`, for a council that runs its own).
+//!
+//! Every query goes through sqlx's `Any` driver, so one set of queries serves both. They keep
+//! to what both databases read alike: `$1`-style parameters, `ON CONFLICT`, `RETURNING`, and
+//! 64-bit integers for numbers, times and flags (no booleans). Each database has its own
+//! migrations folder (`migrations/sqlite`, `migrations/postgres`).
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of_url(url: &str) -> Option<Dialect> {
+        let scheme = url.split(':').next()?;
+        match scheme {
+            "sqlite" => Some(Dialect::Sqlite),
+            "postgres" | "postgresql" => Some(Dialect::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn of(pool: &AnyPool) -> Dialect {
+        // A pool exists only for a URL `open` accepted.
+        Self::of_url(pool.connect_options().database_url.as_str()).unwrap_or(Dialect::Sqlite)
+    }
+
+    /// The statement that starts a transaction which will write, taking the database's write
+    /// lock at once, so that two such transactions run one after the other. SQLite: `BEGIN
+    /// IMMEDIATE`. PostgreSQL: a transaction-scoped advisory lock on `lock`, taken by the
+    /// caller with [`Dialect::lock_statement`] after `BEGIN`.
+    pub fn begin_writing(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// For PostgreSQL, the statement that serialises writers sharing `lock` until the
+    /// transaction ends (every relay process shares the database, so an in-process lock
+    /// would not do). SQLite needs none: `BEGIN IMMEDIATE` already did it.
+    pub fn lock_statement(self, lock: Lock) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(format!("SELECT pg_advisory_xact_lock({})", lock as i64)),
+        }
+    }
+}
+
+/// Advisory lock keys, one per kind of serialised write. Arbitrary, fixed numbers.
+#[derive(Debug, Clone, Copy)]
+pub enum Lock {
+    /// The receipt journal and its actor bindings.
+    Journal = 7_100_001,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("DATABASE_URL must start with sqlite:// or postgres://")]
+    UnknownScheme,
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error("the database could not be migrated: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the data folder could not be created: {0}")]
+    DataDir(#[from] std::io::Error),
+    #[error("the database does not run with the durability the relay promises: {0}")]
+    NotDurable(String),
+}
+
+/// Opens (creating a SQLite file if needed) the database, checks it keeps what it commits,
+/// and brings its schema up to date.
+pub async fn open(url: &str) -> Result<AnyPool, OpenError> {
+    sqlx::any::install_default_drivers();
+    let dialect = Dialect::of_url(url).ok_or(OpenError::UnknownScheme)?;
+    if dialect == Dialect::Sqlite {
+        create_sqlite(url).await?;
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(match dialect {
+            Dialect::Sqlite => 4,
+            Dialect::Postgres => 8,
+        })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| Box::pin(prepare(conn, dialect)))
+        .connect_with(options(url)?)
+        .await?;
+    check_durability(&pool, dialect).await?;
+    match dialect {
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+        Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+    }
+    Ok(pool)
+}
+
+fn options(url: &str) -> Result<AnyConnectOptions, sqlx::Error> {
+    AnyConnectOptions::from_str(url)
+}
+
+/// A connection of its own, outside the pool (the document writer's, see [`crate::storage`]).
+pub async fn connect(url: &str) -> Result<AnyConnection, sqlx::Error> {
+    let mut conn = options(url)?.connect().await?;
+    prepare(&mut conn, Dialect::of_url(url).unwrap_or(Dialect::Sqlite)).await?;
+    Ok(conn)
+}
+
+/// Settings every connection needs. SQLite's `synchronous` is per connection; FULL is its
+/// default, said here so that no build of SQLite with another default weakens it.
+async fn prepare(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Sqlite {
+        conn.execute("PRAGMA synchronous = FULL").await?;
+    }
+    Ok(())
+}
+
+/// Creates the SQLite file (and its folder) in write-ahead mode. WAL is kept in the file, so
+/// every later connection, pooled or not, uses it.
+async fn create_sqlite(url: &str) -> Result<(), OpenError> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal);
+    if let Some(parent) = options.get_filename().parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let mut conn = options.connect().await?;
+    conn.execute("SELECT 1").await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
+}
+
+/// Refuses to run unless a commit is on disk when the database says it is: the relay
+/// acknowledges a change only once it is committed, and that promise is only true then.
+/// SQLite: write-ahead log (WAL) and `synchronous = FULL` (sqlx's default) or stricter.
+/// PostgreSQL: `fsync` and `synchronous_commit` on. A filesystem that cannot do WAL, or a
+/// server tuned for speed over safety, fails here at start instead of losing acknowledged
+/// changes at the next power cut.
+async fn check_durability(pool: &AnyPool, dialect: Dialect) -> Result<(), OpenError> {
+    let mut conn = pool.acquire().await?;
+    let found = match dialect {
+        Dialect::Sqlite => {
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await?;
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlite_durable(&journal, synchronous)
+        }
+        Dialect::Postgres => {
+            let fsync: String = sqlx::query_scalar("SELECT current_setting('fsync')")
+                .fetch_one(&mut *conn)
+                .await?;
+            let commit: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                .fetch_one(&mut *conn)
+                .await?;
+            postgres_durable(&fsync, &commit)
+        }
+    };
+    found.map_err(OpenError::NotDurable)
+}
+
+/// WAL and FULL (2) or stricter (EXTRA, 3).
+fn sqlite_durable(journal: &str, synchronous: i64) -> Result<(), String> {
+    if !journal.eq_ignore_ascii_case("wal") {
+        return Err(format!("journal mode is {journal}, not wal"));
+    }
+    if synchronous < 2 {
+        return Err(format!("synchronous is {synchronous}, not FULL (2)"));
+    }
+    Ok(())
+}
+
+/// `fsync = on` and `synchronous_commit` at `on` or stricter (`remote_write` and `local` also
+/// flush locally; `off` does not).
+fn postgres_durable(fsync: &str, synchronous_commit: &str) -> Result<(), String> {
+    if fsync != "on" {
+        return Err(format!("fsync is {fsync}, not on"));
+    }
+    if synchronous_commit == "off" {
+        return Err("synchronous_commit is off".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_wal_with_full_sync_counts_as_durable() {
+        assert!(sqlite_durable("wal", 2).is_ok());
+        assert!(sqlite_durable("WAL", 3).is_ok());
+        assert!(sqlite_durable("delete", 2)
+            .unwrap_err()
+            .contains("journal mode"));
+        assert!(sqlite_durable("wal", 1)
+            .unwrap_err()
+            .contains("synchronous"));
+    }
+
+    #[test]
+    fn postgres_must_flush_commits() {
+        assert!(postgres_durable("on", "on").is_ok());
+        assert!(postgres_durable("on", "remote_apply").is_ok());
+        assert!(postgres_durable("off", "on").unwrap_err().contains("fsync"));
+        assert!(postgres_durable("on", "off")
+            .unwrap_err()
+            .contains("synchronous_commit"));
+    }
+
+    #[test]
+    fn urls_name_their_database() {
+        assert_eq!(Dialect::of_url("sqlite://data/x.db"), Some(Dialect::Sqlite));
+        assert_eq!(
+            Dialect::of_url("postgres://u@h/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            Dialect::of_url("postgresql://u@h/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(Dialect::of_url("mysql://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn the_relay_opens_sqlite_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sub/t.db").display());
+        let pool = open(&url).await.unwrap();
+        check_durability(&pool, Dialect::Sqlite).await.unwrap();
+    }
+}
