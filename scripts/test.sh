@@ -30,6 +30,9 @@ TAC_TEST_POSTGRES="$(scripts/postgres.sh start "$pg_dir" "$pg_port")" \
   cargo test -p server --test storage --test access --test relay --test authorship \
     --test security --test shards --test documents --test subject_access --test departure \
     --test case_views --test interop
+# Two relay processes on that database: one serves, the other takes over when it is killed.
+TAC_TEST_POSTGRES="postgres://tac@127.0.0.1:$pg_port/postgres" \
+  cargo test -p server --test failover -- --ignored --nocapture
 
 step "browser storage tests (wasm-bindgen-test in headless Chromium)"
 cargo test -p app --target wasm32-unknown-unknown

@@ -7,7 +7,8 @@
 use crate::access::Registered;
 use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
-use crate::auth::{token_from, ClientAddr, SignedIn, Verdict, SESSION_ENDED};
+use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
+use crate::sign_in_limit::Verdict;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -191,7 +192,7 @@ async fn sign_in(
         }
     };
     // Checks and counts the attempt in one step: parallel guesses cannot all pass.
-    if let Verdict::Limited { audit } = state.rate_limit.allows(&body.email, client) {
+    if let Verdict::Limited { audit } = state.rate_limit.allows(&body.email, client).await? {
         if audit {
             state.audit.record(event("rate_limited")).await;
         }
@@ -223,7 +224,7 @@ async fn sign_in(
             ));
         }
     };
-    state.rate_limit.succeeded(&body.email, client);
+    state.rate_limit.succeeded(&body.email, client).await?;
     // A session already on this browser (someone else, or an earlier sign-in) ends here.
     if let Some(token) = token_from(&headers) {
         if let Some(previous) = state.sessions.find(&token).await? {

@@ -108,9 +108,15 @@ impl Audit {
     }
 
     fn client_hash(&self, addr: IpAddr) -> String {
+        self.pseudonym(&addr.to_string())
+    }
+
+    /// A salted hash of `text` (an address, an email typed at sign-in), so that rows can be
+    /// linked by it without the database holding it.
+    pub fn pseudonym(&self, text: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.salt.as_bytes());
-        h.update(addr.to_string().as_bytes());
+        h.update(text.as_bytes());
         hex::encode(&h.finalize()[..16])
     }
 

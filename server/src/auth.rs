@@ -15,10 +15,9 @@ use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 use shared::api::Me;
 use sqlx::AnyPool;
-use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 pub const COOKIE: &str = "tac_session";
@@ -241,147 +240,23 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// The client's address as the relay sees the connection (`None` if the server was not started
-/// with connect info). Behind a reverse proxy this is the proxy's address.
+/// The client's address: the connection's, or behind a trusted reverse proxy the one it
+/// reports (see [`crate::proxy`]). `None` if the server was not started with connect info.
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddr(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+                .map(|c| state.proxies.client(c.0.ip(), &parts.headers)),
         ))
-    }
-}
-
-/// Sign-in attempts per account and per client address in a sliding window.
-///
-/// An attempt is counted when it is allowed ([`RateLimit::allows`]), in the same step as the
-/// check, so parallel requests cannot all pass before any failure is recorded; a successful
-/// sign-in forgives its own attempt ([`RateLimit::succeeded`]).
-#[derive(Clone)]
-pub struct RateLimit {
-    window: Duration,
-    per_account: usize,
-    per_address: usize,
-    inner: Arc<Mutex<Limits>>,
-}
-
-#[derive(Default)]
-struct Limits {
-    attempts: HashMap<String, VecDeque<Instant>>,
-    /// When each key's refusal was last audited: at most one `rate_limited` row per window.
-    audited: HashMap<String, Instant>,
-}
-
-/// What [`RateLimit::allows`] decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go ahead: the attempt is counted.
-    Allowed,
-    /// Too many attempts; `audit` is true for the first refusal of a key in a window.
-    Limited { audit: bool },
-}
-
-/// Past this many keys, windows that have passed are forgotten (a spray of made-up emails).
-const MAX_KEYS: usize = 100_000;
-
-impl Default for RateLimit {
-    /// 5 attempts per account and 20 per address in 15 minutes (successes forgiven).
-    fn default() -> Self {
-        Self::new(Duration::from_secs(15 * 60), 5, 20)
-    }
-}
-
-impl RateLimit {
-    pub fn new(window: Duration, per_account: usize, per_address: usize) -> Self {
-        Self {
-            window,
-            per_account,
-            per_address,
-            inner: Arc::default(),
-        }
-    }
-
-    fn account_key(email: &str) -> String {
-        format!("account:{}", email.trim().to_lowercase())
-    }
-
-    fn address_key(addr: Option<IpAddr>) -> String {
-        format!(
-            "address:{}",
-            addr.map(|a| a.to_string()).unwrap_or_default()
-        )
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Limits> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether another attempt may be made now; if so, it is counted at once.
-    pub fn allows(&self, email: &str, addr: Option<IpAddr>) -> Verdict {
-        let mut limits = self.lock();
-        let limits = &mut *limits;
-        let now = Instant::now();
-        let window = self.window;
-        if limits.attempts.len() > MAX_KEYS {
-            limits
-                .attempts
-                .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
-        }
-        if limits.audited.len() > MAX_KEYS {
-            limits
-                .audited
-                .retain(|_, t| now.duration_since(*t) <= window);
-        }
-        let keys = [
-            (Self::account_key(email), self.per_account),
-            (Self::address_key(addr), self.per_address),
-        ];
-        let mut over = Vec::new();
-        for (key, limit) in &keys {
-            if let Some(q) = limits.attempts.get_mut(key) {
-                while q.front().is_some_and(|t| now.duration_since(*t) > window) {
-                    q.pop_front();
-                }
-                if q.len() >= *limit {
-                    over.push(key.clone());
-                }
-            }
-        }
-        if over.is_empty() {
-            for (key, _) in keys {
-                limits.attempts.entry(key).or_default().push_back(now);
-            }
-            return Verdict::Allowed;
-        }
-        let mut audit = false;
-        for key in over {
-            let due = limits
-                .audited
-                .get(&key)
-                .is_none_or(|t| now.duration_since(*t) > window);
-            if due {
-                limits.audited.insert(key, now);
-                audit = true;
-            }
-        }
-        Verdict::Limited { audit }
-    }
-
-    /// A successful sign-in clears the account's attempts and forgives its own attempt on the
-    /// address (the address keeps its failures).
-    pub fn succeeded(&self, email: &str, addr: Option<IpAddr>) {
-        let mut limits = self.lock();
-        limits.attempts.remove(&Self::account_key(email));
-        limits.audited.remove(&Self::account_key(email));
-        if let Some(q) = limits.attempts.get_mut(&Self::address_key(addr)) {
-            q.pop_back();
-        }
     }
 }
 
@@ -414,39 +289,5 @@ mod tests {
         assert_eq!(token_from(&h), Some(token));
         h.insert(header::COOKIE, format!("{COOKIE}=short").parse().unwrap());
         assert_eq!(token_from(&h), None);
-    }
-
-    #[test]
-    fn the_limit_counts_failures_per_account_and_address() {
-        let limit = RateLimit::new(Duration::from_secs(60), 2, 3);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let ok = |v| v == Verdict::Allowed;
-        assert!(ok(limit.allows("a@x.org", Some(ip))));
-        assert!(ok(limit.allows("A@x.org", Some(ip))));
-        assert_eq!(
-            limit.allows("a@x.org", Some(ip)),
-            Verdict::Limited { audit: true },
-            "per account, any case"
-        );
-        assert_eq!(
-            limit.allows("a@x.org", Some(ip)),
-            Verdict::Limited { audit: false },
-            "audited once per window"
-        );
-        assert!(ok(limit.allows("b@x.org", Some(ip))));
-        assert!(!ok(limit.allows("c@x.org", Some(ip))), "per address");
-        assert!(ok(
-            limit.allows("c@x.org", Some("10.0.0.2".parse().unwrap()))
-        ));
-    }
-
-    #[test]
-    fn a_success_forgives_its_attempt() {
-        let limit = RateLimit::new(Duration::from_secs(60), 2, 2);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        for _ in 0..5 {
-            assert_eq!(limit.allows("a@x.org", Some(ip)), Verdict::Allowed);
-            limit.succeeded("a@x.org", Some(ip));
-        }
     }
 }

@@ -24,6 +24,10 @@ pub struct Config {
     /// `--closed-case-days` / `CLOSED_CASE_DAYS`: a case closed for longer than this leaves
     /// professionals' devices (default 90; it stays on the relay).
     pub closed_case_days: u32,
+    /// `--trusted-proxies` / `TRUSTED_PROXIES` (addresses or networks, comma-separated) and
+    /// `--client-address-header` / `CLIENT_ADDRESS_HEADER` (default `X-Forwarded-For`): whose
+    /// word to take for the client's address (see [`crate::proxy`]). Default: nobody's.
+    pub trusted_proxies: crate::proxy::TrustedProxies,
 }
 
 /// A setting that could not be understood.
@@ -39,10 +43,13 @@ pub enum ConfigError {
     BadHours(String),
     #[error("{0} is not a number of days between 1 and 3650")]
     BadDays(String),
+    #[error("trusted proxies: {0}")]
+    BadProxies(String),
 }
 
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
           [--session-hours N] [--secure-cookies] [--closed-case-days N]
+          [--trusted-proxies LIST] [--client-address-header NAME]
 tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
@@ -54,6 +61,11 @@ Serves the TAC Planner app and syncs cases between browsers.
   --secure-cookies     send the session cookie only over HTTPS (SECURE_COOKIES=1)
   --closed-case-days N a case closed this many days ago leaves devices (CLOSED_CASE_DAYS,
                        default 90); it stays here, and members can still open it
+  --trusted-proxies LIST  your reverse proxies' addresses or networks, comma-separated
+                       (TRUSTED_PROXIES, e.g. 127.0.0.1,10.0.0.0/8); from them, and only them,
+                       the client's address is taken from the header below
+  --client-address-header NAME  the header those proxies write it in
+                       (CLIENT_ADDRESS_HEADER, default X-Forwarded-For)
 
 create-admin makes the agency if needed and a system administrator in it; the password is read
 from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
@@ -71,6 +83,8 @@ impl Config {
         let mut decoder = env("DECODER");
         let mut hours = env("SESSION_HOURS");
         let mut closed_days = env("CLOSED_CASE_DAYS");
+        let mut proxies = env("TRUSTED_PROXIES");
+        let mut address_header = env("CLIENT_ADDRESS_HEADER");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -86,6 +100,8 @@ impl Config {
                 "--database-url" => &mut database_url,
                 "--dist" => &mut dist,
                 "--decoder" => &mut decoder,
+                "--trusted-proxies" => &mut proxies,
+                "--client-address-header" => &mut address_header,
                 _ => return Err(ConfigError::Unknown(flag)),
             };
             *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
@@ -108,7 +124,13 @@ impl Config {
                 .filter(|n| (1..=3650).contains(n))
                 .ok_or(ConfigError::BadDays(d))?,
         };
+        let trusted_proxies = crate::proxy::TrustedProxies::parse(
+            proxies.as_deref().unwrap_or(""),
+            address_header.as_deref().unwrap_or("x-forwarded-for"),
+        )
+        .map_err(ConfigError::BadProxies)?;
         Ok(Config {
+            trusted_proxies,
             session_hours,
             closed_case_days,
             secure_cookies,

@@ -7,7 +7,7 @@
 //! migrations folder (`migrations/sqlite`, `migrations/postgres`).
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -58,8 +58,12 @@ impl Dialect {
 /// Advisory lock keys, one per kind of serialised write. Arbitrary, fixed numbers.
 #[derive(Debug, Clone, Copy)]
 pub enum Lock {
+    /// Held for its whole life by the one relay serving a PostgreSQL database.
+    ActiveRelay = 7_100_000,
     /// The receipt journal and its actor bindings.
     Journal = 7_100_001,
+    /// Sign-in attempt counts.
+    SignIn = 7_100_002,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +103,89 @@ pub async fn open(url: &str) -> Result<AnyPool, OpenError> {
         Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
     }
     Ok(pool)
+}
+
+/// Waits until this relay is the only one serving the database, and stays so.
+///
+/// Each relay keeps its cases in memory (samod loads a case once and never sees another
+/// process's writes), so two relays serving one database at once would each show people an
+/// incomplete case. On PostgreSQL the serving relay holds a session advisory lock: a second
+/// relay waits here, as a standby, until the first one's session ends (it died, or lost the
+/// database), then takes over with everything the first one stored. The relay that holds the
+/// lock checks its connection every few seconds and stops the process if it cannot reach the
+/// database, before PostgreSQL (which notices a dead client within about 20 seconds, through
+/// the keepalives set here) lets a standby take over. SQLite is one file on one machine:
+/// nothing to wait for.
+pub async fn become_active(url: &str) -> Result<Active, OpenError> {
+    if Dialect::of_url(url) != Some(Dialect::Postgres) {
+        return Ok(Active(None));
+    }
+    let mut conn = connect(url).await?;
+    // A client that vanishes without closing (its machine died) is noticed in ~20 s.
+    conn.execute(
+        "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; \
+         SET tcp_keepalives_count = 3",
+    )
+    .await?;
+    let mut waiting = false;
+    loop {
+        let active: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(Lock::ActiveRelay as i64)
+            .fetch_one(&mut conn)
+            .await?;
+        if active {
+            break;
+        }
+        if !waiting {
+            tracing::info!("another relay is serving this database; standing by to take over");
+            waiting = true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if waiting {
+        tracing::info!("the other relay has gone; taking over");
+    }
+    let (release, mut released) = tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<()>>(1);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                asked = released.recv() => {
+                    let _ = conn.close().await;
+                    if let Some(done) = asked {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+            }
+            let alive = tokio::time::timeout(Duration::from_secs(5), conn.ping()).await;
+            if !matches!(alive, Ok(Ok(()))) {
+                // Serving on would risk two relays serving at once: stop, and let the
+                // service manager start this one again as a standby.
+                tracing::error!(
+                    "lost the database connection that makes this relay the serving one; stopping"
+                );
+                std::process::exit(3);
+            }
+        }
+    });
+    Ok(Active(Some(release)))
+}
+
+/// This relay's standing as the one serving its database (see [`become_active`]).
+#[derive(Clone)]
+pub struct Active(Option<tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>>);
+
+impl Active {
+    /// Lets a standby take over now, as a relay that stops does.
+    pub async fn release(&self) {
+        if let Some(release) = &self.0 {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if release.send(done).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
 }
 
 fn options(url: &str) -> Result<AnyConnectOptions, sqlx::Error> {

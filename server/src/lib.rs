@@ -8,7 +8,7 @@
 //! - [`durable`]: which changes are on disk, so acknowledgements wait for them,
 //! - [`health`]: whether storage is working, so a failing disk refuses work instead of losing it,
 //! - [`accounts`]: agencies and professionals, passwords,
-//! - [`auth`]: sessions (cookie), failed sign-in limits,
+//! - [`auth`]: sessions (cookie), [`sign_in_limit`]: limits on guessing passwords,
 //! - [`access`]: case memberships and samod's share policy over them,
 //! - [`consent`]: invitations need the family's consent; withdrawal removes access,
 //! - [`departure`]: leaving a team: final edits taken, the case removed from the person's devices,
@@ -33,9 +33,11 @@ pub mod durable;
 pub mod health;
 pub mod journal;
 pub mod pdf;
+pub mod proxy;
 pub mod repos;
 pub mod routes;
 pub mod settled;
+pub mod sign_in_limit;
 pub mod storage;
 pub mod subject_access;
 pub mod sync;
@@ -51,7 +53,7 @@ pub struct AppState {
     pub health: Arc<health::Health>,
     pub db: sqlx::AnyPool,
     pub sessions: auth::Sessions,
-    pub rate_limit: auth::RateLimit,
+    pub rate_limit: sign_in_limit::SignInLimit,
     /// Password checks running at once (argon2 uses ~19 MiB each); the rest queue.
     pub password_checks: Arc<tokio::sync::Semaphore>,
     pub access: access::Access,
@@ -60,6 +62,10 @@ pub struct AppState {
     pub checker: untrusted::Checker,
     pub durable: durable::Durable,
     pub journal: journal::Journal,
+    /// Whose word to take for a client's address ([`config::Config::trusted_proxies`]).
+    pub proxies: Arc<proxy::TrustedProxies>,
+    /// Whether this relay serves its database now; released when it stops.
+    pub active: database::Active,
     /// How devices are to treat cases ([`config::Config::closed_case_days`]).
     pub device_policy: shared::api::DevicePolicy,
 }
@@ -73,6 +79,8 @@ pub async fn build(
     let store = storage::SqlStorage::open(&config.database_url, health.clone())
         .await?
         .checking_with(checker.clone());
+    // Before loading any case: another relay may be serving this database.
+    let active = database::become_active(&config.database_url).await?;
     let db = store.pool().clone();
     let durable = store.durable().clone();
     let access = access::Access::load(db.clone()).await?;
@@ -86,12 +94,13 @@ pub async fn build(
         config.secure_cookies,
     );
     let consent = consent::Watcher::new(repos.clone(), db.clone(), access.clone(), audit.clone());
+    let rate_limit = sign_in_limit::SignInLimit::new(db.clone(), audit.clone());
     let state = AppState {
         repos,
         health,
         db,
         sessions,
-        rate_limit: auth::RateLimit::default(),
+        rate_limit,
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -104,6 +113,8 @@ pub async fn build(
         checker,
         durable,
         journal: journal::Journal::new(db_for_journal),
+        proxies: Arc::new(config.trusted_proxies.clone()),
+        active,
         device_policy: shared::api::DevicePolicy {
             closed_case_days: config.closed_case_days,
         },

@@ -57,6 +57,7 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     state.repos.stop().await;
+    state.active.release().await;
     Ok(())
 }
 

@@ -500,3 +500,36 @@ async fn case_ids_with_data_but_no_members_cannot_be_claimed() {
     );
     relay.stop().await;
 }
+
+/// Behind a reverse proxy the client's address (for sign-in limits and the audit's address
+/// hashes) is what the proxy reports, but only when the connection comes from a proxy the
+/// relay was told to trust: otherwise anyone could claim any address.
+#[tokio::test]
+async fn the_client_address_is_taken_from_trusted_proxies_only() {
+    for (flags, addresses_seen) in [(&["--trusted-proxies", "127.0.0.1"][..], 2), (&[], 1)] {
+        let data = tempfile::tempdir().unwrap();
+        let relay = TestRelay::start_with(data.path(), flags).await;
+        for client in ["203.0.113.7", "203.0.113.8"] {
+            let r = http_with(
+                relay.addr,
+                "POST",
+                "/api/session",
+                None,
+                Some(
+                    &serde_json::json!({ "email": "nobody@x.org", "password": "not right at all" }),
+                ),
+                &[("X-Forwarded-For", client)],
+            )
+            .await;
+            assert_eq!(r.status, 401, "{}", r.body);
+        }
+        let hashes: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT DISTINCT client_hash FROM audit WHERE event = 'sign_in'")
+                .fetch_all(&relay.state.db)
+                .await
+                .unwrap();
+        assert_eq!(hashes.len(), addresses_seen, "{flags:?}");
+        assert!(hashes.iter().all(Option::is_some));
+        relay.stop().await;
+    }
+}

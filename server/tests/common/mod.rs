@@ -76,6 +76,7 @@ impl TestRelay {
     pub async fn stop(self) {
         self.server.abort();
         self.state.repos.stop().await;
+        self.state.active.release().await;
         self.state.db.close().await;
     }
 }
