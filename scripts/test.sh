@@ -26,13 +26,28 @@ step "the relay's storage, access, audit and sync tests again, on PostgreSQL"
 pg_dir="$(mktemp -d)"
 pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
-TAC_TEST_POSTGRES="$(scripts/postgres.sh start "$pg_dir" "$pg_port")" \
-  cargo test -p server --test storage --test access --test relay --test authorship \
-    --test security --test shards --test documents --test subject_access --test departure \
-    --test case_views --test interop
+export TAC_TEST_POSTGRES="$(scripts/postgres.sh start "$pg_dir" "$pg_port")"
+# The test programs the step above built, run again as they are: `cargo test -p server` would
+# resolve features for the relay alone and build everything a second time.
+server_test() {
+  cargo test --workspace --exclude app --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and t.get("kind") == ["test"] \
+            and t.get("name") == sys.argv[1] and "/server#" in m.get("package_id", "") + "#":
+        print(m["executable"])' "$1"
+}
+for t in storage access relay authorship security shards documents subject_access departure \
+    case_views interop unload; do
+  bin="$(server_test "$t")"
+  [ -x "$bin" ] || { echo "no test program for $t"; exit 1; }
+  (cd server && "$bin" -q)
+done
 # Two relay processes on that database: one serves, the other takes over when it is killed.
-TAC_TEST_POSTGRES="postgres://tac@127.0.0.1:$pg_port/postgres" \
-  cargo test -p server --test failover -- --ignored --nocapture
+(cd server && "$(server_test failover)" --ignored --nocapture)
+unset TAC_TEST_POSTGRES
 
 step "browser storage tests (wasm-bindgen-test in headless Chromium)"
 cargo test -p app --target wasm32-unknown-unknown

@@ -28,6 +28,9 @@ pub struct Config {
     /// `--client-address-header` / `CLIENT_ADDRESS_HEADER` (default `X-Forwarded-For`): whose
     /// word to take for the client's address (see [`crate::proxy`]). Default: nobody's.
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// `--unload-after-secs` / `UNLOAD_AFTER_SECS`: cases nobody has had open this long leave
+    /// the relay's memory (default 300; see [`crate::repos`]). They stay stored.
+    pub unload_after_secs: u32,
 }
 
 /// A setting that could not be understood.
@@ -43,13 +46,15 @@ pub enum ConfigError {
     BadHours(String),
     #[error("{0} is not a number of days between 1 and 3650")]
     BadDays(String),
+    #[error("{0} is not a number of seconds between 1 and 86400")]
+    BadSeconds(String),
     #[error("trusted proxies: {0}")]
     BadProxies(String),
 }
 
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
           [--session-hours N] [--secure-cookies] [--closed-case-days N]
-          [--trusted-proxies LIST] [--client-address-header NAME]
+          [--trusted-proxies LIST] [--client-address-header NAME] [--unload-after-secs N]
 tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
@@ -66,6 +71,8 @@ Serves the TAC Planner app and syncs cases between browsers.
                        the client's address is taken from the header below
   --client-address-header NAME  the header those proxies write it in
                        (CLIENT_ADDRESS_HEADER, default X-Forwarded-For)
+  --unload-after-secs N  cases nobody has open leave memory after this long
+                       (UNLOAD_AFTER_SECS, default 300); they stay stored
 
 create-admin makes the agency if needed and a system administrator in it; the password is read
 from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
@@ -85,6 +92,7 @@ impl Config {
         let mut closed_days = env("CLOSED_CASE_DAYS");
         let mut proxies = env("TRUSTED_PROXIES");
         let mut address_header = env("CLIENT_ADDRESS_HEADER");
+        let mut unload = env("UNLOAD_AFTER_SECS");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -102,6 +110,7 @@ impl Config {
                 "--decoder" => &mut decoder,
                 "--trusted-proxies" => &mut proxies,
                 "--client-address-header" => &mut address_header,
+                "--unload-after-secs" => &mut unload,
                 _ => return Err(ConfigError::Unknown(flag)),
             };
             *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
@@ -129,7 +138,16 @@ impl Config {
             address_header.as_deref().unwrap_or("x-forwarded-for"),
         )
         .map_err(ConfigError::BadProxies)?;
+        let unload_after_secs = match unload {
+            None => 300,
+            Some(s) => s
+                .parse()
+                .ok()
+                .filter(|n| (1..=86_400).contains(n))
+                .ok_or(ConfigError::BadSeconds(s))?,
+        };
         Ok(Config {
+            unload_after_secs,
             trusted_proxies,
             session_hours,
             closed_case_days,

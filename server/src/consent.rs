@@ -91,7 +91,7 @@ pub fn read(doc: &automerge::Automerge) -> Consent {
 /// The relay's copy of a case's consent, or `None` if the relay holds no copy of the case.
 pub async fn of_case(repos: &Repos, case_id: &str) -> Option<Consent> {
     let id: samod::DocumentId = case_id.parse().ok()?;
-    let handle = repos.for_case(case_id).find(id).await.ok()??;
+    let handle = repos.for_case(case_id).await.ok()?.find(id).await.ok()??;
     handle.with_document_async(|doc| read(doc)).await.ok()
 }
 
@@ -137,7 +137,11 @@ impl Watcher {
             // for it. If it never comes, forget the case so that its next sync message retries.
             let mut handle = None;
             for _ in 0..60 {
-                match me.repos.for_case(&case_id).find(id.clone()).await {
+                let found = match me.repos.for_case(&case_id).await {
+                    Ok(repo) => repo.find(id.clone()).await,
+                    Err(stopped) => Err(stopped),
+                };
+                match found {
                     Ok(Some(h)) => {
                         handle = Some(h);
                         break;

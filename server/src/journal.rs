@@ -261,7 +261,13 @@ async fn relay_copy(
     let Ok(id) = case.parse::<samod::DocumentId>() else {
         return Ok(None);
     };
-    match tokio::time::timeout(HELD_WAIT, repos.for_case(case).find(id)).await {
+    let found = async {
+        match repos.for_case(case).await {
+            Ok(repo) => repo.find(id).await,
+            Err(stopped) => Err(stopped),
+        }
+    };
+    match tokio::time::timeout(HELD_WAIT, found).await {
         Ok(Ok(Some(handle))) => Ok(Some(handle)),
         _ => Err(JournalError::Unavailable),
     }

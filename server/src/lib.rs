@@ -86,7 +86,12 @@ pub async fn build(
     let access = access::Access::load(db.clone()).await?;
     let audit = audit::Audit::open(db.clone()).await?;
     let db_for_journal = db.clone();
-    let repos = repos::Repos::open(store.clone(), access.policy()).await?;
+    let repos = repos::Repos::open(
+        store.clone(),
+        access.policy(),
+        Duration::from_secs(config.unload_after_secs.into()),
+    )
+    .await?;
     tokio::spawn(health::watch(store, health.clone()));
     let sessions = auth::Sessions::new(
         db.clone(),

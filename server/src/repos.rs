@@ -8,10 +8,16 @@
 //! the relay fell behind at 30 cases × 3 people. Sharded, each repo sees only the connections
 //! that opened one of its cases, and its own share of the cases, and the repos use every core.
 //! [`crate::sync`] routes each client's frames to the repo of the case they are about.
+//!
+//! Memory: since samod never unloads a case, a shard that no connection has used for a quiet
+//! period (`--unload-after-secs`) is stopped (its writes finish first) and its memory given
+//! back; it starts again, from the store, when a case in it is next opened. Joins are answered
+//! by a lobby repo that holds no case, so an idle browser keeps no shard loaded.
 
 use crate::access::CasePolicy;
 use crate::storage::{SqlStorage, StorageError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How many repos. More makes each hub's scan shorter; each costs a few idle tasks.
 pub const SHARDS: usize = 16;
@@ -22,36 +28,115 @@ struct Shard {
     acceptor: samod::AcceptorHandle,
 }
 
+/// A shard's repo when loaded, and who uses it.
+#[derive(Default)]
+struct Slot {
+    live: tokio::sync::Mutex<Option<Shard>>,
+    use_: Mutex<Use>,
+}
+
+#[derive(Default)]
+struct Use {
+    /// Client connections into this shard now.
+    connections: usize,
+    /// When a connection last ended, or the relay last read a case here.
+    last: Option<Instant>,
+}
+
+struct Inner {
+    store: SqlStorage,
+    policy: CasePolicy,
+    peer_id: samod::PeerId,
+    lobby: Shard,
+    shards: Vec<Slot>,
+    /// Unused this long, a shard is unloaded.
+    quiet: Duration,
+    /// Set by [`Repos::stop`]: no shard loads again.
+    stopping: std::sync::atomic::AtomicBool,
+}
+
 #[derive(Clone)]
 pub struct Repos {
-    shards: Arc<[Shard]>,
+    inner: Arc<Inner>,
+}
+
+/// A client connection's hold on a shard: while any is held the shard stays loaded.
+pub struct ShardUse {
+    repos: Repos,
+    shard: usize,
+}
+
+impl Drop for ShardUse {
+    fn drop(&mut self) {
+        let mut u = self.repos.lock_use(self.shard);
+        u.connections = u.connections.saturating_sub(1);
+        u.last = Some(Instant::now());
+    }
+}
+
+impl Shard {
+    async fn load(
+        store: &SqlStorage,
+        policy: &CasePolicy,
+        peer_id: Option<&samod::PeerId>,
+    ) -> Result<Shard, StorageError> {
+        let builder = samod::Repo::build_tokio()
+            .with_storage(store.clone())
+            // Members get their cases read-write; everyone else gets doc-unavailable. Never
+            // push documents at a client that did not ask: a browser syncs only the cases it
+            // opens.
+            .with_share_policy(policy.clone());
+        let builder = match peer_id {
+            Some(id) => builder.with_peer_id(id.clone()),
+            None => builder,
+        };
+        let repo = builder.load().await;
+        let acceptor = repo
+            .make_acceptor(samod::Url::parse("ws://relay/sync").expect("static URL"))
+            .map_err(|_| StorageError::Stopped)?;
+        Ok(Shard { repo, acceptor })
+    }
 }
 
 impl Repos {
-    /// Loads every shard. They are loaded one after another so that the first makes the
-    /// store's id and the rest read the same one.
-    pub async fn open(store: SqlStorage, policy: CasePolicy) -> Result<Repos, StorageError> {
-        let mut shards: Vec<Shard> = Vec::with_capacity(SHARDS);
-        for _ in 0..SHARDS {
-            let builder = samod::Repo::build_tokio()
-                .with_storage(store.clone())
-                // Members get their cases read-write; everyone else gets doc-unavailable. Never
-                // push documents at a client that did not ask: a browser syncs only the cases
-                // it opens.
-                .with_share_policy(policy.clone());
-            let builder = match shards.first() {
-                Some(first) => builder.with_peer_id(first.repo.peer_id()),
-                None => builder,
-            };
-            let repo = builder.load().await;
-            let acceptor = repo
-                .make_acceptor(samod::Url::parse("ws://relay/sync").expect("static URL"))
-                .map_err(|_| StorageError::Stopped)?;
-            shards.push(Shard { repo, acceptor });
-        }
-        Ok(Repos {
-            shards: shards.into(),
-        })
+    /// Loads the lobby, which makes the relay's peer id; shards load when first used.
+    pub async fn open(
+        store: SqlStorage,
+        policy: CasePolicy,
+        quiet: Duration,
+    ) -> Result<Repos, StorageError> {
+        let lobby = Shard::load(&store, &policy, None).await?;
+        let peer_id = lobby.repo.peer_id();
+        let repos = Repos {
+            inner: Arc::new(Inner {
+                store,
+                policy,
+                peer_id,
+                lobby,
+                shards: (0..SHARDS).map(|_| Slot::default()).collect(),
+                quiet,
+                stopping: Default::default(),
+            }),
+        };
+        // Unloads idle shards; ends when the relay is dropped.
+        let weak = Arc::downgrade(&repos.inner);
+        tokio::spawn(async move {
+            let tick = (quiet / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+            loop {
+                tokio::time::sleep(tick).await;
+                let Some(inner) = weak.upgrade() else { return };
+                Repos { inner }.unload_idle().await;
+            }
+        });
+        Ok(repos)
+    }
+
+    fn lock_use(&self, shard: usize) -> std::sync::MutexGuard<'_, Use> {
+        // Counters only: a panic cannot leave them inconsistent.
+        self.inner.shards[shard]
+            .use_
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The shard a case lives in: FNV-1a of its id, so it is the same after a restart.
@@ -59,27 +144,126 @@ impl Repos {
         let hash = case_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
-        (hash % self.shards.len() as u64) as usize
+        (hash % SHARDS as u64) as usize
     }
 
-    /// The repo that holds this case.
-    pub fn for_case(&self, case_id: &str) -> &samod::Repo {
-        &self.shards[self.shard_of(case_id)].repo
+    /// Runs `f` on a shard's repo, loading it first if it is not loaded.
+    async fn with_live<T>(
+        &self,
+        shard: usize,
+        f: impl FnOnce(&Shard) -> T,
+    ) -> Result<T, samod::Stopped> {
+        let mut live = self.inner.shards[shard].live.lock().await;
+        if self
+            .inner
+            .stopping
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(samod::Stopped);
+        }
+        if live.is_none() {
+            let inner = &self.inner;
+            let loaded = Shard::load(&inner.store, &inner.policy, Some(&inner.peer_id))
+                .await
+                .map_err(|_| samod::Stopped)?;
+            tracing::debug!(shard, "shard loaded");
+            *live = Some(loaded);
+        }
+        Ok(f(live.as_ref().expect("loaded above")))
     }
 
-    /// Hands a connection to one shard; `Err` once the relay is stopping.
-    pub fn accept(&self, shard: usize, transport: samod::Transport) -> Result<(), samod::Stopped> {
-        self.shards[shard].acceptor.accept(transport).map(|_| ())
+    /// The repo that holds this case, loaded if need be. Reading a case keeps its shard
+    /// loaded for another quiet period.
+    pub async fn for_case(&self, case_id: &str) -> Result<samod::Repo, samod::Stopped> {
+        let shard = self.shard_of(case_id);
+        let repo = self.with_live(shard, |s| s.repo.clone()).await?;
+        self.lock_use(shard).last = Some(Instant::now());
+        Ok(repo)
+    }
+
+    /// Hands a client connection to a case shard; it stays loaded while the returned hold is
+    /// kept. `Err` once the relay is stopping.
+    pub async fn accept(
+        &self,
+        shard: usize,
+        transport: samod::Transport,
+    ) -> Result<ShardUse, samod::Stopped> {
+        self.with_live(shard, |s| {
+            s.acceptor.accept(transport).map(|_| ())?;
+            // Counted under the shard's lock, so an unload cannot slip in between.
+            self.lock_use(shard).connections += 1;
+            Ok(ShardUse {
+                repos: self.clone(),
+                shard,
+            })
+        })
+        .await?
+    }
+
+    /// Hands a client connection to the lobby, which answers its `join`.
+    pub fn accept_lobby(&self, transport: samod::Transport) -> Result<(), samod::Stopped> {
+        self.inner.lobby.acceptor.accept(transport).map(|_| ())
     }
 
     /// The relay's peer id, the same in every shard.
     pub fn peer_id(&self) -> samod::PeerId {
-        self.shards[0].repo.peer_id()
+        self.inner.peer_id.clone()
+    }
+
+    /// How many case shards are loaded now.
+    pub async fn loaded(&self) -> usize {
+        let mut n = 0;
+        for slot in &self.inner.shards {
+            n += usize::from(slot.live.lock().await.is_some());
+        }
+        n
+    }
+
+    /// Stops every shard nobody has used for the quiet period, and gives the memory back.
+    pub async fn unload_idle(&self) {
+        let mut unloaded = 0;
+        for (shard, slot) in self.inner.shards.iter().enumerate() {
+            let mut live = slot.live.lock().await;
+            if live.is_none() {
+                continue;
+            }
+            let idle = {
+                let u = self.lock_use(shard);
+                u.connections == 0 && u.last.is_none_or(|t| t.elapsed() >= self.inner.quiet)
+            };
+            if idle {
+                if let Some(s) = live.take() {
+                    // Waits for the shard's storage writes: nothing is lost.
+                    s.repo.stop().await;
+                    unloaded += 1;
+                    tracing::debug!(shard, "idle shard unloaded");
+                }
+            }
+        }
+        if unloaded > 0 {
+            give_memory_back();
+        }
     }
 
     pub async fn stop(&self) {
-        for shard in self.shards.iter() {
-            shard.repo.stop().await;
+        self.inner
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for slot in &self.inner.shards {
+            if let Some(s) = slot.live.lock().await.take() {
+                s.repo.stop().await;
+            }
         }
+        self.inner.lobby.repo.stop().await;
+    }
+}
+
+/// The allocator keeps freed memory for reuse; after unloading cases, hand it back to the
+/// system so the relay's size follows what it holds.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap memory; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

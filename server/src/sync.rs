@@ -18,7 +18,8 @@
 //! 4. When the session expires or is revoked the socket is closed with code 4401 ("session
 //!    ended"): the app asks the person to sign in again. A failing disk closes with 1011.
 //! 5. Frames that pass go to the samod repo (shard) of their case ([`crate::repos`]): each
-//!    shard the client uses gets its own samod connection, opened with the client's `join`.
+//!    shard the client uses gets its own samod connection, opened with the client's `join`,
+//!    and a lobby repo that holds no case answers the `join` at once.
 //! 6. An answer that tells the client only what it has just said itself (a case nobody
 //!    changed, on coming back online) is left out ([`crate::settled`]).
 
@@ -227,8 +228,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         out: out_tx,
         shards: HashMap::new(),
     };
-    // The first shard answers the client's join at once, whatever it then asks for.
-    if router.open(0).is_err() {
+    // The lobby answers the client's join at once, whatever it then asks for.
+    if router.open_lobby().is_err() {
         tracing::warn!("sync connection refused: the repo has stopped");
         ender.abort();
         return;
@@ -385,19 +386,35 @@ struct Router {
     peer_id: samod::PeerId,
     join: Vec<u8>,
     out: futures::channel::mpsc::Sender<Vec<u8>>,
-    shards: HashMap<usize, futures::channel::mpsc::Sender<Result<Vec<u8>, TransportError>>>,
+    /// The lobby (`None`) and each case shard this connection uses, with its hold on it.
+    shards: HashMap<Option<usize>, (ToShard, Option<crate::repos::ShardUse>)>,
 }
 
+type ToShard = futures::channel::mpsc::Sender<Result<Vec<u8>, TransportError>>;
+
 impl Router {
-    fn open(&mut self, shard: usize) -> Result<(), samod::Stopped> {
+    /// A samod connection for this client, opened with its `join`.
+    fn transport(&self) -> (ToShard, samod::Transport) {
         let (mut to_shard, from_client) = futures::channel::mpsc::channel(64);
         // A new channel has room for its first frame.
         let _ = to_shard.try_send(Ok(self.join.clone()));
         let sink = self.out.clone().sink_map_err(|_| TransportError::Closed);
         let transport =
             samod::Transport::new(from_client, sink).with_expected_peer_id(self.peer_id.clone());
-        self.repos.accept(shard, transport)?;
-        self.shards.insert(shard, to_shard);
+        (to_shard, transport)
+    }
+
+    fn open_lobby(&mut self) -> Result<(), samod::Stopped> {
+        let (to_shard, transport) = self.transport();
+        self.repos.accept_lobby(transport)?;
+        self.shards.insert(None, (to_shard, None));
+        Ok(())
+    }
+
+    async fn open(&mut self, shard: usize) -> Result<(), samod::Stopped> {
+        let (to_shard, transport) = self.transport();
+        let hold = self.repos.accept(shard, transport).await?;
+        self.shards.insert(Some(shard), (to_shard, Some(hold)));
         Ok(())
     }
 
@@ -405,16 +422,16 @@ impl Router {
     /// shard this connection uses. `Err` once the connection cannot go on.
     async fn route(&mut self, frame: Vec<u8>, case: Option<String>) -> Result<(), ()> {
         let Some(case_id) = case else {
-            for to_shard in self.shards.values_mut() {
+            for (to_shard, _) in self.shards.values_mut() {
                 let _ = to_shard.send(Ok(frame.clone())).await;
             }
             return Ok(());
         };
         let shard = self.repos.shard_of(&case_id);
-        if !self.shards.contains_key(&shard) {
-            self.open(shard).map_err(|_| ())?;
+        if !self.shards.contains_key(&Some(shard)) {
+            self.open(shard).await.map_err(|_| ())?;
         }
-        let to_shard = self.shards.get_mut(&shard).ok_or(())?;
+        let (to_shard, _) = self.shards.get_mut(&Some(shard)).ok_or(())?;
         to_shard.send(Ok(frame)).await.map_err(|_| ())
     }
 }

@@ -124,6 +124,11 @@ pub fn relay_binary() -> PathBuf {
 
 /// Our relay, with its first administrator and `practitioners` signed-in practitioners.
 pub async fn start_ours(practitioners: usize) -> Res<Server> {
+    start_ours_with(practitioners, &[]).await
+}
+
+/// The same, with more of the relay's flags.
+pub async fn start_ours_with(practitioners: usize, flags: &[&str]) -> Res<Server> {
     let bin = relay_binary();
     if !bin.exists() {
         return Err(format!(
@@ -140,6 +145,7 @@ pub async fn start_ours(practitioners: usize) -> Res<Server> {
         .arg(data.path())
         .arg("--dist")
         .arg(repo_root().join("dist"))
+        .args(flags)
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
