@@ -23,10 +23,12 @@ cargo test --workspace --exclude app
 
 step "the relay's storage, access, audit and sync tests again, on PostgreSQL"
 # A throwaway cluster on a free loopback port, removed when this script ends.
-pg_dir="$(mktemp -d)"
+pg_dir="$(mktemp -d /tmp/tac-pg.XXXXXX)"
 pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
-export TAC_TEST_POSTGRES="$(scripts/postgres.sh start "$pg_dir" "$pg_port")"
+pg_url="$(scripts/postgres.sh start "$pg_dir" "$pg_port")"
+[ -n "$pg_url" ] || { echo "PostgreSQL did not start"; exit 1; }
+export TAC_TEST_POSTGRES="$pg_url"
 # The test programs the step above built, run again as they are: `cargo test -p server` would
 # resolve features for the relay alone and build everything a second time.
 server_test() {

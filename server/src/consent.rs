@@ -135,6 +135,7 @@ impl Watcher {
             };
             // The first sync message may still be on its way into the document: wait a while
             // for it. If it never comes, forget the case so that its next sync message retries.
+            let mut unloaded = me.repos.unloads(&case_id);
             let mut handle = None;
             for _ in 0..60 {
                 let found = match me.repos.for_case(&case_id).await {
@@ -157,15 +158,19 @@ impl Watcher {
             use futures::StreamExt;
             let mut changes = handle.changes();
             loop {
-                let consent = handle
-                    .with_document_async(|doc| read(doc))
-                    .await
-                    .unwrap_or_default();
+                // A document that cannot be read now (its shard stopping) says nothing about
+                // consent: enforcing an empty default would remove people for no reason.
+                let Ok(consent) = handle.with_document_async(|doc| read(doc)).await else {
+                    break;
+                };
                 if let Err(e) = me.enforce(&case_id, &consent).await {
                     tracing::error!(case = %case_id, error = %e, "could not apply consent withdrawal");
                 }
-                if changes.next().await.is_none() {
-                    break;
+                // The shard unloaded (nobody had the case open): let go of the document; the
+                // next sync message about the case watches it again.
+                tokio::select! {
+                    next = changes.next() => if next.is_none() { break },
+                    _ = unloaded.changed() => break,
                 }
             }
             me.forget(&case_id);

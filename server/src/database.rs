@@ -105,6 +105,11 @@ pub async fn open(url: &str) -> Result<AnyPool, OpenError> {
     Ok(pool)
 }
 
+/// How often the serving relay checks that it still holds the database, and how long a check
+/// may take.
+const PING_EVERY: Duration = Duration::from_secs(2);
+const PING_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// Waits until this relay is the only one serving the database, and stays so.
 ///
 /// Each relay keeps its cases in memory (samod loads a case once and never sees another
@@ -121,10 +126,11 @@ pub async fn become_active(url: &str) -> Result<Active, OpenError> {
         return Ok(Active(None));
     }
     let mut conn = connect(url).await?;
-    // A client that vanishes without closing (its machine died) is noticed in ~20 s.
+    // A client that vanishes without closing (its machine died) is noticed in ~20 s, whether
+    // the connection was idle (keepalives) or had data in flight (user timeout).
     conn.execute(
         "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; \
-         SET tcp_keepalives_count = 3",
+         SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000",
     )
     .await?;
     let mut waiting = false;
@@ -143,13 +149,17 @@ pub async fn become_active(url: &str) -> Result<Active, OpenError> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     if waiting {
+        // The lock can come free while the other relay still runs (its database session was
+        // ended from the server's side): it stops itself within one ping interval and
+        // timeout. Wait that out before serving, so that two never serve at once.
+        tokio::time::sleep(PING_EVERY + PING_TIMEOUT + Duration::from_secs(1)).await;
         tracing::info!("the other relay has gone; taking over");
     }
     let (release, mut released) = tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<()>>(1);
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::time::sleep(PING_EVERY) => {}
                 asked = released.recv() => {
                     let _ = conn.close().await;
                     if let Some(done) = asked {
@@ -158,7 +168,7 @@ pub async fn become_active(url: &str) -> Result<Active, OpenError> {
                     return;
                 }
             }
-            let alive = tokio::time::timeout(Duration::from_secs(5), conn.ping()).await;
+            let alive = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await;
             if !matches!(alive, Ok(Ok(()))) {
                 // Serving on would risk two relays serving at once: stop, and let the
                 // service manager start this one again as a standby.
@@ -194,6 +204,7 @@ fn options(url: &str) -> Result<AnyConnectOptions, sqlx::Error> {
 
 /// A connection of its own, outside the pool (the document writer's, see [`crate::storage`]).
 pub async fn connect(url: &str) -> Result<AnyConnection, sqlx::Error> {
+    sqlx::any::install_default_drivers();
     let mut conn = options(url)?.connect().await?;
     prepare(&mut conn, Dialect::of_url(url).unwrap_or(Dialect::Sqlite)).await?;
     Ok(conn)

@@ -76,11 +76,11 @@ pub async fn build(
 ) -> Result<(axum::Router, AppState), storage::StorageError> {
     let health = Arc::new(health::Health::default());
     let checker = untrusted::Checker::new(decoder_program(config));
+    // Before anything else, migrations included: another relay may be serving this database.
+    let active = database::become_active(&config.database_url).await?;
     let store = storage::SqlStorage::open(&config.database_url, health.clone())
         .await?
         .checking_with(checker.clone());
-    // Before loading any case: another relay may be serving this database.
-    let active = database::become_active(&config.database_url).await?;
     let db = store.pool().clone();
     let durable = store.durable().clone();
     let access = access::Access::load(db.clone()).await?;

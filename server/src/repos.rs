@@ -29,10 +29,23 @@ struct Shard {
 }
 
 /// A shard's repo when loaded, and who uses it.
-#[derive(Default)]
 struct Slot {
     live: tokio::sync::Mutex<Option<Shard>>,
     use_: Mutex<Use>,
+    /// Counts unloads, so that whoever holds one of the shard's documents (the consent
+    /// watcher) lets go when it is unloaded: a handle would keep the document in memory, and
+    /// its change stream never ends.
+    unloads: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            live: Default::default(),
+            use_: Default::default(),
+            unloads: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -169,16 +182,24 @@ impl Repos {
             tracing::debug!(shard, "shard loaded");
             *live = Some(loaded);
         }
+        // Noted under the shard's lock: an unload cannot come between loading and use.
+        self.lock_use(shard).last = Some(Instant::now());
         Ok(f(live.as_ref().expect("loaded above")))
     }
 
     /// The repo that holds this case, loaded if need be. Reading a case keeps its shard
     /// loaded for another quiet period.
     pub async fn for_case(&self, case_id: &str) -> Result<samod::Repo, samod::Stopped> {
-        let shard = self.shard_of(case_id);
-        let repo = self.with_live(shard, |s| s.repo.clone()).await?;
-        self.lock_use(shard).last = Some(Instant::now());
-        Ok(repo)
+        self.with_live(self.shard_of(case_id), |s| s.repo.clone())
+            .await
+    }
+
+    /// Changes when the shard holding `case_id` is unloaded: a document handle from it is
+    /// then dead, and should be dropped.
+    pub fn unloads(&self, case_id: &str) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.shards[self.shard_of(case_id)]
+            .unloads
+            .subscribe()
     }
 
     /// Hands a client connection to a case shard; it stays loaded while the returned hold is
@@ -235,6 +256,7 @@ impl Repos {
                 if let Some(s) = live.take() {
                     // Waits for the shard's storage writes: nothing is lost.
                     s.repo.stop().await;
+                    slot.unloads.send_modify(|n| *n += 1);
                     unloaded += 1;
                     tracing::debug!(shard, "idle shard unloaded");
                 }

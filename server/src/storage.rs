@@ -234,6 +234,9 @@ impl Db {
         };
         let mut tx = conn.begin().await?;
         for run in writes.chunk_by(|a, b| same_kind(a, b)) {
+            // One row per key in a run of puts, the last written: PostgreSQL refuses an upsert
+            // that touches a row twice ("cannot affect row a second time").
+            let run = last_put_per_key(run);
             for rows in run.chunks(ROWS_PER_STATEMENT) {
                 // Placeholders written out as `$n`, which both databases read (sqlx's query
                 // builder writes `?` for its `Any` driver, which PostgreSQL does not).
@@ -301,6 +304,24 @@ impl Db {
         self.health.set_failing(true);
         None
     }
+}
+
+/// A run of writes with only the last put of each key (deletes are left as they are).
+fn last_put_per_key(run: &[Held]) -> Vec<Held> {
+    let mut last = HashMap::new();
+    for (i, write) in run.iter().enumerate() {
+        if let Held::Put(k, _) = write {
+            last.insert(k.as_str(), i);
+        }
+    }
+    run.iter()
+        .enumerate()
+        .filter(|(i, w)| match w {
+            Held::Put(k, _) => last.get(k.as_str()) == Some(i),
+            Held::Delete(_) => true,
+        })
+        .map(|(_, w)| w.clone())
+        .collect()
 }
 
 /// Whether the document table holds anything for this document id (keys `<id>/...`).

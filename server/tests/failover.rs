@@ -1,6 +1,7 @@
 //! Two relay processes on one PostgreSQL database: one serves, the other stands by. The
 //! serving one is killed with SIGKILL while a client writes; the standby takes over within
-//! seconds with everything stored, the client's session still works there, and the words it
+//! 20 seconds (about 8: it waits out the dead relay's last database check) with everything
+//! stored, the client's session still works there, and the words it
 //! typed that the dead relay never acknowledged arrive when it reconnects.
 //!
 //! Needs PostgreSQL: `scripts/test.sh` runs it with `TAC_TEST_POSTGRES` set and `--ignored`.

@@ -533,3 +533,34 @@ async fn the_client_address_is_taken_from_trusted_proxies_only() {
         relay.stop().await;
     }
 }
+
+/// Parallel guesses at one account are counted one by one, whichever database the relay
+/// uses: 5 are checked, the rest refused without a password check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_are_limited_to_five() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    practitioner(&relay, "target").await;
+    let guesses = (0..12).map(|i| {
+        let addr = relay.addr;
+        tokio::spawn(async move {
+            http(
+                addr,
+                "POST",
+                "/api/session",
+                None,
+                Some(&serde_json::json!({ "email": "target@example.org", "password": format!("wrong guess {i}") })),
+            )
+            .await
+            .status
+        })
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [vec![401; 5], vec![429; 7]].concat());
+    relay.stop().await;
+}

@@ -25,6 +25,7 @@ async fn a_batch_of_puts_and_deletes_keeps_their_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let (gone, back, many) = (key(&["d", "gone"]), key(&["d", "back"]), 300);
+    let twice = key(&["t", "twice"]);
     store.put(back.clone(), b"first".to_vec()).await;
     // Queued together: each `write` sends when first polled, and join_all polls in order.
     let mut writes: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = vec![
@@ -32,6 +33,9 @@ async fn a_batch_of_puts_and_deletes_keeps_their_order() {
         Box::pin(store.delete(gone.clone())),
         Box::pin(store.delete(back.clone())),
         Box::pin(store.put(back.clone(), b"second".to_vec())),
+        // The same key twice in one batch: the last one wins.
+        Box::pin(store.put(twice.clone(), b"one".to_vec())),
+        Box::pin(store.put(twice.clone(), b"two".to_vec())),
     ];
     for i in 0..many {
         let k = key(&["d", "many", &i.to_string()]);
@@ -52,6 +56,7 @@ async fn a_batch_of_puts_and_deletes_keeps_their_order() {
     futures::future::join_all(writes).await;
     assert_eq!(store.load(gone).await, None);
     assert_eq!(store.load(back).await, Some(b"second".to_vec()));
+    assert_eq!(store.load(twice).await, Some(b"two".to_vec()));
     let all = store.load_range(key(&["d", "many"])).await;
     assert_eq!(all.len(), many, "only keys under d/many");
     assert_eq!(all[&key(&["d", "many", "299"])], vec![299_usize as u8]);

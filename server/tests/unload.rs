@@ -88,3 +88,83 @@ async fn idle_cases_leave_memory_and_come_back_when_opened() {
     third.close().await;
     relay.stop().await;
 }
+
+/// The family's consent is still enforced for a case whose shard was unloaded and loaded
+/// again: withdrawing it removes the organisation's members, as it does for a case never
+/// unloaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_withdrawn_after_an_unload_still_removes_members() {
+    use shared::record::consent::AgencyConsent;
+    use shared::record::CaseRecord;
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_with(data.path(), &["--unload-after-secs", "1"]).await;
+    let url = relay.ws_url();
+    let lead = practitioner(&relay, "lead").await;
+    common::professional(
+        &relay,
+        "Oak School",
+        "Teacher",
+        "teacher@oak.test",
+        "practitioner",
+    )
+    .await;
+    let teacher = common::sign_in(relay.addr, "teacher@oak.test", common::PASSWORD).await;
+
+    let mut record = CaseRecord::new("Jamie");
+    let mut school = AgencyConsent::new("Oak School");
+    school.date = "2026-01-05".into();
+    school.given_by = "Pat".into();
+    record.consent.agencies.push(school);
+    let mut desk = Peer::connect(&url, &lead, lead.client("desk")).await;
+    let (id, effects) = desk.client.create(record.into_document().unwrap());
+    assert_eq!(register(&relay, &lead, &id).await, 201);
+    desk.run(effects).await;
+    desk.until("the case to be stored", |p| {
+        p.client.unsent_changes(&id) == 0
+    })
+    .await;
+    let r = common::invite(&relay, &lead, &id, &teacher).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    desk.close().await;
+    until_loaded(&relay, |n| n == 0, "unloading").await;
+
+    // Back on another day: the lead records the withdrawal.
+    let mut desk = Peer::connect(&url, &lead, lead.client("desk-2")).await;
+    assert_eq!(desk.ask(id).await, Holding::Have);
+    {
+        let doc = desk.client.document_mut(&id).unwrap();
+        let mut r = CaseRecord::load(doc).unwrap();
+        r.consent.agencies[0].withdrawn_date = "2026-03-01".into();
+        r.write(doc).unwrap();
+    }
+    desk.flush(&id).await;
+    desk.until("the withdrawal to be stored", |p| {
+        p.client.unsent_changes(&id) == 0
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = common::http(
+            relay.addr,
+            "GET",
+            &format!("/api/cases/{id}/members"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+        let ids: Vec<i64> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["professional_id"].as_i64().unwrap())
+            .collect();
+        if ids == vec![lead.id] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the teacher is still a member");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    desk.close().await;
+    relay.stop().await;
+}
