@@ -112,14 +112,14 @@ impl Shard {
 }
 
 impl Repos {
-    /// Loads the lobby, which makes the relay's peer id; shards load when first used.
+    /// Loads the lobby; shards load when first used.
     pub async fn open(
         store: SqlStorage,
         policy: CasePolicy,
         quiet: Duration,
     ) -> Result<Repos, StorageError> {
-        let lobby = Shard::load(&store, &policy, None).await?;
-        let peer_id = lobby.repo.peer_id();
+        let peer_id = relay_peer_id(store.pool()).await?;
+        let lobby = Shard::load(&store, &policy, Some(&peer_id)).await?;
         let repos = Repos {
             inner: Arc::new(Inner {
                 store,
@@ -278,6 +278,32 @@ impl Repos {
         }
         self.inner.lobby.repo.stop().await;
     }
+}
+
+/// The relay's peer id, made once and kept in the database, so that browsers see one service
+/// whichever relay process answers them (a standby that took over, or a restart). The storage
+/// id is kept by samod itself in the same database.
+async fn relay_peer_id(pool: &sqlx::AnyPool) -> Result<samod::PeerId, sqlx::Error> {
+    let read = || {
+        sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE name = 'relay_peer_id'")
+            .fetch_optional(pool)
+    };
+    if let Some(id) = read().await? {
+        return Ok(samod::PeerId::from(id.as_str()));
+    }
+    // Never of the form `p<number>-…`: those are professionals' browsers.
+    let fresh = format!(
+        "relay-{}",
+        hex::encode(&crate::accounts::random_bytes()[..16])
+    );
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ('relay_peer_id', $1) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&fresh)
+    .execute(pool)
+    .await?;
+    let id = read().await?.unwrap_or(fresh);
+    Ok(samod::PeerId::from(id.as_str()))
 }
 
 /// The allocator keeps freed memory for reuse; after unloading cases, hand it back to the

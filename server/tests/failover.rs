@@ -16,6 +16,17 @@ use std::time::{Duration, Instant};
 
 const EMAIL: &str = "ada@council.test";
 
+/// The relay's peer id, as the browser heard it on connecting.
+fn relay_id(peer: &Peer) -> String {
+    peer.events
+        .iter()
+        .find_map(|e| match e {
+            shared::sync::Effect::Connected { relay_peer_id } => Some(relay_peer_id.clone()),
+            _ => None,
+        })
+        .expect("connected")
+}
+
 fn relay_bin() -> &'static str {
     env!("CARGO_BIN_EXE_tac-relay")
 }
@@ -101,6 +112,7 @@ async fn a_standby_relay_takes_over_when_the_serving_one_is_killed() {
 
     let login = sign_in(a_addr, EMAIL, PASSWORD).await;
     let mut ada = Peer::connect(&format!("ws://{a_addr}/sync"), &login, login.client("ada")).await;
+    let first_relay = relay_id(&ada);
     let (id, effects) = ada.client.create(Case::new("Jo").into_document().unwrap());
     assert_eq!(register_at(a_addr, &login, &id).await, 201);
     ada.run(effects).await;
@@ -135,6 +147,8 @@ async fn a_standby_relay_takes_over_when_the_serving_one_is_killed() {
     // The same session works on the standby (sessions live in the database), and the device
     // resends what the dead relay never acknowledged.
     let mut ada = Peer::connect(&format!("ws://{b_addr}/sync"), &login, ada.client).await;
+    // One service: the standby answers with the same peer id.
+    assert_eq!(relay_id(&ada), first_relay);
     ada.flush(&id).await;
     ada.until("the typed words to reach the standby", |p| {
         p.client.unsent_changes(&id) == 0
