@@ -35,6 +35,15 @@ pub struct Durable {
 }
 
 impl Durable {
+    /// Forgets the cases `which` picks (unloaded from memory): when one loads again, what is
+    /// read back from the database is noted again.
+    pub fn forget(&self, which: impl Fn(&str) -> bool) {
+        self.cases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|doc, _| !which(doc));
+    }
+
     /// A value under `key` is on disk (committed, or read back from the database).
     pub fn note(&self, key: &str, data: &[u8]) {
         let mut parts = key.split('/');

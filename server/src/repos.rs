@@ -13,6 +13,10 @@
 //! period (`--unload-after-secs`) is stopped (its writes finish first) and its memory given
 //! back; it starts again, from the store, when a case in it is next opened. Joins are answered
 //! by a lobby repo that holds no case, so an idle browser keeps no shard loaded.
+//!
+//! Each case shard runs on a small runtime of its own, shut down when it unloads: a stopped
+//! samod 0.16 repo is never freed otherwise (its tasks hold it and wait on channels it holds
+//! itself), and the memory benchmark saw every unload and reload keep a whole copy.
 
 use crate::access::CasePolicy;
 use crate::storage::{SqlStorage, StorageError};
@@ -26,6 +30,8 @@ pub const SHARDS: usize = 16;
 struct Shard {
     repo: samod::Repo,
     acceptor: samod::AcceptorHandle,
+    /// The runtime its tasks run on, if its own (case shards; the lobby uses the relay's).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// A shard's repo when loaded, and who uses it.
@@ -91,23 +97,56 @@ impl Shard {
     async fn load(
         store: &SqlStorage,
         policy: &CasePolicy,
-        peer_id: Option<&samod::PeerId>,
+        peer_id: &samod::PeerId,
+        own_runtime: bool,
     ) -> Result<Shard, StorageError> {
-        let builder = samod::Repo::build_tokio()
+        let runtime = if own_runtime {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("tac-shard")
+                    .enable_all()
+                    .build()
+                    .map_err(|_| StorageError::Stopped)?,
+            )
+        } else {
+            None
+        };
+        let handle = match &runtime {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        };
+        let builder = samod::Repo::builder(handle)
             .with_storage(store.clone())
             // Members get their cases read-write; everyone else gets doc-unavailable. Never
             // push documents at a client that did not ask: a browser syncs only the cases it
             // opens.
-            .with_share_policy(policy.clone());
-        let builder = match peer_id {
-            Some(id) => builder.with_peer_id(id.clone()),
-            None => builder,
-        };
+            .with_share_policy(policy.clone())
+            .with_peer_id(peer_id.clone());
         let repo = builder.load().await;
         let acceptor = repo
             .make_acceptor(samod::Url::parse("ws://relay/sync").expect("static URL"))
             .map_err(|_| StorageError::Stopped)?;
-        Ok(Shard { repo, acceptor })
+        Ok(Shard {
+            repo,
+            acceptor,
+            runtime,
+        })
+    }
+
+    /// Stops the repo (its storage writes finish first), then its runtime, which frees it.
+    async fn stop(self) {
+        self.repo.stop().await;
+        drop(self.acceptor);
+        drop(self.repo);
+        if let Some(rt) = self.runtime {
+            // Drops every task still on it (they wait forever otherwise), and with them the
+            // repo and its documents; on a blocking thread, since this runs inside the
+            // relay's runtime, and waited for, so the memory is free when this returns.
+            let _ =
+                tokio::task::spawn_blocking(move || rt.shutdown_timeout(Duration::from_secs(5)))
+                    .await;
+        }
     }
 }
 
@@ -119,7 +158,7 @@ impl Repos {
         quiet: Duration,
     ) -> Result<Repos, StorageError> {
         let peer_id = relay_peer_id(store.pool()).await?;
-        let lobby = Shard::load(&store, &policy, Some(&peer_id)).await?;
+        let lobby = Shard::load(&store, &policy, &peer_id, false).await?;
         let repos = Repos {
             inner: Arc::new(Inner {
                 store,
@@ -176,7 +215,7 @@ impl Repos {
         }
         if live.is_none() {
             let inner = &self.inner;
-            let loaded = Shard::load(&inner.store, &inner.policy, Some(&inner.peer_id))
+            let loaded = Shard::load(&inner.store, &inner.policy, &inner.peer_id, true)
                 .await
                 .map_err(|_| samod::Stopped)?;
             tracing::debug!(shard, "shard loaded");
@@ -255,8 +294,12 @@ impl Repos {
             if idle {
                 if let Some(s) = live.take() {
                     // Waits for the shard's storage writes: nothing is lost.
-                    s.repo.stop().await;
+                    s.stop().await;
                     slot.unloads.send_modify(|n| *n += 1);
+                    self.inner
+                        .store
+                        .durable()
+                        .forget(|case| self.shard_of(case) == shard);
                     unloaded += 1;
                     tracing::debug!(shard, "idle shard unloaded");
                 }
@@ -273,7 +316,7 @@ impl Repos {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         for slot in &self.inner.shards {
             if let Some(s) = slot.live.lock().await.take() {
-                s.repo.stop().await;
+                s.stop().await;
             }
         }
         self.inner.lobby.repo.stop().await;

@@ -52,6 +52,10 @@ pub struct SqlStorage {
     writes: mpsc::UnboundedSender<(Held, oneshot::Sender<()>)>,
     /// Checks chunks read back before samod loads them.
     checker: crate::untrusted::Checker,
+    /// The relay's runtime, where every query runs: case shards call in from runtimes of their
+    /// own that end when they unload (see [`crate::repos`]), and a database connection opened
+    /// on one of those would die with it.
+    main: tokio::runtime::Handle,
 }
 
 /// The database and the writes it has refused so far.
@@ -91,6 +95,7 @@ impl SqlStorage {
             db,
             writes,
             checker: crate::untrusted::Checker::new(None),
+            main: tokio::runtime::Handle::current(),
         })
     }
 
@@ -353,11 +358,18 @@ impl SqlStorage {
         if !chunk {
             return true;
         }
-        match self
-            .checker
-            .check(crate::untrusted::Kind::Chunks, data)
-            .await
-        {
+        // On the relay's runtime, like the queries: the decode workers' pipes must outlive
+        // the shard that asks.
+        let (checker, bytes) = (self.checker.clone(), data.to_vec());
+        let checked = self
+            .main
+            .spawn(async move { checker.check(crate::untrusted::Kind::Chunks, &bytes).await })
+            .await;
+        match checked.unwrap_or_else(|_| {
+            Err(shared::untrusted::Rejected(
+                "the check was cut short".into(),
+            ))
+        }) {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(key, error = %e, "a stored chunk cannot be read; the case loads without it");
@@ -377,32 +389,43 @@ impl samod::storage::Storage for SqlStorage {
         if let Some(held) = self.db.held_value(&k) {
             return held;
         }
-        self.db
-            .with_retries("load", &k, || {
+        let db = self.db.clone();
+        let read = async move {
+            db.with_retries("load", &k, || {
                 sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = $1")
                     .bind(&k)
-                    .fetch_optional(&self.db.pool)
+                    .fetch_optional(&db.pool)
             })
             .await
             .flatten()
+        };
+        self.main.spawn(read).await.ok().flatten()
     }
 
     async fn load_range(&self, prefix: StorageKey) -> HashMap<StorageKey, Vec<u8>> {
         let p = flat(&prefix);
         // Keys under `a/b` are exactly those in ["a/b/", "a/b0"): '0' follows '/' in ASCII.
         let (lo, hi) = (format!("{p}/"), format!("{p}0"));
-        let rows = self
-            .db
-            .with_retries("load_range", &p, || {
+        let (db, range) = (self.db.clone(), (p.clone(), lo.clone(), hi.clone()));
+        let read = async move {
+            let (p, lo, hi) = range;
+            db.with_retries("load_range", &p, || {
                 sqlx::query_as::<_, (String, Vec<u8>)>(
                     "SELECT key, data FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)",
                 )
                 .bind(&p)
                 .bind(&lo)
                 .bind(&hi)
-                .fetch_all(&self.db.pool)
+                .fetch_all(&db.pool)
             })
             .await
+        };
+        let rows = self
+            .main
+            .spawn(read)
+            .await
+            .ok()
+            .flatten()
             .unwrap_or_default();
         // What the database returned is on disk; held writes merged in below are not.
         for (k, data) in &rows {

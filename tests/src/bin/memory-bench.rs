@@ -3,14 +3,16 @@
 //! tools/) doing the same in the same run.
 //!
 //! Run: `cargo build --release -p server && cargo run -p e2e --release --bin memory-bench`.
-//! Needs the release relay, Node and `tools/node_modules`. About 2 minutes.
+//! Needs the release relay, Node and `tools/node_modules`. About 3 minutes.
 //!
 //! For each server (a child process on 127.0.0.1; memory is its resident set, VmRSS, from
 //! /proc): the resident set after start; with `BENCH_IDLE` (default 200) connections that
-//! have joined and opened nothing; after one client has uploaded `BENCH_CASES` (default 500)
-//! cases of realistic size (50–300 changes) and gone; and after a quiet period
-//! (`BENCH_QUIET_SECS`, default 10; our relay runs with `--unload-after-secs` set to it).
-//! Then a new client opens a case from each server and must find it whole.
+//! have joined and opened nothing; after they close; then twice over, after one client has
+//! uploaded `BENCH_CASES` (default 500) new cases of realistic size (50–300 changes) and
+//! gone, and after a quiet period (`BENCH_QUIET_SECS`, default 10; our relay runs with
+//! `--unload-after-secs` set to it). The second round shows whether what unloading frees is
+//! used again (memory bounded) or lost (growing). After each round a new device opens one of
+//! the cases and must find it whole.
 
 use e2e::bench::{
     env_num, realistic_case, realistic_size, start_js, start_ours_with, Conn, JsMode, Res, Server,
@@ -34,11 +36,11 @@ fn rss_kib(pid: u32) -> u64 {
 
 struct Reading {
     start: u64,
+    idle: u64,
     /// After the idle connections closed.
     before_cases: u64,
-    idle: u64,
-    loaded: u64,
-    quiet: u64,
+    /// (cases loaded, after the quiet period) for each round.
+    rounds: Vec<(u64, u64)>,
 }
 
 async fn measure(server: &Server, idle: usize, cases: &[Vec<u8>], quiet: Duration) -> Res<Reading> {
@@ -58,6 +60,24 @@ async fn measure(server: &Server, idle: usize, cases: &[Vec<u8>], quiet: Duratio
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before_cases = rss_kib(pid);
 
+    let mut rounds = Vec::new();
+    for _ in 0..env_num("BENCH_ROUNDS", 2.0) as usize {
+        rounds.push(upload_and_idle(server, cases, quiet).await?);
+    }
+    Ok(Reading {
+        start,
+        idle: idle_rss,
+        before_cases,
+        rounds,
+    })
+}
+
+/// One client uploads `cases` as new cases and goes: the resident set then, and after the
+/// quiet period. Then a new device opens one of them and must find it whole.
+async fn upload_and_idle(server: &Server, cases: &[Vec<u8>], quiet: Duration) -> Res<(u64, u64)> {
+    let pid = server.child.id();
+    let login = server.logins.first();
+    let url = server.ws_url();
     let mut a = Conn::connect(&url, login).await?;
     let mut ids: Vec<DocumentId> = Vec::new();
     for bytes in cases {
@@ -82,35 +102,39 @@ async fn measure(server: &Server, idle: usize, cases: &[Vec<u8>], quiet: Duratio
     drop(a);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let loaded = rss_kib(pid);
-
     tokio::time::sleep(quiet + Duration::from_secs(5)).await;
-    let quiet_rss = rss_kib(pid);
+    let after_quiet = rss_kib(pid);
+    if std::env::var("BENCH_THREADS").is_ok() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let threads = status
+            .lines()
+            .find(|l| l.starts_with("Threads:"))
+            .unwrap_or("");
+        println!(
+            "  loaded {} MiB, after quiet {} MiB, {threads}",
+            loaded / 1024,
+            after_quiet / 1024
+        );
+    }
 
-    // Still there: a new device opens a case and gets it whole.
     let mut b = Conn::connect(&url, login).await?;
-    let id = ids[ids.len() / 2];
-    let effects = b.client.request(id);
+    let middle = ids.len() / 2;
+    let effects = b.client.request(ids[middle]);
     b.carry_out(effects).await?;
-    b.until(|c| c.client.holding(&id) != Some(Holding::Requested))
+    b.until(|c| c.client.holding(&ids[middle]) != Some(Holding::Requested))
         .await?;
-    let want = automerge::AutoCommit::load(&cases[ids.len() / 2])
+    let want = automerge::AutoCommit::load(&cases[middle])
         .map_err(|e| e.to_string())?
         .get_heads();
     let got = b
         .client
-        .document_mut(&id)
+        .document_mut(&ids[middle])
         .ok_or("the case did not come back")?
         .get_heads();
     if got != want {
         return Err("the case came back different".into());
     }
-    Ok(Reading {
-        start,
-        before_cases,
-        idle: idle_rss,
-        loaded,
-        quiet: quiet_rss,
-    })
+    Ok((loaded, after_quiet))
 }
 
 fn mib(kib: u64) -> f64 {
@@ -127,7 +151,7 @@ async fn main() -> Res<()> {
         .collect();
     let bytes: usize = cases.iter().map(Vec::len).sum();
     println!(
-        "{idle} idle connections; {n} cases, {:.1} MiB saved in all; quiet period {} s\n",
+        "{idle} idle connections; {n} cases a round, {:.1} MiB saved in all; quiet period {} s\n",
         bytes as f64 / 1048576.0,
         quiet.as_secs()
     );
@@ -135,19 +159,46 @@ async fn main() -> Res<()> {
     let ours = start_ours_with(1, &["--unload-after-secs", &quiet_flag]).await?;
     let js = start_js(JsMode::AsPublished)?;
     println!(
-        "{:<38} {:>9} {:>13} {:>13} {:>14} {:>14}",
-        "server", "start", "per idle conn", "cases loaded", "per case", "after quiet"
+        "{:<30} {:>9} {:>13} {:>12} | {:>13} {:>10} {:>12} | {:>13} {:>12}",
+        "server",
+        "start",
+        "per idle conn",
+        "before cases",
+        "500 loaded",
+        "per case",
+        "after quiet",
+        "500 more",
+        "after quiet"
     );
     for server in [&ours, &js] {
-        let r = measure(server, idle, &cases, quiet).await?;
+        let r = match measure(server, idle, &cases, quiet).await {
+            Ok(r) => r,
+            Err(e) => {
+                println!("{:<30} failed: {e}", server.name);
+                continue;
+            }
+        };
+        let (loaded, quiet1) = r.rounds[0];
+        let (loaded2, quiet2) = *r.rounds.last().expect("a round");
+        if r.rounds.len() > 2 {
+            let after: Vec<String> = r
+                .rounds
+                .iter()
+                .map(|(_, q)| format!("{:.1}", mib(*q)))
+                .collect();
+            println!("  after each quiet period (MiB): {}", after.join(", "));
+        }
         println!(
-            "{:<38} {:>5.1} MiB {:>9.1} KiB {:>9.1} MiB {:>10.1} KiB {:>10.1} MiB",
-            server.name,
+            "{:<30} {:>5.1} MiB {:>9.1} KiB {:>8.1} MiB | {:>9.1} MiB {:>6.1} KiB {:>8.1} MiB | {:>9.1} MiB {:>8.1} MiB",
+            server.name.split(',').next().unwrap_or(server.name),
             mib(r.start),
             r.idle.saturating_sub(r.start) as f64 / idle as f64,
-            mib(r.loaded),
-            r.loaded.saturating_sub(r.before_cases) as f64 / n as f64,
-            mib(r.quiet),
+            mib(r.before_cases),
+            mib(loaded),
+            loaded.saturating_sub(r.before_cases) as f64 / n as f64,
+            mib(quiet1),
+            mib(loaded2),
+            mib(quiet2),
         );
     }
     Ok(())
