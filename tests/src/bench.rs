@@ -269,6 +269,26 @@ impl Conn {
         Ok(conn)
     }
 
+    /// Adds a saved case as a new case: registered with our relay (as the app does) when
+    /// signed in, and sent. Returns its new id.
+    pub async fn upload(&mut self, login: Option<&Api>, bytes: &[u8]) -> Res<DocumentId> {
+        let doc = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
+        let (id, _unsent) = self.client.create(doc);
+        if let Some(login) = login {
+            let (status, body) = login.call(
+                "POST",
+                "/api/cases",
+                Some(serde_json::json!({ "id": id.to_string() })),
+            );
+            if status != 201 {
+                return Err(format!("registering a case: {status} {body}"));
+            }
+        }
+        let effects = self.client.resync(&id);
+        self.carry_out(effects).await?;
+        Ok(id)
+    }
+
     /// Sends what the client asks to send; reports whether a document changed.
     pub async fn carry_out(&mut self, effects: Vec<Effect>) -> Res<bool> {
         let mut changed = false;

@@ -81,21 +81,7 @@ async fn upload_and_idle(server: &Server, cases: &[Vec<u8>], quiet: Duration) ->
     let mut a = Conn::connect(&url, login).await?;
     let mut ids: Vec<DocumentId> = Vec::new();
     for bytes in cases {
-        let doc = automerge::AutoCommit::load(bytes).map_err(|e| e.to_string())?;
-        let (id, _) = a.client.create(doc);
-        if let Some(login) = login {
-            let (status, body) = login.call(
-                "POST",
-                "/api/cases",
-                Some(serde_json::json!({ "id": id.to_string() })),
-            );
-            if status != 201 {
-                return Err(format!("registering a case: {status} {body}"));
-            }
-        }
-        let effects = a.client.resync(&id);
-        a.carry_out(effects).await?;
-        ids.push(id);
+        ids.push(a.upload(login, bytes).await?);
     }
     a.until_within(|c| c.client.unsent_total() == 0, Duration::from_secs(120))
         .await?;

@@ -236,19 +236,7 @@ async fn ours(load: &Caseload) -> Res<(Vec<Counted>, Counted)> {
     let mut a = Conn::connect(&a_url, Some(login)).await?;
     let mut ids = Vec::new();
     for bytes in &load.bases {
-        let doc = automerge::AutoCommit::load(bytes).map_err(|e| e.to_string())?;
-        let (id, _unsent) = a.client.create(doc);
-        let (status, body) = login.call(
-            "POST",
-            "/api/cases",
-            Some(serde_json::json!({ "id": id.to_string() })),
-        );
-        if status != 201 {
-            return Err(format!("registering a case: {status} {body}"));
-        }
-        let effects = a.client.resync(&id);
-        a.carry_out(effects).await?;
-        ids.push(id);
+        ids.push(a.upload(Some(login), bytes).await?);
     }
     pump_until_quiet(&mut a, &a_proxy).await?;
     if a.client.unsent_total() != 0 {
