@@ -13,6 +13,10 @@
 //! `--unload-after-secs` set to it). The second round shows whether what unloading frees is
 //! used again (memory bounded) or lost (growing). After each round a new device opens one of
 //! the cases and must find it whole.
+//!
+//! `BENCH_HOLD_SECS` keeps each server running that long after its rounds, to take a heap
+//! profile of it (e.g. `TAC_RELAY_BIN` set to a script that runs the relay under
+//! `valgrind --tool=massif`, then `vgdb --pid=… detailed_snapshot FILE`).
 
 use e2e::bench::{
     env_num, realistic_case, realistic_size, start_js, start_ours_with, Conn, JsMode, Res, Server,
@@ -157,7 +161,18 @@ async fn main() -> Res<()> {
         "after quiet"
     );
     for server in [&ours, &js] {
-        let r = match measure(server, idle, &cases, quiet).await {
+        let r = measure(server, idle, &cases, quiet).await;
+        // Time to take a heap profile of the server as it stands (e.g. valgrind's vgdb).
+        let hold = env_num("BENCH_HOLD_SECS", 0.0);
+        if hold > 0.0 {
+            println!(
+                "  holding {} (pid {}) for {hold} s",
+                server.name,
+                server.child.id()
+            );
+            tokio::time::sleep(Duration::from_secs_f64(hold)).await;
+        }
+        let r = match r {
             Ok(r) => r,
             Err(e) => {
                 println!("{:<30} failed: {e}", server.name);
