@@ -90,8 +90,7 @@ pub fn read(doc: &automerge::Automerge) -> Consent {
 
 /// The relay's copy of a case's consent, or `None` if the relay holds no copy of the case.
 pub async fn of_case(repos: &Repos, case_id: &str) -> Option<Consent> {
-    let id: samod::DocumentId = case_id.parse().ok()?;
-    let handle = repos.for_case(case_id).await.ok()?.find(id).await.ok()??;
+    let handle = repos.find(case_id).await.ok()??;
     handle.with_document_async(|doc| read(doc)).await.ok()
 }
 
@@ -130,19 +129,15 @@ impl Watcher {
         let me = self.clone();
         let case_id = case_id.to_string();
         tokio::spawn(async move {
-            let Ok(id) = case_id.parse::<samod::DocumentId>() else {
+            if case_id.parse::<samod::DocumentId>().is_err() {
                 return;
-            };
+            }
             // The first sync message may still be on its way into the document: wait a while
             // for it. If it never comes, forget the case so that its next sync message retries.
             let mut unloaded = me.repos.unloads(&case_id);
             let mut handle = None;
             for _ in 0..60 {
-                let found = match me.repos.for_case(&case_id).await {
-                    Ok(repo) => repo.find(id.clone()).await,
-                    Err(stopped) => Err(stopped),
-                };
-                match found {
+                match me.repos.find(&case_id).await {
                     Ok(Some(h)) => {
                         handle = Some(h);
                         break;

@@ -32,25 +32,26 @@ impl Dialect {
         // A pool exists only for a URL `open` accepted.
         Self::of_url(pool.connect_options().database_url.as_str()).unwrap_or(Dialect::Sqlite)
     }
+}
 
-    /// The statement that starts a transaction which will write, taking the database's write
-    /// lock at once, so that two such transactions run one after the other. SQLite: `BEGIN
-    /// IMMEDIATE`. PostgreSQL: a transaction-scoped advisory lock on `lock`, taken by the
-    /// caller with [`Dialect::lock_statement`] after `BEGIN`.
-    pub fn begin_writing(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        }
-    }
-
-    /// For PostgreSQL, the statement that serialises writers sharing `lock` until the
-    /// transaction ends (every relay process shares the database, so an in-process lock
-    /// would not do). SQLite needs none: `BEGIN IMMEDIATE` already did it.
-    pub fn lock_statement(self, lock: Lock) -> Option<String> {
-        match self {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => Some(format!("SELECT pg_advisory_xact_lock({})", lock as i64)),
+/// Starts a transaction that will write, taking `lock` at once, so that two such
+/// transactions (from any relay sharing the database) run one after the other. SQLite:
+/// `BEGIN IMMEDIATE` (its one write lock). PostgreSQL: a transaction-scoped advisory lock on
+/// `lock`, since every relay process shares the database and an in-process lock would not do.
+pub async fn begin_writing(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    lock: Lock,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    match dialect {
+        Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => {
+            let mut tx = conn.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock as i64)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
         }
     }
 }

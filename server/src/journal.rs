@@ -77,14 +77,11 @@ impl Journal {
         sender: i64,
         claims: &[Claim],
     ) -> Result<usize, JournalError> {
-        use sqlx::Connection;
         let at = crate::accounts::now_ms();
         // Writing at once: two connections (or relays) binding the same new actor are taken
         // one after the other.
-        let mut tx = conn.begin_with(dialect.begin_writing()).await?;
-        if let Some(lock) = dialect.lock_statement(crate::database::Lock::Journal) {
-            sqlx::query(&lock).execute(&mut *tx).await?;
-        }
+        let mut tx =
+            crate::database::begin_writing(conn, dialect, crate::database::Lock::Journal).await?;
         let mut written = 0;
         for claim in claims {
             let hash = claim.hash.to_string();
@@ -258,16 +255,10 @@ async fn relay_copy(
     if !crate::storage::holds_document(pool, case).await? {
         return Ok(None);
     }
-    let Ok(id) = case.parse::<samod::DocumentId>() else {
+    if case.parse::<samod::DocumentId>().is_err() {
         return Ok(None);
-    };
-    let found = async {
-        match repos.for_case(case).await {
-            Ok(repo) => repo.find(id).await,
-            Err(stopped) => Err(stopped),
-        }
-    };
-    match tokio::time::timeout(HELD_WAIT, found).await {
+    }
+    match tokio::time::timeout(HELD_WAIT, repos.find(case)).await {
         Ok(Ok(Some(handle))) => Ok(Some(handle)),
         _ => Err(JournalError::Unavailable),
     }

@@ -233,6 +233,12 @@ impl Repos {
             .await
     }
 
+    /// Looks a case up in its shard (loaded if need be), as [`samod::Repo::find`] does.
+    pub async fn find(&self, case_id: &str) -> Result<Option<samod::DocHandle>, samod::Stopped> {
+        let id: samod::DocumentId = case_id.parse().map_err(|_| samod::Stopped)?;
+        self.for_case(case_id).await?.find(id).await
+    }
+
     /// Changes when the shard holding `case_id` is unloaded: a document handle from it is
     /// then dead, and should be dropped.
     pub fn unloads(&self, case_id: &str) -> tokio::sync::watch::Receiver<u64> {

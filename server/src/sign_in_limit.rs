@@ -11,7 +11,7 @@
 use crate::accounts::now_ms;
 use crate::audit::Audit;
 use crate::database::{Dialect, Lock};
-use sqlx::{AnyPool, Connection};
+use sqlx::AnyPool;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -76,10 +76,7 @@ impl SignInLimit {
         let since = now - self.window.as_millis() as i64;
         let dialect = Dialect::of(&self.pool);
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin_with(dialect.begin_writing()).await?;
-        if let Some(lock) = dialect.lock_statement(Lock::SignIn) {
-            sqlx::query(&lock).execute(&mut *tx).await?;
-        }
+        let mut tx = crate::database::begin_writing(&mut conn, dialect, Lock::SignIn).await?;
         // Whatever has left the window, for everyone: the tables stay small.
         sqlx::query("DELETE FROM sign_in_attempts WHERE at < $1")
             .bind(since)

@@ -246,7 +246,7 @@ impl Db {
                 // Placeholders written out as `$n`, which both databases read (sqlx's query
                 // builder writes `?` for its `Any` driver, which PostgreSQL does not).
                 let mut sql = String::new();
-                let query = match rows[0] {
+                let query = match *rows[0] {
                     Held::Put(..) => {
                         sql.push_str("INSERT INTO documents (key, data) VALUES ");
                         for i in 0..rows.len() {
@@ -312,7 +312,7 @@ impl Db {
 }
 
 /// A run of writes with only the last put of each key (deletes are left as they are).
-fn last_put_per_key(run: &[Held]) -> Vec<Held> {
+fn last_put_per_key(run: &[Held]) -> Vec<&Held> {
     let mut last = HashMap::new();
     for (i, write) in run.iter().enumerate() {
         if let Held::Put(k, _) = write {
@@ -325,7 +325,7 @@ fn last_put_per_key(run: &[Held]) -> Vec<Held> {
             Held::Put(k, _) => last.get(k.as_str()) == Some(i),
             Held::Delete(_) => true,
         })
-        .map(|(_, w)| w.clone())
+        .map(|(_, w)| w)
         .collect()
 }
 
