@@ -160,22 +160,57 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
 }
 
 pub async fn agencies(pool: &AnyPool) -> Result<Vec<Agency>, sqlx::Error> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM agencies ORDER BY lower(name), id")
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, name, second_factor_required FROM agencies ORDER BY lower(name), id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut providers = providers(pool).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name)| Agency { id, name })
+        .map(|(id, name, required)| Agency {
+            id,
+            name,
+            provider: providers.remove(&id),
+            second_factor_required: required != 0,
+        })
         .collect())
 }
 
 pub async fn agency(pool: &AnyPool, id: i64) -> Result<Option<Agency>, sqlx::Error> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(id, name)| Agency { id, name }))
+    Ok(agencies(pool).await?.into_iter().find(|a| a.id == id))
+}
+
+/// Every organisation's provider (as shown, without its secret), by agency id.
+async fn providers(
+    pool: &AnyPool,
+) -> Result<std::collections::HashMap<i64, shared::api::ProviderView>, sqlx::Error> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT agency_id, issuer, client_id FROM identity_providers")
+            .fetch_all(pool)
+            .await?;
+    let domains: Vec<(i64, String)> =
+        sqlx::query_as("SELECT agency_id, domain FROM identity_provider_domains ORDER BY domain")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(agency_id, issuer, client_id)| {
+            let email_domains = domains
+                .iter()
+                .filter(|(a, _)| *a == agency_id)
+                .map(|(_, d)| d.clone())
+                .collect();
+            (
+                agency_id,
+                shared::api::ProviderView {
+                    issuer,
+                    client_id,
+                    email_domains,
+                },
+            )
+        })
+        .collect())
 }
 
 pub async fn create_agency(pool: &AnyPool, name: &str) -> Result<Agency, AccountError> {
@@ -196,6 +231,8 @@ pub async fn create_agency(pool: &AnyPool, name: &str) -> Result<Agency, Account
     Ok(Agency {
         id,
         name: name.to_string(),
+        provider: None,
+        second_factor_required: false,
     })
 }
 

@@ -143,6 +143,8 @@ pub fn router() -> Router<AppState> {
         .merge(crate::subject_access::router())
         .merge(crate::case_views::router())
         .merge(crate::departure::router())
+        .merge(crate::organisation_sign_in::router())
+        .merge(crate::second_factor::router())
         .route("/{*rest}", any(|| async { ApiError::not_found("page") }))
         .layer(axum::middleware::from_fn(same_site_only))
 }
@@ -225,6 +227,20 @@ async fn sign_in(
         }
     };
     state.rate_limit.succeeded(&body.email, client).await?;
+    // People whose organisation has its own sign-in use it; a system administrator keeps a
+    // password (with a second factor) so that a broken provider cannot lock everyone out.
+    if professional.role != Role::SystemAdmin
+        && crate::organisation_sign_in::has_provider(&state.db, professional.agency_id).await?
+    {
+        state.audit.record(event("refused_use_provider")).await;
+        return Err(ApiError::forbidden(
+            "Your organisation signs you in with its own account. Go back and choose Continue.",
+        ));
+    }
+    if let Some(needed) = crate::second_factor::after_password(&state.db, &professional).await? {
+        state.audit.record(event("code_needed")).await;
+        return Ok((StatusCode::ACCEPTED, Json(needed)).into_response());
+    }
     // A session already on this browser (someone else, or an earlier sign-in) ends here.
     if let Some(token) = token_from(&headers) {
         if let Some(previous) = state.sessions.find(&token).await? {
@@ -900,7 +916,11 @@ async fn create_professional(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-async fn managed_target(state: &AppState, me: &Professional, id: i64) -> ApiResult<Professional> {
+pub(crate) async fn managed_target(
+    state: &AppState,
+    me: &Professional,
+    id: i64,
+) -> ApiResult<Professional> {
     let target = accounts::professional(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("professional"))?;

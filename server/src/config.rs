@@ -31,6 +31,10 @@ pub struct Config {
     /// `--unload-after-secs` / `UNLOAD_AFTER_SECS`: cases nobody has had open this long leave
     /// the relay's memory (default 300; see [`crate::repos`]). They stay stored.
     pub unload_after_secs: u32,
+    /// `--public-url` / `PUBLIC_URL`: the address people reach the app at (e.g.
+    /// `https://tac.council.gov.uk`), for the address providers send them back to after
+    /// signing in. Unset: `http://` and the request's own host (fine on one machine).
+    pub public_url: Option<String>,
 }
 
 /// A setting that could not be understood.
@@ -55,6 +59,7 @@ pub enum ConfigError {
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
           [--session-hours N] [--secure-cookies] [--closed-case-days N]
           [--trusted-proxies LIST] [--client-address-header NAME] [--unload-after-secs N]
+          [--public-url URL]
 tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
@@ -73,6 +78,9 @@ Serves the TAC Planner app and syncs cases between browsers.
                        (CLIENT_ADDRESS_HEADER, default X-Forwarded-For)
   --unload-after-secs N  cases nobody has open leave memory after this long
                        (UNLOAD_AFTER_SECS, default 300); they stay stored
+  --public-url URL     the address people open the app at (PUBLIC_URL, e.g.
+                       https://tac.council.gov.uk): organisations' sign-in providers send
+                       people back to it, so register URL/api/oidc/callback with them
 
 create-admin makes the agency if needed and a system administrator in it; the password is read
 from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
@@ -93,6 +101,7 @@ impl Config {
         let mut proxies = env("TRUSTED_PROXIES");
         let mut address_header = env("CLIENT_ADDRESS_HEADER");
         let mut unload = env("UNLOAD_AFTER_SECS");
+        let mut public_url = env("PUBLIC_URL");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -111,6 +120,7 @@ impl Config {
                 "--trusted-proxies" => &mut proxies,
                 "--client-address-header" => &mut address_header,
                 "--unload-after-secs" => &mut unload,
+                "--public-url" => &mut public_url,
                 _ => return Err(ConfigError::Unknown(flag)),
             };
             *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
@@ -146,7 +156,18 @@ impl Config {
                 .filter(|n| (1..=86_400).contains(n))
                 .ok_or(ConfigError::BadSeconds(s))?,
         };
+        let public_url = match public_url {
+            None => None,
+            Some(u) => Some(
+                url::Url::parse(&u)
+                    .ok()
+                    .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+                    .map(|p| p.as_str().trim_end_matches('/').to_string())
+                    .ok_or(ConfigError::BadAddress(u))?,
+            ),
+        };
         Ok(Config {
+            public_url,
             unload_after_secs,
             trusted_proxies,
             session_hours,

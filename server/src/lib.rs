@@ -32,10 +32,13 @@ pub mod departure;
 pub mod durable;
 pub mod health;
 pub mod journal;
+pub mod oidc;
+pub mod organisation_sign_in;
 pub mod pdf;
 pub mod proxy;
 pub mod repos;
 pub mod routes;
+pub mod second_factor;
 pub mod settled;
 pub mod sign_in_limit;
 pub mod storage;
@@ -68,6 +71,10 @@ pub struct AppState {
     pub active: database::Active,
     /// How devices are to treat cases ([`config::Config::closed_case_days`]).
     pub device_policy: shared::api::DevicePolicy,
+    /// Where people reach the app ([`config::Config::public_url`]).
+    pub public_url: Option<Arc<str>>,
+    /// For organisations' OpenID providers ([`oidc::client`]).
+    pub http: reqwest::Client,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -123,6 +130,8 @@ pub async fn build(
         device_policy: shared::api::DevicePolicy {
             closed_case_days: config.closed_case_days,
         },
+        public_url: config.public_url.as_deref().map(Arc::from),
+        http: oidc::client(),
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

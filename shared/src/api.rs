@@ -132,6 +132,94 @@ pub struct Professional {
 pub struct Agency {
     pub id: i64,
     pub name: String,
+    /// Its own OpenID provider, if its people sign in through it (then not with passwords).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderView>,
+    /// Everyone in it needs a code from an authenticator app with their password
+    /// (administrators always do).
+    #[serde(default)]
+    pub second_factor_required: bool,
+}
+
+/// An organisation's OpenID provider as the accounts screens show it (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub issuer: String,
+    pub client_id: String,
+    pub email_domains: Vec<String>,
+}
+
+/// `PUT /api/agencies/{id}/sign-in`: how an organisation's people sign in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AgencySignIn {
+    /// `None`: passwords. Otherwise the provider to send them to.
+    pub provider: Option<ProviderSettings>,
+    pub second_factor_required: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProviderSettings {
+    pub issuer: String,
+    pub client_id: String,
+    /// Empty keeps the secret already saved.
+    #[serde(default)]
+    pub client_secret: String,
+    pub email_domains: Vec<String>,
+}
+
+/// `POST /api/sign-in/start`: the work email typed first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignInStart {
+    pub email: String,
+}
+
+/// How that person signs in: with a password here, or at their organisation's provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum SignInMethod {
+    Password,
+    Provider { url: String },
+}
+
+/// `POST /api/session` answers 202 with this when the password was right but a code from an
+/// authenticator app is needed too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondFactorNeeded {
+    /// Carries the right password forward for a few minutes (`POST /api/session/code`).
+    pub pending: String,
+    /// Present the first time: the key to add to an authenticator app.
+    pub set_up: Option<AuthenticatorSetUp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticatorSetUp {
+    /// Base32, as authenticator apps take it typed in.
+    pub secret: String,
+    /// `otpauth://totp/...`, for apps that open links or scan codes.
+    pub uri: String,
+}
+
+/// `POST /api/session/code`: a 6-digit code, or one of the recovery codes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeEntry {
+    pub pending: String,
+    pub code: String,
+}
+
+/// The code was right: signed in. Recovery codes come once, when the app was first set up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeAccepted {
+    pub me: Me,
+    #[serde(default)]
+    pub recovery_codes: Vec<String>,
+}
+
+/// `POST /api/professionals/{id}/sign-in-link`: a one-time link an administrator sends so that
+/// the person's first sign-in with their organisation's account links to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInLink {
+    pub link: String,
+    pub expires_at: String,
 }
 
 /// `POST /api/agencies`.
