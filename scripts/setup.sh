@@ -56,5 +56,14 @@ if [ "${1:-}" = "--tests" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
   fi
+  # Two real OpenID providers for the sign-in tests (PyPI's oidc-provider-mock, pinned with
+  # everything it needs in tools/oidc-provider/requirements.txt), in their own virtualenv.
+  OIDC=tools/oidc-provider
+  if ! cmp -s "$OIDC/requirements.txt" "$OIDC/venv/.tac-installed" 2>/dev/null; then
+    log "installing oidc-provider-mock (PyPI) for the sign-in tests"
+    python3 -m venv "$OIDC/venv"
+    "$OIDC/venv/bin/pip" install -q --disable-pip-version-check -r "$OIDC/requirements.txt"
+    cp "$OIDC/requirements.txt" "$OIDC/venv/.tac-installed"
+  fi
 fi
 log "done"

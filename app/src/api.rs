@@ -4,8 +4,9 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::api::{
-    Agency, ApiError, Export, Invite, Me, Member, MyCase, NewAgency, NewProfessional, Professional,
-    RegisterCase, SignIn,
+    Agency, AgencySignIn, ApiError, CodeAccepted, CodeEntry, Export, Invite, Me, Member, MyCase,
+    NewAgency, NewProfessional, Professional, RegisterCase, SecondFactorNeeded, SignIn, SignInLink,
+    SignInMethod, SignInStart,
 };
 use shared::DocumentId;
 use wasm_bindgen::{JsCast, JsValue};
@@ -108,7 +109,22 @@ pub async fn current_session() -> Result<Me, CallError> {
     get("/api/session").await
 }
 
-pub async fn sign_in(email: &str, password: &str) -> Result<Me, CallError> {
+/// What a right password leads to.
+pub enum PasswordAnswer {
+    SignedIn(Me),
+    /// A code from an authenticator app is needed too (202).
+    CodeNeeded(SecondFactorNeeded),
+}
+
+/// The work email first: a password here, or the organisation's own sign-in.
+pub async fn sign_in_method(email: &str) -> Result<SignInMethod, CallError> {
+    let body = SignInStart {
+        email: email.trim().to_string(),
+    };
+    json(&send("POST", "/api/sign-in/start", &body).await?).await
+}
+
+pub async fn sign_in(email: &str, password: &str) -> Result<PasswordAnswer, CallError> {
     let body = SignIn {
         email: email.trim().to_string(),
         password: password.to_string(),
@@ -122,7 +138,45 @@ pub async fn sign_in(email: &str, password: &str) -> Result<Me, CallError> {
             }
             e => e,
         })?;
+    if response.status() == 202 {
+        return Ok(PasswordAnswer::CodeNeeded(json(&response).await?));
+    }
+    Ok(PasswordAnswer::SignedIn(json(&response).await?))
+}
+
+/// The code from the authenticator app (or a recovery code) after a right password.
+pub async fn enter_code(pending: &str, code: &str) -> Result<CodeAccepted, CallError> {
+    let body = CodeEntry {
+        pending: pending.to_string(),
+        code: code.trim().to_string(),
+    };
+    let response = send("POST", "/api/session/code", &body)
+        .await
+        .map_err(|e| match e {
+            CallError::SignedOut => CallError::Refused(
+                401,
+                "That code is not right. Check your authenticator app and try again.".into(),
+            ),
+            e => e,
+        })?;
     json(&response).await
+}
+
+/// How an organisation's people sign in (system administrators).
+pub async fn set_agency_sign_in(agency_id: i64, body: &AgencySignIn) -> Result<Agency, CallError> {
+    json(&send("PUT", &format!("/api/agencies/{agency_id}/sign-in"), body).await?).await
+}
+
+/// A one-time link for someone's first sign-in with their organisation's account.
+pub async fn sign_in_link(professional_id: i64) -> Result<SignInLink, CallError> {
+    let path = format!("/api/professionals/{professional_id}/sign-in-link");
+    json(&call("POST", &path, None).await?).await
+}
+
+/// A lost phone: the person sets their authenticator app up again at their next sign-in.
+pub async fn reset_second_factor(professional_id: i64) -> Result<(), CallError> {
+    let path = format!("/api/professionals/{professional_id}/reset-second-factor");
+    call("POST", &path, None).await.map(drop)
 }
 
 pub async fn sign_out() -> Result<(), CallError> {

@@ -9,6 +9,7 @@
 use crate::api::{self, CallError};
 use crate::sync::Repo;
 use leptos::prelude::WithUntracked;
+use shared::api::Me;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -18,12 +19,10 @@ const SIGN_OUT_PENDING: &str = "tac-sign-out-pending";
 /// Tabs of the app tell each other when the device is cleared.
 const CHANNEL: &str = "tac-planner-session";
 
-/// Signs in. If the device holds someone else's cases (or cases nobody is signed in for), they
-/// are removed first, after asking if any edits have not been shared, and the page reloads.
-pub async fn sign_in(repo: &Repo, email: &str, password: &str) -> Result<(), String> {
-    let me = api::sign_in(email, password)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Someone has signed in (password, code, or their organisation's account). If the device
+/// holds someone else's cases (or cases nobody is signed in for), they are removed first, after
+/// asking if any edits have not been shared, and the page reloads.
+pub async fn signed_in_as(repo: &Repo, me: Me) -> Result<(), String> {
     if let Some(storage) = local_storage() {
         // Any sign-out still to finish was for the previous session, not this one.
         let _ = storage.remove_item(SIGN_OUT_PENDING);
@@ -148,4 +147,38 @@ async fn clear_caches() {
             let _ = JsFuture::from(caches.delete(&name)).await;
         }
     }
+}
+
+/// Back from the organisation's own sign-in (the relay sends people to `/?signed_in`): the
+/// session cookie is set; take it up as a sign-in here, then tidy the address.
+pub async fn finish_provider_sign_in(repo: Repo) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let search = window.location().search().unwrap_or_default();
+    if !search.split(['?', '&']).any(|p| p == "signed_in") {
+        return;
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+    if let Ok(me) = api::current_session().await {
+        let _ = signed_in_as(&repo, me).await;
+    }
+}
+
+/// Why a sign-in with the organisation's account did not work, from the relay's `?sign_in=`.
+pub fn provider_refusal() -> Option<&'static str> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let reason = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|p| p.strip_prefix("sign_in="))?;
+    Some(match reason {
+        "expired" => "Your sign-in took too long or was already used. Sign in again.",
+        "link_expired" => "That sign-in link has expired or has already been used. Ask your administrator for a new one.",
+        "not_linked" => "Your organisation's account is not linked to TAC Planner yet. Ask your administrator to send you a sign-in link.",
+        "refused" => "Your organisation did not sign you in, or your TAC Planner account has been closed. Contact your administrator.",
+        _ => "We could not check your sign-in with your organisation. Try again, or contact your administrator.",
+    })
 }

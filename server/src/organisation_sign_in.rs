@@ -108,9 +108,10 @@ fn state_cookie(state: &AppState, value: &str, max_age: i64) -> String {
     )
 }
 
+/// 424, not 502: the app takes a 502 to mean the relay itself is down.
 fn unreachable_provider() -> ApiError {
     ApiError::new(
-        StatusCode::BAD_GATEWAY,
+        StatusCode::FAILED_DEPENDENCY,
         "We could not reach your organisation's sign-in service. Try again in a few minutes.",
     )
 }
@@ -219,7 +220,9 @@ async fn invitation(
             .await;
         return Ok(back_to_app("link_expired"));
     };
-    let (url, cookie) = begin(&state, &headers, &provider, Some(&token), None).await?;
+    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None).await else {
+        return Ok(back_to_app("failed"));
+    };
     Ok((
         StatusCode::SEE_OTHER,
         [(header::LOCATION, url), (header::SET_COOKIE, cookie)],
@@ -338,8 +341,8 @@ async fn callback(
 /// Goes on to the app from our own origin, so the session cookie (SameSite=Strict) is sent:
 /// a redirect straight from the provider's site would count as cross-site.
 const SIGNED_IN_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"refresh\" content=\"0;url=/\"><title>Signed in - TAC Planner</title></head>\
-<body><p>You are signed in. <a href=\"/\">Continue to TAC Planner</a>.</p></body></html>";
+<meta http-equiv=\"refresh\" content=\"0;url=/?signed_in\"><title>Signed in - TAC Planner</title></head>\
+<body><p>You are signed in. <a href=\"/?signed_in\">Continue to TAC Planner</a>.</p></body></html>";
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

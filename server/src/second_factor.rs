@@ -232,9 +232,10 @@ async fn enter_code(
     ClientAddr(client): ClientAddr,
     Body(body): Body<CodeEntry>,
 ) -> ApiResult<Response> {
+    // 410, not 401: the app treats 401 as a session that ended.
     let expired = || {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
+            StatusCode::GONE,
             "Your sign-in took too long. Enter your email address and password again.",
         )
     };

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod bench;
+pub mod provider;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
@@ -204,13 +205,73 @@ impl Drop for Driver {
     }
 }
 
-/// Signs in through the app's sign-in page, and waits until the person's name is in the header.
+/// Signs in through the app's sign-in page (email, then password, then for administrators a
+/// code from the authenticator app, set up the first time), and waits until the person's name
+/// is in the header.
 pub async fn sign_in(browser: &Client, relay: &Relay, email: &str) {
     browser.goto(&relay.url()).await.unwrap();
     type_into(browser, "email", email).await;
+    click_button(browser, "Continue").await;
     type_into(browser, "password", accounts::PASSWORD).await;
     click_button(browser, "Sign in").await;
+    second_factor_if_asked(browser, relay.port, email).await;
     find(browser, "[data-testid=signed-in-as]").await;
+}
+
+/// After the password of a session that ended: "Sign in again" (the email is filled in).
+pub async fn sign_in_again(browser: &Client, relay: &Relay, email: &str) {
+    click_button(browser, "Continue").await;
+    type_into(browser, "password", accounts::PASSWORD).await;
+    click_button(browser, "Sign in again").await;
+    second_factor_if_asked(browser, relay.port, email).await;
+}
+
+/// Answers the authenticator-app step if the app asks for it: sets the app up from the key on
+/// screen the first time (and moves on past the recovery codes), or gives the next code.
+pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str) {
+    let asked = eventually(20, "signed in, or asked for a code", || async {
+        if browser.find(Locator::Css("#code")).await.is_ok() {
+            return Some(true);
+        }
+        browser
+            .find(Locator::Css("[data-testid=signed-in-as]"))
+            .await
+            .ok()
+            .map(|_| false)
+    })
+    .await;
+    if !asked {
+        return;
+    }
+    if let Ok(key) = browser
+        .find(Locator::Css("[data-testid=authenticator-key]"))
+        .await
+    {
+        accounts::authenticator::add(port, email, &key.text().await.unwrap());
+        screenshot(browser, "05-authenticator-set-up").await;
+    }
+    let code = accounts::authenticator::next_code(port, email);
+    type_into(browser, "code", &code).await;
+    click_button(browser, "Continue").await;
+    let saw_codes = eventually(20, "signed in, or shown recovery codes", || async {
+        if browser
+            .find(Locator::Css("[data-testid=recovery-codes]"))
+            .await
+            .is_ok()
+        {
+            return Some(true);
+        }
+        browser
+            .find(Locator::Css("[data-testid=signed-in-as]"))
+            .await
+            .ok()
+            .map(|_| false)
+    })
+    .await;
+    if saw_codes {
+        screenshot(browser, "06-recovery-codes").await;
+        click_button(browser, "Continue to TAC Planner").await;
+    }
 }
 
 /// Opens every item card on the screen, including cards inside cards.

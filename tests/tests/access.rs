@@ -7,8 +7,8 @@
 use e2e::accounts::{Api, ADMIN_EMAIL, COUNCIL, PASSWORD};
 use e2e::{
     choose, click_button, eventually, find, js, last_field, screenshot,
-    serious_accessibility_problems, sign_in, synced, text_of, type_into, wait_for_text, Driver,
-    Relay,
+    serious_accessibility_problems, sign_in, sign_in_again, synced, text_of, type_into,
+    wait_for_text, Driver, Relay,
 };
 use fantoccini::{Client, Locator};
 
@@ -203,8 +203,7 @@ async fn only_the_team_around_the_child_can_open_a_case() {
         .await
         .unwrap();
     screenshot(&teacher, "34-session-ended").await;
-    type_into(&teacher, "password", PASSWORD).await;
-    click_button(&teacher, "Sign in again").await;
+    sign_in_again(&teacher, &relay, "tom@oak.test").await;
     eventually(
         20,
         "the teacher's words typed while signed out to reach the lead",
@@ -277,8 +276,7 @@ async fn only_the_team_around_the_child_can_open_a_case() {
     find(&lead, "[data-testid=session-ended]").await;
     find(&lead, "#email").await.clear().await.unwrap();
     type_into(&lead, "email", "hana@health.test").await;
-    type_into(&lead, "password", PASSWORD).await;
-    click_button(&lead, "Sign in again").await;
+    sign_in_again(&lead, &relay, "hana@health.test").await;
     wait_for_text(&lead, "[data-testid=signed-in-as]", "Hana Health").await;
     find(&lead, "#new-child-name").await;
     assert_eq!(text_of(&lead, "[data-testid=case-list]").await, "");

@@ -85,9 +85,23 @@ pub fn Admin() -> impl IntoView {
         });
     };
 
+    let has_provider = move |agency_id: i64| {
+        agencies
+            .get()
+            .and_then(|a| a.ok())
+            .unwrap_or_default()
+            .iter()
+            .any(|a| a.id == agency_id && a.provider.is_some())
+    };
     let person_row = move |p: Professional| {
-        let (id1, id2) = (p.id, p.id);
-        let (n1, n2) = (p.name.clone(), p.name.clone());
+        let (id1, id2, id3, id4) = (p.id, p.id, p.id, p.id);
+        let (n1, n2, n3, n4) = (
+            p.name.clone(),
+            p.name.clone(),
+            p.name.clone(),
+            p.name.clone(),
+        );
+        let agency_id = p.agency_id;
         view! {
             <tr class="govuk-table__row">
                 <td class="govuk-table__cell">{p.name.clone()}</td>
@@ -109,6 +123,26 @@ pub fn Admin() -> impl IntoView {
                             }); }>
                             "Remove access"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>
+                        " "
+                        {move || { let (n3, n4) = (n3.clone(), n4.clone()); if has_provider(agency_id) {
+                            view! {
+                                <button type="button" class="govuk-button govuk-button--secondary app-small-button"
+                                    on:click=move |_| { let (id, n) = (id3, n3.clone()); leptos::task::spawn_local(async move {
+                                        report(api::sign_in_link(id).await.map(|l| format!("Send {n} this link, for example by email. It links their organisation's account to TAC Planner the first time they sign in, works once, and stops working after 7 days: {}", l.link)));
+                                    }); }>
+                                    "Create sign-in link"
+                                </button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="govuk-button govuk-button--secondary app-small-button"
+                                    on:click=move |_| { let (id, n) = (id4, n4.clone()); leptos::task::spawn_local(async move {
+                                        report(api::reset_second_factor(id).await.map(|()| format!("{n} will set up their authenticator app again the next time they sign in.")));
+                                    }); }>
+                                    "Reset authenticator app"
+                                </button>
+                            }.into_any()
+                        }}}
                     })}
                 </td>
             </tr>
@@ -187,6 +221,7 @@ pub fn Admin() -> impl IntoView {
                             {move || agencies.get().and_then(|a| a.ok()).unwrap_or_default().into_iter()
                                 .map(|a| view! { <li>{a.name}</li> }).collect_view()}
                         </ul>
+                        <super::organisation_sign_in::OrganisationSignIn agencies=agencies message=message changed=changed/>
                         <form on:submit=add_agency novalidate>
                             <div class="govuk-form-group">
                                 <label class="govuk-label govuk-label--s" for="agency-name">"Add an organisation"</label>

@@ -8,6 +8,7 @@ mod family_plan;
 mod fields;
 mod history;
 mod meeting;
+mod organisation_sign_in;
 mod owner;
 mod presence;
 mod referral;
@@ -56,6 +57,7 @@ fn Screens() -> impl IntoView {
     let account = repo.account();
     crate::session::follow_other_tabs(&repo);
     leptos::task::spawn_local(crate::session::finish_pending_sign_out());
+    leptos::task::spawn_local(crate::session::finish_provider_sign_in(repo.clone()));
     view! {
         <Router>
             <Header/>
