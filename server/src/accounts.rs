@@ -232,7 +232,8 @@ pub async fn create_agency(pool: &AnyPool, name: &str) -> Result<Agency, Account
         id,
         name: name.to_string(),
         provider: None,
-        second_factor_required: false,
+        // The table's default: passwords need a code from an app.
+        second_factor_required: true,
     })
 }
 

@@ -193,6 +193,17 @@ async fn sign_in(
             None => e,
         }
     };
+    // An email of an organisation with its own sign-in: no password is checked at all (so the
+    // answer tells nothing about an old password), unless it is a system administrator's.
+    let system_admin = found
+        .as_ref()
+        .is_some_and(|(p, _)| p.role == Role::SystemAdmin);
+    if !system_admin
+        && crate::organisation_sign_in::domain_has_provider(&state.db, &body.email).await?
+    {
+        state.audit.record(event("refused_use_provider")).await;
+        return Err(use_provider());
+    }
     // Checks and counts the attempt in one step: parallel guesses cannot all pass.
     if let Verdict::Limited { audit } = state.rate_limit.allows(&body.email, client).await? {
         if audit {
@@ -233,28 +244,13 @@ async fn sign_in(
         && crate::organisation_sign_in::has_provider(&state.db, professional.agency_id).await?
     {
         state.audit.record(event("refused_use_provider")).await;
-        return Err(ApiError::forbidden(
-            "Your organisation signs you in with its own account. Go back and choose Continue.",
-        ));
+        return Err(use_provider());
     }
     if let Some(needed) = crate::second_factor::after_password(&state.db, &professional).await? {
         state.audit.record(event("code_needed")).await;
         return Ok((StatusCode::ACCEPTED, Json(needed)).into_response());
     }
-    // A session already on this browser (someone else, or an earlier sign-in) ends here.
-    if let Some(token) = token_from(&headers) {
-        if let Some(previous) = state.sessions.find(&token).await? {
-            state.sessions.revoke(previous.id).await?;
-            state
-                .audit
-                .record(
-                    Event::new("sign_out", "replaced")
-                        .actor(previous.professional.id)
-                        .client(client),
-                )
-                .await;
-        }
-    }
+    end_session_on_browser(&state, &headers, client).await?;
     let (session, token) = state.sessions.start(professional).await?;
     state
         .audit
@@ -269,6 +265,35 @@ async fn sign_in(
         Json(session.view()),
     )
         .into_response())
+}
+
+/// A session already on this browser (someone else's, or an earlier sign-in) ends when someone
+/// signs in on it, whichever way they sign in.
+pub(crate) async fn end_session_on_browser(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> ApiResult<()> {
+    if let Some(token) = token_from(headers) {
+        if let Some(previous) = state.sessions.find(&token).await? {
+            state.sessions.revoke(previous.id).await?;
+            state
+                .audit
+                .record(
+                    Event::new("sign_out", "replaced")
+                        .actor(previous.professional.id)
+                        .client(client),
+                )
+                .await;
+        }
+    }
+    Ok(())
+}
+
+fn use_provider() -> ApiError {
+    ApiError::forbidden(
+        "Your organisation signs you in with its own account. Go back and choose Continue.",
+    )
 }
 
 async fn session(SignedIn(session): SignedIn) -> Json<Me> {

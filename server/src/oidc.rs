@@ -334,8 +334,10 @@ pub fn verify_id_token(
         })
     })?;
     let claims = data.claims;
-    // Several audiences: the token must name this client as its authorised party.
-    if claims.aud.is_array() && claims.azp.as_deref() != Some(client_id) {
+    // Several audiences (or an authorised party named at all): it must be this client.
+    // A list of one, as Authlib sends, needs no `azp`.
+    let several = claims.aud.as_array().is_some_and(|a| a.len() > 1);
+    if (several || claims.azp.is_some()) && claims.azp.as_deref() != Some(client_id) {
         return Err(OidcError::BadToken("audience"));
     }
     let nonce_ok = claims.nonce.as_deref().is_some_and(|n| {

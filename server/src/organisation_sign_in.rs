@@ -10,7 +10,7 @@
 use crate::accounts::{self, now, Professional};
 use crate::api::{ApiError, ApiResult, Body};
 use crate::audit::Event;
-use crate::auth::{token_from, ClientAddr, SignedIn};
+use crate::auth::{ClientAddr, SignedIn};
 use crate::oidc::{self, Attempt, ClientSettings, Identity, OidcError};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -70,6 +70,21 @@ async fn provider_of(pool: &AnyPool, agency_id: i64) -> Result<Option<Provider>,
 /// Whether this agency's people sign in at a provider (and so not with a password).
 pub async fn has_provider(pool: &AnyPool, agency_id: i64) -> Result<bool, sqlx::Error> {
     Ok(provider_of(pool, agency_id).await?.is_some())
+}
+
+/// Whether this email's domain belongs to an organisation with its own sign-in.
+pub async fn domain_has_provider(pool: &AnyPool, email: &str) -> Result<bool, sqlx::Error> {
+    let Some(domain) = domain_of(email) else {
+        return Ok(false);
+    };
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT d.agency_id FROM identity_provider_domains d
+         JOIN identity_providers p ON p.agency_id = d.agency_id WHERE d.domain = $1",
+    )
+    .bind(domain)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
 }
 
 fn domain_of(email: &str) -> Option<String> {
@@ -246,6 +261,17 @@ struct Returned {
     error: Option<String>,
 }
 
+/// A sign-in under way at a provider, as kept until it returns.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    agency_id: i64,
+    nonce: String,
+    code_verifier: String,
+    /// SHA-256 of the one-time link it started from, if any.
+    invitation: Option<String>,
+    created_at: i64,
+}
+
 /// How a returning sign-in ended, for the audit (ids only) and the person.
 enum Outcome {
     SignedIn(Professional, &'static str),
@@ -264,7 +290,7 @@ async fn callback(
     let given = returned.state.unwrap_or_default();
     // The state must be the one this browser was given; then it is used up, once.
     let ours = !given.is_empty() && given.len() <= 128 && cookie_state.as_deref() == Some(&given);
-    let attempt: Option<(i64, String, String, Option<String>, i64)> = if ours {
+    let attempt: Option<Pending> = if ours {
         sqlx::query_as(
             "DELETE FROM provider_sign_ins WHERE state_hash = $1
              RETURNING agency_id, nonce, code_verifier, invitation, created_at",
@@ -275,22 +301,15 @@ async fn callback(
     } else {
         None
     };
+    let agency = attempt.as_ref().map(|a| a.agency_id);
     let outcome = match attempt {
-        Some((agency, _, _, _, created)) if created >= now() - ATTEMPT_SECS => {
-            let (_, nonce, verifier, invitation, _) = attempt.clone().expect("matched Some");
-            match (returned.error, returned.code) {
-                (Some(_), _) | (None, None) => Outcome::Refused("refused_by_provider", "refused"),
-                (None, Some(code)) => {
-                    finish(
-                        &state, &headers, agency, &code, &nonce, &verifier, invitation,
-                    )
-                    .await?
-                }
-            }
-        }
+        Some(a) if a.created_at >= now() - ATTEMPT_SECS => match (returned.error, returned.code) {
+            (None, Some(code)) => finish(&state, &headers, &a, &code).await?,
+            // The provider said no (a disabled account, a cancelled sign-in).
+            _ => Outcome::Refused("refused_by_provider", "refused"),
+        },
         _ => Outcome::Refused("refused_state", "expired"),
     };
-    let agency = attempt.as_ref().map(|a| a.0);
     let event = |outcome| {
         let e = Event::new("provider_sign_in", outcome).client(client);
         match agency {
@@ -317,12 +336,7 @@ async fn callback(
                 .professional(professional.id),
         )
         .await;
-    // A session already on this browser (someone else's, or an earlier one) ends here.
-    if let Some(token) = token_from(&headers) {
-        if let Some(previous) = state.sessions.find(&token).await? {
-            state.sessions.revoke(previous.id).await?;
-        }
-    }
+    crate::api::end_session_on_browser(&state, &headers, client).await?;
     let id = professional.id;
     let (_, token) = state.sessions.start(professional).await?;
     state
@@ -359,17 +373,23 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 async fn finish(
     state: &AppState,
     headers: &HeaderMap,
-    agency_id: i64,
+    pending: &Pending,
     code: &str,
-    nonce: &str,
-    verifier: &str,
-    invitation: Option<String>,
 ) -> ApiResult<Outcome> {
+    let agency_id = pending.agency_id;
     let Some(provider) = provider_of(&state.db, agency_id).await? else {
         return Ok(Outcome::Refused("refused_no_provider", "failed"));
     };
-    let identity = match check_with_provider(state, headers, &provider, code, nonce, verifier).await
-    {
+    let checked = check_with_provider(
+        state,
+        headers,
+        &provider,
+        code,
+        &pending.nonce,
+        &pending.code_verifier,
+    )
+    .await;
+    let identity = match checked {
         Ok(identity) => identity,
         Err(OidcError::BadToken(why)) => {
             tracing::warn!(agency_id, why, "an ID token was refused");
@@ -377,7 +397,13 @@ async fn finish(
         }
         Err(_) => return Ok(Outcome::Refused("provider_unreachable", "failed")),
     };
-    link(&state.db, agency_id, &identity, invitation.as_deref()).await
+    link(
+        &state.db,
+        agency_id,
+        &identity,
+        pending.invitation.as_deref(),
+    )
+    .await
 }
 
 async fn check_with_provider(
@@ -542,6 +568,12 @@ async fn configure(
         return Err(ApiError::not_found("agency"));
     }
     let existing = provider_of(&state.db, agency_id).await?;
+    // Everything is checked, the provider asked included, before the database is written:
+    // a slow provider must not hold the write lock that every sign-in and sync needs.
+    let provider = match body.provider {
+        None => None,
+        Some(settings) => Some(checked_provider(&state, settings, existing.as_ref()).await?),
+    };
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE agencies SET second_factor_required = $1 WHERE id = $2")
         .bind(i64::from(body.second_factor_required))
@@ -552,60 +584,19 @@ async fn configure(
         .bind(agency_id)
         .execute(&mut *tx)
         .await?;
-    match body.provider {
+    match provider {
         None => {
             sqlx::query("DELETE FROM identity_providers WHERE agency_id = $1")
                 .bind(agency_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        Some(settings) => {
-            oidc::check_issuer(&settings.issuer)
-                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-            // As the provider writes it: the ID token's `iss` must match exactly.
-            let issuer = settings.issuer.trim().to_string();
-            let client_id = settings.client_id.trim().to_string();
-            if client_id.is_empty() || client_id.len() > 512 {
-                return Err(ApiError::bad_request(
-                    "Enter the client id the provider gave you for TAC Planner.",
-                ));
-            }
-            let secret = match settings.client_secret.trim() {
-                "" => match &existing {
-                    Some(p) => p.client_secret.clone(),
-                    None => {
-                        return Err(ApiError::bad_request(
-                            "Enter the client secret the provider gave you for TAC Planner.",
-                        ))
-                    }
-                },
-                s => s.to_string(),
-            };
-            let mut domains = Vec::new();
-            for d in &settings.email_domains {
-                let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
-                if d.is_empty() {
-                    continue;
-                }
-                if !d.contains('.')
-                    || d.len() > 253
-                    || d.chars().any(|c| c.is_whitespace() || c == '@')
-                {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("'{d}' is not an email domain. Enter domains like council.gov.uk."),
-                    ));
-                }
-                domains.push(d);
-            }
-            domains.sort();
-            domains.dedup();
-            oidc::discover(&state.http, &issuer).await.map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("{e} Check the address and try again."),
-                )
-            })?;
+        Some(Checked {
+            issuer,
+            client_id,
+            secret,
+            domains,
+        }) => {
             sqlx::query("DELETE FROM identity_providers WHERE agency_id = $1")
                 .bind(agency_id)
                 .execute(&mut *tx)
@@ -709,4 +700,68 @@ async fn create_link(
             expires_at: accounts::rfc3339(expires_at),
         }),
     ))
+}
+
+/// A provider's settings as checked: the issuer answers as an OpenID provider.
+struct Checked {
+    issuer: String,
+    client_id: String,
+    secret: String,
+    domains: Vec<String>,
+}
+
+async fn checked_provider(
+    state: &AppState,
+    settings: shared::api::ProviderSettings,
+    existing: Option<&Provider>,
+) -> ApiResult<Checked> {
+    oidc::check_issuer(&settings.issuer)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    // As the provider writes it: the ID token's `iss` must match exactly.
+    let issuer = settings.issuer.trim().to_string();
+    let client_id = settings.client_id.trim().to_string();
+    if client_id.is_empty() || client_id.len() > 512 {
+        return Err(ApiError::bad_request(
+            "Enter the client id the provider gave you for TAC Planner.",
+        ));
+    }
+    let secret = match settings.client_secret.trim() {
+        "" => match &existing {
+            Some(p) => p.client_secret.clone(),
+            None => {
+                return Err(ApiError::bad_request(
+                    "Enter the client secret the provider gave you for TAC Planner.",
+                ))
+            }
+        },
+        s => s.to_string(),
+    };
+    let mut domains = Vec::new();
+    for d in &settings.email_domains {
+        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        if !d.contains('.') || d.len() > 253 || d.chars().any(|c| c.is_whitespace() || c == '@') {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("'{d}' is not an email domain. Enter domains like council.gov.uk."),
+            ));
+        }
+        domains.push(d);
+    }
+    domains.sort();
+    domains.dedup();
+    oidc::discover(&state.http, &issuer).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{e} Check the address and try again."),
+        )
+    })?;
+    Ok(Checked {
+        issuer,
+        client_id,
+        secret,
+        domains,
+    })
 }

@@ -230,6 +230,7 @@ const WRONG_CODE: &str = "That code is not right. Check your authenticator app a
 async fn enter_code(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
     Body(body): Body<CodeEntry>,
 ) -> ApiResult<Response> {
     // 410, not 401: the app treats 401 as a session that ended.
@@ -324,6 +325,7 @@ async fn enter_code(
     } else {
         Vec::new()
     };
+    crate::api::end_session_on_browser(&state, &headers, client).await?;
     let (session, token) = state.sessions.start(professional).await?;
     state
         .audit

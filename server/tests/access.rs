@@ -544,14 +544,7 @@ async fn sign_in_sign_out_and_too_many_attempts() {
     let relay = TestRelay::start(data.path()).await;
     let lead = account(&relay, &LEAD, "practitioner").await;
 
-    let r = http(
-        relay.addr,
-        "POST",
-        "/api/session",
-        None,
-        Some(&json!({"email": LEAD.email, "password": PASSWORD})),
-    )
-    .await;
+    let r = common::sign_in_response(relay.addr, LEAD.email, PASSWORD).await;
     let cookie = r.header("set-cookie").unwrap();
     for part in [
         "tac_session=",

@@ -11,7 +11,7 @@ mod common;
 
 use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ScalarValue, Value, ROOT};
-use common::{practitioner, register, Login, Peer, TestRelay, PASSWORD};
+use common::{register, Login, Peer, TestRelay, PASSWORD};
 use shared::case::{Case, Field};
 use shared::sync::Holding;
 use shared::DocumentId;
@@ -76,7 +76,22 @@ async fn documents_cross_between_javascript_and_our_client_both_ways() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
     let url = relay.ws_url();
-    let me: Login = practitioner(&relay, "interop").await;
+    // The JavaScript peer signs in with a password alone: its organisation is one whose system
+    // administrator turned the authenticator-app code off (the default is on).
+    let id = common::professional(
+        &relay,
+        "Test Agency",
+        "interop",
+        "interop@example.org",
+        "practitioner",
+    )
+    .await;
+    sqlx::query("UPDATE agencies SET second_factor_required = 0 WHERE id = (SELECT agency_id FROM professionals WHERE id = $1)")
+        .bind(id)
+        .execute(&relay.state.db)
+        .await
+        .unwrap();
+    let me: Login = common::sign_in(relay.addr, "interop@example.org", PASSWORD).await;
     let account = ("interop@example.org".to_string(), PASSWORD.to_string());
 
     // JS creates; our client fetches it by id.

@@ -353,10 +353,15 @@ async fn over_long_emails_are_refused_before_the_limiter() {
     )
     .await;
     sign_in(relay.addr, "ok@example.org", PASSWORD).await;
-    assert!(audit_outcomes(&relay, "sign_in")
-        .await
-        .iter()
-        .all(|o| o == "success"));
+    // The password was right (then the authenticator app's code): nothing was refused.
+    let outcomes = audit_outcomes(&relay, "sign_in").await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o == "success" || o == "code_needed")
+            && outcomes.iter().any(|o| o == "success"),
+        "{outcomes:?}"
+    );
     relay.stop().await;
 }
 
@@ -373,6 +378,7 @@ async fn signing_in_ends_the_session_already_on_the_browser() {
         "practitioner",
     )
     .await;
+    // Both steps on the first person's browser: the password, then the authenticator code.
     let body = serde_json::json!({ "email": "second@example.org", "password": PASSWORD });
     let r = http(
         relay.addr,
@@ -382,8 +388,23 @@ async fn signing_in_ends_the_session_already_on_the_browser() {
         Some(&body),
     )
     .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let needed = r.json();
+    let secret = needed["set_up"]["secret"].as_str().unwrap();
+    common::authenticator::add(relay.addr, "second@example.org", secret);
+    let code = common::authenticator::next_code(relay.addr, "second@example.org").await;
+    let still = http(relay.addr, "GET", "/api/session", Some(&first.token), None).await;
+    assert_eq!(still.status, 200, "a right password alone ends nothing");
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/session/code",
+        Some(&first.token),
+        Some(&serde_json::json!({ "pending": needed["pending"], "code": code })),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["email"], "second@example.org");
+    assert_eq!(r.json()["me"]["email"], "second@example.org");
     let old = http(relay.addr, "GET", "/api/session", Some(&first.token), None).await;
     assert_eq!(old.status, 401, "the previous person's session must end");
     let token = r

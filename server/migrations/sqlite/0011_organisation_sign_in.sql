@@ -18,9 +18,10 @@ CREATE TABLE identity_provider_domains (
     agency_id INTEGER NOT NULL REFERENCES agencies(id)
 );
 
--- Whether everyone in the organisation needs a code from an authenticator app (administrators
--- always do).
-ALTER TABLE agencies ADD COLUMN second_factor_required INTEGER NOT NULL DEFAULT 0;
+-- Whether everyone in the organisation who signs in with a password needs a code from an
+-- authenticator app too: yes unless a system administrator says otherwise (administrators
+-- always do). Nobody reaches a child's record with a password alone by default.
+ALTER TABLE agencies ADD COLUMN second_factor_required INTEGER NOT NULL DEFAULT 1;
 
 -- Who a provider's account is: its issuer and subject, never its email.
 CREATE TABLE external_identities (

@@ -55,6 +55,8 @@ impl TestRelay {
             .await
             .unwrap();
         });
+        // People's authenticator apps belong with the database, which outlives a restart.
+        authenticator::relay_uses(addr, &config.database_url);
         TestRelay {
             addr,
             state,
@@ -311,8 +313,9 @@ impl Login {
 }
 
 /// Signs in over the API, giving a code from the "authenticator app" when one is asked for
-/// (set up on first sign-in, as a person would); panics unless it succeeds.
-pub async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> Login {
+/// (set up on first sign-in, as a person would): the answer that carries the session cookie,
+/// with the signed-in professional as its body.
+pub async fn sign_in_response(addr: SocketAddr, email: &str, password: &str) -> HttpResponse {
     let mut r = http(
         addr,
         "POST",
@@ -342,6 +345,12 @@ pub async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> Login {
         r.body = me.to_string();
     }
     assert_eq!(r.status, 200, "sign in as {email}: {}", r.body);
+    r
+}
+
+/// Signs in (see [`sign_in_response`]); panics unless it succeeds.
+pub async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> Login {
+    let r = sign_in_response(addr, email, password).await;
     let cookie = r
         .header("set-cookie")
         .expect("a session cookie")
@@ -369,22 +378,43 @@ pub mod authenticator {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    /// (key, last step used) by (relay, email).
-    type Keys = HashMap<(SocketAddr, String), (String, u64)>;
+    /// (key, last step used) by (database, email).
+    type Keys = HashMap<(String, String), (String, u64)>;
     static KEYS: Mutex<Option<Keys>> = Mutex::new(None);
+    /// Which database each relay address serves (a restarted relay has a new address).
+    static DATABASES: Mutex<Option<HashMap<SocketAddr, String>>> = Mutex::new(None);
+
+    pub fn relay_uses(addr: SocketAddr, database_url: &str) {
+        DATABASES
+            .lock()
+            .unwrap()
+            .get_or_insert_with(HashMap::new)
+            .insert(addr, database_url.to_string());
+    }
+
+    fn key(addr: SocketAddr, email: &str) -> (String, String) {
+        let database = DATABASES
+            .lock()
+            .unwrap()
+            .get_or_insert_with(HashMap::new)
+            .get(&addr)
+            .cloned()
+            .unwrap_or_else(|| addr.to_string());
+        (database, email.to_lowercase())
+    }
 
     pub fn add(addr: SocketAddr, email: &str, secret: &str) {
         KEYS.lock()
             .unwrap()
             .get_or_insert_with(HashMap::new)
-            .insert((addr, email.to_lowercase()), (secret.to_string(), 0));
+            .insert(key(addr, email), (secret.to_string(), 0));
     }
 
     pub fn secret(addr: SocketAddr, email: &str) -> Option<String> {
         KEYS.lock()
             .unwrap()
             .get_or_insert_with(HashMap::new)
-            .get(&(addr, email.to_lowercase()))
+            .get(&key(addr, email))
             .map(|(s, _)| s.clone())
     }
 
@@ -406,14 +436,18 @@ pub mod authenticator {
 
     /// A code not used before on this relay.
     pub async fn next_code(addr: SocketAddr, email: &str) -> String {
-        let key = (addr, email.to_lowercase());
+        let key = key(addr, email);
         let (secret, step) = {
             let mut keys = KEYS.lock().unwrap();
             let entry = keys
                 .get_or_insert_with(HashMap::new)
                 .get_mut(&key)
                 .expect("an authenticator set up for this person");
-            let step = (now() / 30).max(entry.1 + 1);
+            // One step back is still accepted (clock drift), so three quick sign-ins need no
+            // wait; but not near a step's end, when the relay may already be in the next one.
+            let t = now();
+            let earliest = if t % 30 < 20 { t / 30 - 1 } else { t / 30 };
+            let step = earliest.max(entry.1 + 1);
             entry.1 = step;
             (entry.0.clone(), step)
         };
