@@ -163,7 +163,11 @@ pub async fn finish_provider_sign_in(repo: Repo) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
     }
     if let Ok(me) = api::current_session().await {
-        let _ = signed_in_as(&repo, me).await;
+        // Rare (they chose to keep another person's unshared edits): say so plainly, as the
+        // question before it was asked.
+        if let Err(e) = signed_in_as(&repo, me).await {
+            let _ = window.alert_with_message(&e);
+        }
     }
 }
 

@@ -157,6 +157,8 @@ struct Inner {
     /// Cases whose hand-over the relay refused since the app started: not tried again, so a
     /// refusal is not repeated (and the copy not sent again) at every connection.
     refused_handover: RefCell<HashSet<DocumentId>>,
+    /// The cases stored on this device when the page opened (the others arrived since).
+    at_start: HashSet<DocumentId>,
 }
 
 impl Repo {
@@ -165,6 +167,7 @@ impl Repo {
         let store = Store::open().await?;
         let storage_id = store.storage_id().await?;
         let cases = store.list_cases().await?;
+        let at_start: HashSet<DocumentId> = cases.iter().map(|c| c.id).collect();
         let me: Option<Me> = store
             .get_meta(ME_KEY)
             .await?
@@ -222,6 +225,7 @@ impl Repo {
             first_unsent: RefCell::default(),
             notices: RwSignal::new(Vec::new()),
             refused_handover: RefCell::default(),
+            at_start,
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.connect();
@@ -470,6 +474,9 @@ impl Repo {
                     // Only cases this person is on (the rest are for departures), with nothing
                     // waiting to be shared, and not opened on purpose lately.
                     .filter(|c| roles.contains_key(&c.id) && !busy.contains_key(&c.id))
+                    // Only cases already here when the page opened: a case never leaves in the
+                    // session that fetched it (the person may be about to open it).
+                    .filter(|c| self.0.at_start.contains(&c.id))
                     .filter(|c| {
                         kept.get(&c.id.to_string())
                             .is_none_or(|t| now - t > KEPT_MS)
@@ -898,6 +905,35 @@ impl Repo {
     /// The page is being hidden or closed: store pending edits in a transaction of their own,
     /// started now, rather than behind whatever the effect queue is waiting on (which may never
     /// finish if the page goes away). Sending still goes through the queue.
+    /// Before the page goes elsewhere on purpose (to an organisation's sign-in): every edit
+    /// typed so far is written to the device, and the write queue given up to 2 s to empty.
+    pub async fn store_before_leaving(&self) {
+        if self.0.wiped.get() {
+            return;
+        }
+        let (_, effects) = self.take_pending();
+        let mut writes = Vec::new();
+        let mut rest = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Put { .. } | Effect::Delete { .. } => writes.push(write_of(e)),
+                other => rest.push(other),
+            }
+        }
+        if !writes.is_empty() {
+            if let Err(e) = self.0.store.apply(&writes).await {
+                self.storage_failed(&writes, e);
+            }
+        }
+        self.run(rest);
+        for _ in 0..40 {
+            if !self.0.draining.get() && self.0.queue.borrow().is_empty() {
+                return;
+            }
+            gloo_timers::future::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     fn flush_urgently(&self) {
         if self.0.wiped.get() {
             return;

@@ -193,17 +193,6 @@ async fn sign_in(
             None => e,
         }
     };
-    // An email of an organisation with its own sign-in: no password is checked at all (so the
-    // answer tells nothing about an old password), unless it is a system administrator's.
-    let system_admin = found
-        .as_ref()
-        .is_some_and(|(p, _)| p.role == Role::SystemAdmin);
-    if !system_admin
-        && crate::organisation_sign_in::domain_has_provider(&state.db, &body.email).await?
-    {
-        state.audit.record(event("refused_use_provider")).await;
-        return Err(use_provider());
-    }
     // Checks and counts the attempt in one step: parallel guesses cannot all pass.
     if let Verdict::Limited { audit } = state.rate_limit.allows(&body.email, client).await? {
         if audit {
@@ -226,6 +215,20 @@ async fn sign_in(
         .unwrap_or(false),
         Err(_) => false,
     };
+    // People of an organisation with its own sign-in use it, whether or not the password was
+    // right (the answer and its timing say nothing about an old password). A system
+    // administrator keeps a password, with a code, so a broken provider cannot lock everyone
+    // out.
+    let own_sign_in = match &found {
+        Some((p, _)) => crate::organisation_sign_in::has_provider(&state.db, p.agency_id).await?,
+        None => false,
+    } || crate::organisation_sign_in::domain_has_provider(&state.db, &body.email)
+        .await?;
+    let may_use_password = |p: &Professional| p.role == Role::SystemAdmin && matches && p.active;
+    if own_sign_in && !found.as_ref().is_some_and(|(p, _)| may_use_password(p)) {
+        state.audit.record(event("refused_use_provider")).await;
+        return Err(use_provider());
+    }
     let professional = match found {
         Some((p, _)) if matches && p.active => p,
         _ => {
@@ -238,14 +241,6 @@ async fn sign_in(
         }
     };
     state.rate_limit.succeeded(&body.email, client).await?;
-    // People whose organisation has its own sign-in use it; a system administrator keeps a
-    // password (with a second factor) so that a broken provider cannot lock everyone out.
-    if professional.role != Role::SystemAdmin
-        && crate::organisation_sign_in::has_provider(&state.db, professional.agency_id).await?
-    {
-        state.audit.record(event("refused_use_provider")).await;
-        return Err(use_provider());
-    }
     if let Some(needed) = crate::second_factor::after_password(&state.db, &professional).await? {
         state.audit.record(event("code_needed")).await;
         return Ok((StatusCode::ACCEPTED, Json(needed)).into_response());
@@ -292,7 +287,7 @@ pub(crate) async fn end_session_on_browser(
 
 fn use_provider() -> ApiError {
     ApiError::forbidden(
-        "Your organisation signs you in with its own account. Go back and choose Continue.",
+        "Your organisation uses its own sign-in, not a password. Enter your work email address and choose Continue.",
     )
 }
 
@@ -925,6 +920,15 @@ async fn create_professional(
         return Err(ApiError::forbidden(
             "You can only add accounts for your own agency, and not system administrators.",
         ));
+    }
+    if let Some(owner) =
+        crate::organisation_sign_in::domain_claimed_by(&state.db, &new.email).await?
+    {
+        if owner != new.agency_id {
+            return Err(ApiError::bad_request(
+                "Everyone with an email address on that domain signs in through another organisation's own sign-in. Add them to that organisation, or use their email address at this one.",
+            ));
+        }
     }
     let created = accounts::create_professional(&state.db, &new).await?;
     state

@@ -57,6 +57,8 @@ pub struct AppState {
     pub db: sqlx::AnyPool,
     pub sessions: auth::Sessions,
     pub rate_limit: sign_in_limit::SignInLimit,
+    /// Starts of a sign-in at an organisation's provider, limited on their own.
+    pub provider_starts: sign_in_limit::SignInLimit,
     /// Password checks running at once (argon2 uses ~19 MiB each); the rest queue.
     pub password_checks: Arc<tokio::sync::Semaphore>,
     pub access: access::Access,
@@ -107,12 +109,14 @@ pub async fn build(
     );
     let consent = consent::Watcher::new(repos.clone(), db.clone(), access.clone(), audit.clone());
     let rate_limit = sign_in_limit::SignInLimit::new(db.clone(), audit.clone());
+    let provider_starts = sign_in_limit::SignInLimit::provider_starts(db.clone(), audit.clone());
     let state = AppState {
         repos,
         health,
         db,
         sessions,
         rate_limit,
+        provider_starts,
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -41,6 +41,15 @@ pub struct Discovery {
     pub jwks_uri: String,
 }
 
+/// Entra's addresses that are not one organisation's: anyone's work account, anyone's, and
+/// personal Microsoft accounts (by name, and by the personal accounts' tenant id).
+const SHARED_TENANTS: [&str; 4] = [
+    "common",
+    "organizations",
+    "consumers",
+    "9188040d-6c67-4c5b-b112-36a304b66dad",
+];
+
 /// Checks an issuer an administrator typed: an absolute `https` address (plain `http` only on
 /// loopback), no query or fragment, and never Entra's multi-tenant endpoints, which would let
 /// any Microsoft account in.
@@ -57,22 +66,28 @@ pub fn check_issuer(issuer: &str) -> Result<url::Url, OidcError> {
             .and_then(|mut s| s.next())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if tenant.is_empty() || ["common", "organizations", "consumers"].contains(&tenant.as_str())
-        {
+        if tenant.is_empty() || SHARED_TENANTS.contains(&tenant.as_str()) {
             return Err(OidcError::SharedTenant);
         }
     }
     Ok(url)
 }
 
-/// `https`, or `http` to a loopback address; no user name or password in it.
-fn check_url(url: &url::Url) -> Result<(), OidcError> {
-    let loopback = match url.host() {
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => return Err(OidcError::BadIssuer),
-    };
+        None => false,
+    }
+}
+
+/// `https`, or `http` to a loopback address; no user name or password in it.
+fn check_url(url: &url::Url) -> Result<(), OidcError> {
+    if url.host().is_none() {
+        return Err(OidcError::BadIssuer);
+    }
+    let loopback = is_loopback(url);
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !scheme_ok || !url.username().is_empty() || url.password().is_some() {
         return Err(OidcError::BadIssuer);
@@ -138,6 +153,9 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
     if found.issuer != issuer {
         return Err(OidcError::IssuerMismatch);
     }
+    // A provider elsewhere may not point the relay at its own machine (where the client
+    // secret would be posted to whatever listens there).
+    let issuer_loopback = url::Url::parse(issuer).is_ok_and(|u| is_loopback(&u));
     for endpoint in [
         &found.authorization_endpoint,
         &found.token_endpoint,
@@ -145,6 +163,9 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
     ] {
         let url = url::Url::parse(endpoint).map_err(|_| OidcError::Unreachable)?;
         check_url(&url).map_err(|_| OidcError::Unreachable)?;
+        if is_loopback(&url) && !issuer_loopback {
+            return Err(OidcError::Unreachable);
+        }
     }
     Ok(found)
 }
@@ -351,19 +372,67 @@ pub fn verify_id_token(
     if !nonce_ok {
         return Err(OidcError::BadToken("nonce"));
     }
+    identity_from(issuer, claims)
+}
+
+/// Which provider family an issuer is: the claims that vouch for an email differ.
+#[derive(Debug, PartialEq)]
+enum Family {
+    Google,
+    /// Entra, with the tenant id its issuer names.
+    Entra(String),
+    Other,
+}
+
+fn family(issuer: &str) -> Family {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return Family::Other;
+    };
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    if host == "accounts.google.com" {
+        return Family::Google;
+    }
+    if host.ends_with("microsoftonline.com") || host.ends_with("microsoftonline.us") {
+        let tenant = url
+            .path_segments()
+            .and_then(|mut s| s.next())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        return Family::Entra(tenant);
+    }
+    Family::Other
+}
+
+/// Who the checked claims say signed in, and whether the provider vouches for their email's
+/// domain. Google: `email_verified` and `hd` (the Workspace domain) equal to the email's
+/// domain; a personal Google account has no `hd`. Entra: only `xms_edov` (Entra does not
+/// check `email`, so `email_verified` from it means nothing). Others: `email_verified`, with
+/// `hd` matching where given, or `xms_edov`.
+fn identity_from(issuer: &str, claims: Claims) -> Result<Identity, OidcError> {
     let email = claims.email.map(|e| e.trim().to_ascii_lowercase());
     let domain = email
         .as_deref()
         .and_then(|e| e.rsplit_once('@'))
         .map(|(_, d)| d.to_string());
-    let hosted_domain_ok = match &claims.hd {
-        Some(hd) => domain.as_deref() == Some(&hd.to_ascii_lowercase()),
-        None => true,
+    let hd_matches = |required: bool| match &claims.hd {
+        Some(hd) => domain.as_deref() == Some(hd.to_ascii_lowercase().as_str()),
+        None => !required,
     };
+    let verified = truthy(&claims.email_verified);
+    let domain_owner = truthy(&claims.xms_edov);
+    let family = family(issuer);
     let email_verified = email.is_some()
-        && ((truthy(&claims.email_verified) && hosted_domain_ok) || truthy(&claims.xms_edov));
-    let subject = match (&claims.tid, &claims.oid) {
-        (Some(tid), Some(oid)) => format!("{tid}/{oid}"),
+        && match &family {
+            Family::Google => verified && hd_matches(true),
+            Family::Entra(_) => domain_owner,
+            Family::Other => (verified && hd_matches(false)) || domain_owner,
+        };
+    let subject = match (&claims.tid, &claims.oid, &family) {
+        // An Entra token for another tenant than the issuer's is not this organisation's.
+        (Some(tid), Some(_), Family::Entra(tenant)) if !tid.eq_ignore_ascii_case(tenant) => {
+            return Err(OidcError::BadToken("tenant"));
+        }
+        (Some(tid), Some(oid), _) => format!("{tid}/{oid}"),
         _ => claims.sub,
     };
     if subject.is_empty() {
@@ -381,12 +450,93 @@ pub fn verify_id_token(
 mod tests {
     use super::*;
 
+    fn claims(json: serde_json::Value) -> Claims {
+        let mut base = serde_json::json!({ "sub": "s1", "aud": "client" });
+        base.as_object_mut()
+            .unwrap()
+            .extend(json.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn vouched(issuer: &str, json: serde_json::Value) -> bool {
+        identity_from(issuer, claims(json)).unwrap().email_verified
+    }
+
+    #[test]
+    fn who_vouches_for_an_email_depends_on_the_provider() {
+        let google = "https://accounts.google.com";
+        let school = serde_json::json!({ "email": "a@school.sch.uk", "email_verified": true, "hd": "school.sch.uk" });
+        assert!(vouched(google, school.clone()));
+        // A personal Google account made with a school address has no hosted domain.
+        assert!(!vouched(
+            google,
+            serde_json::json!({ "email": "a@school.sch.uk", "email_verified": true })
+        ));
+        assert!(!vouched(
+            google,
+            serde_json::json!({ "email": "a@school.sch.uk", "email_verified": true, "hd": "other.org" })
+        ));
+        let entra = "https://login.microsoftonline.com/5d7c2b0e-43f1-4c5e-9a77-2f0e6b1c9d01/v2.0";
+        // Entra does not check `email`: only the domain-owner claim counts.
+        assert!(!vouched(
+            entra,
+            serde_json::json!({ "email": "c@council.gov.uk", "email_verified": true })
+        ));
+        assert!(vouched(
+            entra,
+            serde_json::json!({ "email": "c@council.gov.uk", "xms_edov": true })
+        ));
+        let other = "https://idp.example.org";
+        assert!(vouched(other, school));
+        assert!(vouched(
+            other,
+            serde_json::json!({ "email": "a@x.org", "email_verified": "true" })
+        ));
+        assert!(!vouched(other, serde_json::json!({ "email": "a@x.org" })));
+        assert!(!vouched(
+            other,
+            serde_json::json!({ "email_verified": true })
+        ));
+    }
+
+    #[test]
+    fn entra_accounts_are_known_by_tenant_and_object_id_of_the_issuers_tenant() {
+        let entra = "https://login.microsoftonline.com/5d7c2b0e-43f1-4c5e-9a77-2f0e6b1c9d01/v2.0";
+        let id = identity_from(
+            entra,
+            claims(
+                serde_json::json!({ "tid": "5d7c2b0e-43f1-4c5e-9a77-2f0e6b1c9d01", "oid": "o1" }),
+            ),
+        )
+        .unwrap();
+        assert_eq!(id.subject, "5d7c2b0e-43f1-4c5e-9a77-2f0e6b1c9d01/o1");
+        assert_eq!(
+            identity_from(
+                entra,
+                claims(
+                    serde_json::json!({ "tid": "00000000-0000-0000-0000-000000000000", "oid": "o1" })
+                ),
+            ),
+            Err(OidcError::BadToken("tenant"))
+        );
+        let plain =
+            identity_from("https://idp.example.org", claims(serde_json::json!({}))).unwrap();
+        assert_eq!(plain.subject, "s1");
+    }
+
     #[test]
     fn issuers_must_be_https_tenant_specific_addresses() {
         assert!(check_issuer(
-            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+            "https://login.microsoftonline.com/5d7c2b0e-43f1-4c5e-9a77-2f0e6b1c9d01/v2.0"
         )
         .is_ok());
+        // Personal Microsoft accounts' tenant.
+        assert_eq!(
+            check_issuer(
+                "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+            ),
+            Err(OidcError::SharedTenant)
+        );
         assert!(check_issuer("https://accounts.google.com").is_ok());
         assert!(check_issuer("http://127.0.0.1:9400").is_ok());
         assert!(check_issuer("http://localhost:9400").is_ok());

@@ -10,8 +10,9 @@
 use crate::accounts::{self, now, Professional};
 use crate::api::{ApiError, ApiResult, Body};
 use crate::audit::Event;
-use crate::auth::{ClientAddr, SignedIn};
+use crate::auth::{token_from, ClientAddr, SignedIn};
 use crate::oidc::{self, Attempt, ClientSettings, Identity, OidcError};
+use crate::sign_in_limit::Verdict;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -72,19 +73,23 @@ pub async fn has_provider(pool: &AnyPool, agency_id: i64) -> Result<bool, sqlx::
     Ok(provider_of(pool, agency_id).await?.is_some())
 }
 
-/// Whether this email's domain belongs to an organisation with its own sign-in.
-pub async fn domain_has_provider(pool: &AnyPool, email: &str) -> Result<bool, sqlx::Error> {
+/// The organisation whose own sign-in this email's domain belongs to, if any.
+pub async fn domain_claimed_by(pool: &AnyPool, email: &str) -> Result<Option<i64>, sqlx::Error> {
     let Some(domain) = domain_of(email) else {
-        return Ok(false);
+        return Ok(None);
     };
-    let found: Option<i64> = sqlx::query_scalar(
+    sqlx::query_scalar(
         "SELECT d.agency_id FROM identity_provider_domains d
          JOIN identity_providers p ON p.agency_id = d.agency_id WHERE d.domain = $1",
     )
     .bind(domain)
     .fetch_optional(pool)
-    .await?;
-    Ok(found.is_some())
+    .await
+}
+
+/// Whether this email's domain belongs to an organisation with its own sign-in.
+pub async fn domain_has_provider(pool: &AnyPool, email: &str) -> Result<bool, sqlx::Error> {
+    Ok(domain_claimed_by(pool, email).await?.is_some())
 }
 
 fn domain_of(email: &str) -> Option<String> {
@@ -139,6 +144,7 @@ async fn begin(
     provider: &Provider,
     invitation: Option<&str>,
     login_hint: Option<&str>,
+    previous_session: Option<i64>,
 ) -> ApiResult<(String, String)> {
     let discovery = oidc::discover(&state.http, &provider.issuer)
         .await
@@ -157,14 +163,16 @@ async fn begin(
         .execute(&state.db)
         .await?;
     sqlx::query(
-        "INSERT INTO provider_sign_ins (state_hash, agency_id, nonce, code_verifier, invitation, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO provider_sign_ins
+             (state_hash, agency_id, nonce, code_verifier, invitation, previous_session, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(hash(&attempt.state))
     .bind(provider.agency_id)
     .bind(&attempt.nonce)
     .bind(&attempt.code_verifier)
     .bind(invitation.map(hash))
+    .bind(previous_session)
     .bind(now())
     .execute(&state.db)
     .await?;
@@ -175,6 +183,7 @@ async fn begin(
 async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
     Body(body): Body<SignInStart>,
 ) -> ApiResult<Response> {
     if body.email.chars().count() > 254 {
@@ -187,11 +196,17 @@ async fn start(
             "Enter your work email address, like name@example.org.",
         ));
     };
-    let agency: Option<i64> =
-        sqlx::query_scalar("SELECT agency_id FROM identity_provider_domains WHERE domain = $1")
-            .bind(&domain)
-            .fetch_optional(&state.db)
-            .await?;
+    // A person's own organisation decides; for an address nobody has yet (a first sign-in
+    // that links by its verified email), the organisation that owns its domain.
+    let agency = match accounts::by_email(&state.db, &body.email).await? {
+        Some((p, _)) => Some(p.agency_id),
+        None => {
+            sqlx::query_scalar("SELECT agency_id FROM identity_provider_domains WHERE domain = $1")
+                .bind(&domain)
+                .fetch_optional(&state.db)
+                .await?
+        }
+    };
     let provider = match agency {
         Some(id) => provider_of(&state.db, id).await?,
         None => None,
@@ -199,7 +214,44 @@ async fn start(
     let Some(provider) = provider else {
         return Ok(Json(SignInMethod::Password).into_response());
     };
-    let (url, cookie) = begin(&state, &headers, &provider, None, Some(body.email.trim())).await?;
+    // Each start writes a row and asks the provider: limited like password attempts.
+    if let Verdict::Limited { .. } = state
+        .provider_starts
+        .allows(body.email.trim(), client)
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts to sign in. Wait 15 minutes and try again.",
+        ));
+    }
+    let previous = match token_from(&headers) {
+        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
+        None => None,
+    };
+    let started = begin(
+        &state,
+        &headers,
+        &provider,
+        None,
+        Some(body.email.trim()),
+        previous,
+    )
+    .await;
+    let (url, cookie) = match started {
+        Ok(found) => found,
+        Err(e) => {
+            state
+                .audit
+                .record(
+                    Event::new("provider_sign_in", "provider_unreachable")
+                        .agency(provider.agency_id)
+                        .client(client),
+                )
+                .await;
+            return Err(e);
+        }
+    };
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(SignInMethod::Provider { url }),
@@ -235,7 +287,16 @@ async fn invitation(
             .await;
         return Ok(back_to_app("link_expired"));
     };
-    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None).await else {
+    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None, None).await
+    else {
+        state
+            .audit
+            .record(
+                Event::new("provider_sign_in", "provider_unreachable")
+                    .agency(provider.agency_id)
+                    .client(client),
+            )
+            .await;
         return Ok(back_to_app("failed"));
     };
     Ok((
@@ -269,6 +330,9 @@ struct Pending {
     code_verifier: String,
     /// SHA-256 of the one-time link it started from, if any.
     invitation: Option<String>,
+    /// The session this browser had when it set off (its SameSite=Strict cookie does not come
+    /// back with the provider's cross-site redirect): it ends when the sign-in succeeds.
+    previous_session: Option<i64>,
     created_at: i64,
 }
 
@@ -293,7 +357,7 @@ async fn callback(
     let attempt: Option<Pending> = if ours {
         sqlx::query_as(
             "DELETE FROM provider_sign_ins WHERE state_hash = $1
-             RETURNING agency_id, nonce, code_verifier, invitation, created_at",
+             RETURNING agency_id, nonce, code_verifier, invitation, previous_session, created_at",
         )
         .bind(hash(&given))
         .fetch_optional(&state.db)
@@ -302,6 +366,7 @@ async fn callback(
         None
     };
     let agency = attempt.as_ref().map(|a| a.agency_id);
+    let previous_session = attempt.as_ref().and_then(|a| a.previous_session);
     let outcome = match attempt {
         Some(a) if a.created_at >= now() - ATTEMPT_SECS => match (returned.error, returned.code) {
             (None, Some(code)) => finish(&state, &headers, &a, &code).await?,
@@ -337,6 +402,13 @@ async fn callback(
         )
         .await;
     crate::api::end_session_on_browser(&state, &headers, client).await?;
+    if let Some(previous) = previous_session {
+        state.sessions.revoke(previous).await?;
+        state
+            .audit
+            .record(Event::new("sign_out", "replaced").client(client))
+            .await;
+    }
     let id = professional.id;
     let (_, token) = state.sessions.start(professional).await?;
     state
@@ -482,7 +554,17 @@ async fn link(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if used != 1 || !insert_link(&mut tx, identity, p.id).await? {
+        if used != 1 {
+            return Ok(Outcome::Refused("refused_link_used", "link_expired"));
+        }
+        // A new link replaces the person's old account at this provider (one recreated at
+        // their organisation, say): the administrator's link is the authority.
+        sqlx::query("DELETE FROM external_identities WHERE professional_id = $1 AND issuer = $2")
+            .bind(p.id)
+            .bind(&identity.issuer)
+            .execute(&mut *tx)
+            .await?;
+        if !insert_link(&mut tx, identity, p.id).await? {
             return Ok(Outcome::Refused("refused_already_linked", "not_linked"));
         }
         tx.commit().await?;
@@ -572,7 +654,9 @@ async fn configure(
     // a slow provider must not hold the write lock that every sign-in and sync needs.
     let provider = match body.provider {
         None => None,
-        Some(settings) => Some(checked_provider(&state, settings, existing.as_ref()).await?),
+        Some(settings) => {
+            Some(checked_provider(&state, agency_id, settings, existing.as_ref()).await?)
+        }
     };
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE agencies SET second_factor_required = $1 WHERE id = $2")
@@ -660,6 +744,13 @@ async fn create_link(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<(StatusCode, Json<SignInLink>)> {
+    // An administrator's act, never one's own: a link links whichever provider account
+    // follows it, so a stolen session must not be able to mint one for itself.
+    if !me.professional.role.is_admin() || id == me.professional.id {
+        return Err(ApiError::forbidden(
+            "Ask an administrator for a sign-in link.",
+        ));
+    }
     let target = crate::api::managed_target(&state, &me.professional, id).await?;
     if !target.active {
         return Err(ApiError::bad_request("That account has been closed."));
@@ -712,6 +803,7 @@ struct Checked {
 
 async fn checked_provider(
     state: &AppState,
+    agency_id: i64,
     settings: shared::api::ProviderSettings,
     existing: Option<&Provider>,
 ) -> ApiResult<Checked> {
@@ -752,6 +844,26 @@ async fn checked_provider(
     }
     domains.sort();
     domains.dedup();
+    if domains.is_empty() {
+        return Err(ApiError::bad_request(
+            "Enter at least one email domain, like council.gov.uk: people are sent to this sign-in by their email address.",
+        ));
+    }
+    for d in &domains {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM professionals WHERE agency_id <> $1 AND lower(email) LIKE $2",
+        )
+        .bind(agency_id)
+        .bind(format!("%@{d}"))
+        .fetch_one(&state.db)
+        .await?;
+        if others > 0 {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("People in other organisations have {d} email addresses, so it cannot send everyone to this organisation's sign-in. Enter a domain only this organisation uses."),
+            ));
+        }
+    }
     oidc::discover(&state.http, &issuer).await.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

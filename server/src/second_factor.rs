@@ -84,53 +84,38 @@ pub async fn required(pool: &AnyPool, p: &Professional) -> Result<bool, sqlx::Er
     Ok(required.unwrap_or(0) != 0)
 }
 
-/// (secret, confirmed) for someone who has started or finished setting up an app.
-async fn authenticator(pool: &AnyPool, id: i64) -> Result<Option<(String, bool)>, sqlx::Error> {
-    let row: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT secret, confirmed_at FROM second_factors WHERE professional_id = $1",
+/// The key of the app this person set up, if any.
+async fn authenticator(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT secret FROM second_factors WHERE professional_id = $1 AND confirmed_at IS NOT NULL",
     )
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(s, c)| (s, c.is_some())))
+    .await
 }
 
 /// After a right password: `None` if no code is needed (sign in now), otherwise the pending
-/// sign-in to answer with (and, the first time, the key to set the app up with).
+/// sign-in to answer with (and, until an app is set up, a new key to set it up with).
 pub async fn after_password(
     pool: &AnyPool,
     p: &Professional,
 ) -> Result<Option<SecondFactorNeeded>, sqlx::Error> {
-    let existing = authenticator(pool, p.id).await?;
-    let confirmed = existing.as_ref().is_some_and(|(_, c)| *c);
+    let confirmed = authenticator(pool, p.id).await?.is_some();
     // Someone who set an app up keeps using it, even where it is not required.
     if !confirmed && !required(pool, p).await? {
         return Ok(None);
     }
-    let set_up = if confirmed {
-        None
-    } else {
-        // An app half set up keeps its key: the person may have added it already.
-        let secret = match existing {
-            Some((secret, _)) => secret,
-            None => {
-                let secret = new_secret();
-                sqlx::query(
-                    "INSERT INTO second_factors (professional_id, secret, last_step) VALUES ($1, $2, 0)",
-                )
-                .bind(p.id)
-                .bind(&secret)
-                .execute(pool)
-                .await?;
-                secret
-            }
-        };
+    // A key offered for setting up belongs to this pending sign-in only, and becomes the
+    // person's when a code from it comes back: whoever learns a password later cannot read
+    // back a key the person already added to their phone.
+    let set_up = (!confirmed).then(|| {
+        let secret = new_secret();
         let uri = format!(
             "otpauth://totp/TAC%20Planner:{}?secret={secret}&issuer=TAC%20Planner&algorithm=SHA1&digits=6&period=30",
             url::form_urlencoded::byte_serialize(p.email.as_bytes()).collect::<String>()
         );
-        Some(AuthenticatorSetUp { secret, uri })
-    };
+        AuthenticatorSetUp { secret, uri }
+    });
     let token = hex::encode(accounts::random_bytes());
     // Old pending sign-ins of anyone go; only the newest of this person's is kept.
     sqlx::query("DELETE FROM pending_sign_ins WHERE created_at < $1 OR professional_id = $2")
@@ -139,12 +124,13 @@ pub async fn after_password(
         .execute(pool)
         .await?;
     sqlx::query(
-        "INSERT INTO pending_sign_ins (token_hash, professional_id, created_at, wrong_codes)
-         VALUES ($1, $2, $3, 0)",
+        "INSERT INTO pending_sign_ins (token_hash, professional_id, created_at, wrong_codes, new_secret)
+         VALUES ($1, $2, $3, 0, $4)",
     )
     .bind(hash(&token))
     .bind(p.id)
     .bind(now())
+    .bind(set_up.as_ref().map(|s| s.secret.clone()))
     .execute(pool)
     .await?;
     Ok(Some(SecondFactorNeeded {
@@ -163,30 +149,53 @@ enum Checked {
 }
 
 /// Checks a code for `id` and uses it up if right (atomically: two requests with one code
-/// cannot both pass).
-async fn check_code(pool: &AnyPool, id: i64, code: &str) -> Result<Checked, sqlx::Error> {
-    let Some((secret, confirmed)) = authenticator(pool, id).await? else {
+/// cannot both pass). `setting_up`: the key this pending sign-in offered, if it is a set-up.
+async fn check_code(
+    pool: &AnyPool,
+    id: i64,
+    code: &str,
+    setting_up: Option<&str>,
+) -> Result<Checked, sqlx::Error> {
+    let at = now().max(0) as u64;
+    if let Some(secret) = setting_up {
+        let Some(step) = code_step(secret, code, at) else {
+            return Ok(Checked::Wrong);
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM second_factors WHERE professional_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO second_factors (professional_id, secret, confirmed_at, last_step)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(now())
+        .bind(step as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(Checked::App { first: true });
+    }
+    let Some(secret) = authenticator(pool, id).await? else {
         return Ok(Checked::Wrong);
     };
-    if let Some(step) = code_step(&secret, code, now().max(0) as u64) {
+    if let Some(step) = code_step(&secret, code, at) {
         let used = sqlx::query(
-            "UPDATE second_factors SET last_step = $1, confirmed_at = COALESCE(confirmed_at, $2)
-             WHERE professional_id = $3 AND last_step < $1",
+            "UPDATE second_factors SET last_step = $1 WHERE professional_id = $2 AND last_step < $1",
         )
         .bind(step as i64)
-        .bind(now())
         .bind(id)
         .execute(pool)
         .await?
         .rows_affected();
         return Ok(if used == 1 {
-            Checked::App { first: !confirmed }
+            Checked::App { first: false }
         } else {
             Checked::Wrong
         });
-    }
-    if !confirmed {
-        return Ok(Checked::Wrong);
     }
     let used = sqlx::query(
         "UPDATE recovery_codes SET used_at = $1
@@ -243,16 +252,23 @@ async fn enter_code(
     if body.pending.len() != 64 || body.code.chars().count() > 64 {
         return Err(expired());
     }
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT professional_id, created_at, wrong_codes FROM pending_sign_ins WHERE token_hash = $1",
+    let row: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT professional_id, created_at, wrong_codes, new_secret FROM pending_sign_ins
+         WHERE token_hash = $1",
     )
     .bind(hash(&body.pending))
     .fetch_optional(&state.db)
     .await?;
-    let Some((id, created_at, wrong)) = row else {
+    let Some((id, created_at, wrong, setting_up)) = row else {
         return Err(expired());
     };
-    if created_at < now() - PENDING_SECS || wrong >= WRONG_CODES_ALLOWED {
+    if wrong >= WRONG_CODES_ALLOWED {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "You entered a wrong code too many times. Enter your email address and password again.",
+        ));
+    }
+    if created_at < now() - PENDING_SECS {
         return Err(expired());
     }
     let Some(professional) = accounts::professional(&state.db, id)
@@ -279,7 +295,7 @@ async fn enter_code(
             "Too many codes tried. Wait 15 minutes and try again, or ask your administrator to check your account.",
         ));
     }
-    let checked = check_code(&state.db, id, &body.code).await?;
+    let checked = check_code(&state.db, id, &body.code, setting_up.as_deref()).await?;
     let (outcome, first) = match checked {
         Checked::Wrong => {
             sqlx::query(

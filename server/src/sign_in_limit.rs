@@ -31,6 +31,8 @@ pub struct SignInLimit {
     window: Duration,
     per_account: i64,
     per_address: i64,
+    /// Keeps the counts of different kinds of attempt apart in the one table.
+    kind: &'static str,
 }
 
 impl SignInLimit {
@@ -52,18 +54,33 @@ impl SignInLimit {
             window,
             per_account,
             per_address,
+            kind: "",
+        }
+    }
+
+    /// Starts of a sign-in at an organisation's provider (each writes a row and asks the
+    /// provider): 20 per account and 60 per address in 15 minutes, counted apart from
+    /// passwords, since people may well click Continue more than once.
+    pub fn provider_starts(pool: AnyPool, audit: Audit) -> Self {
+        Self {
+            kind: "provider-start:",
+            ..Self::with_limits(pool, audit, Duration::from_secs(15 * 60), 20, 60)
         }
     }
 
     fn account_key(&self, email: &str) -> String {
         // Any case, any surrounding spaces: one account.
-        self.audit
-            .pseudonym(&format!("account:{}", email.trim().to_lowercase()))
+        self.audit.pseudonym(&format!(
+            "{}account:{}",
+            self.kind,
+            email.trim().to_lowercase()
+        ))
     }
 
     fn address_key(&self, addr: Option<IpAddr>) -> String {
         let addr = addr.map(|a| a.to_string()).unwrap_or_default();
-        self.audit.pseudonym(&format!("address:{addr}"))
+        self.audit
+            .pseudonym(&format!("{}address:{addr}", self.kind))
     }
 
     /// Whether another attempt may be made now; if so, it is counted at once.

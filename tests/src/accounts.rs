@@ -213,24 +213,36 @@ pub mod authenticator {
         totp.generate(step * 30).to_string()
     }
 
-    /// A code not used before on this relay (waits, briefly, if two were just used).
+    /// The key and the next unused step of this person's app on this relay.
+    fn take_step(port: u16, email: &str) -> (String, u64) {
+        let mut keys = KEYS.lock().unwrap();
+        let entry = keys
+            .get_or_insert_with(HashMap::new)
+            .get_mut(&(port, email.to_lowercase()))
+            .expect("an authenticator set up for this person");
+        // One step back is still accepted (clock drift), so three quick sign-ins need no
+        // wait; but only early in a step, so the code has 20 s or more to reach the relay.
+        let t = now();
+        let earliest = if t % 30 < 10 { t / 30 - 1 } else { t / 30 };
+        let step = earliest.max(entry.1 + 1);
+        entry.1 = step;
+        (entry.0.clone(), step)
+    }
+
+    /// A code not used before on this relay (waits, briefly, if three were just used).
     pub fn next_code(port: u16, email: &str) -> String {
-        let (secret, step) = {
-            let mut keys = KEYS.lock().unwrap();
-            let entry = keys
-                .get_or_insert_with(HashMap::new)
-                .get_mut(&(port, email.to_lowercase()))
-                .expect("an authenticator set up for this person");
-            // One step back is still accepted (clock drift), so three quick sign-ins need no
-            // wait; but not near a step's end, when the relay may already be in the next one.
-            let t = now();
-            let earliest = if t % 30 < 20 { t / 30 - 1 } else { t / 30 };
-            let step = earliest.max(entry.1 + 1);
-            entry.1 = step;
-            (entry.0.clone(), step)
-        };
+        let (secret, step) = take_step(port, email);
         while step > now() / 30 + 1 {
             std::thread::sleep(Duration::from_millis(500));
+        }
+        code_at(&secret, step)
+    }
+
+    /// [`next_code`] for async tests: waits without holding up the runtime.
+    pub async fn next_code_async(port: u16, email: &str) -> String {
+        let (secret, step) = take_step(port, email);
+        while step > now() / 30 + 1 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         code_at(&secret, step)
     }

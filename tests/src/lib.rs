@@ -214,7 +214,7 @@ pub async fn sign_in(browser: &Client, relay: &Relay, email: &str) {
     click_button(browser, "Continue").await;
     type_into(browser, "password", accounts::PASSWORD).await;
     click_button(browser, "Sign in").await;
-    second_factor_if_asked(browser, relay.port, email).await;
+    second_factor_if_asked(browser, relay.port, email, Done::SignedIn).await;
     find(browser, "[data-testid=signed-in-as]").await;
 }
 
@@ -223,21 +223,40 @@ pub async fn sign_in_again(browser: &Client, relay: &Relay, email: &str) {
     click_button(browser, "Continue").await;
     type_into(browser, "password", accounts::PASSWORD).await;
     click_button(browser, "Sign in again").await;
-    second_factor_if_asked(browser, relay.port, email).await;
+    second_factor_if_asked(browser, relay.port, email, Done::SessionBack).await;
+}
+
+/// How a sign-in shows it is over: the person's name in the header (a first sign-in), or the
+/// "session has ended" notice gone (signing in again; the name stayed all along).
+#[derive(Clone, Copy)]
+pub enum Done {
+    SignedIn,
+    SessionBack,
+}
+
+impl Done {
+    async fn reached(self, browser: &Client) -> bool {
+        match self {
+            Done::SignedIn => browser
+                .find(Locator::Css("[data-testid=signed-in-as]"))
+                .await
+                .is_ok(),
+            Done::SessionBack => browser
+                .find(Locator::Css("[data-testid=session-ended]"))
+                .await
+                .is_err(),
+        }
+    }
 }
 
 /// Answers the authenticator-app step if the app asks for it: sets the app up from the key on
 /// screen the first time (and moves on past the recovery codes), or gives the next code.
-pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str) {
+pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str, done: Done) {
     let asked = eventually(20, "signed in, or asked for a code", || async {
         if browser.find(Locator::Css("#code")).await.is_ok() {
             return Some(true);
         }
-        browser
-            .find(Locator::Css("[data-testid=signed-in-as]"))
-            .await
-            .ok()
-            .map(|_| false)
+        done.reached(browser).await.then_some(false)
     })
     .await;
     if !asked {
@@ -250,7 +269,7 @@ pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str) {
         accounts::authenticator::add(port, email, &key.text().await.unwrap());
         screenshot(browser, "05-authenticator-set-up").await;
     }
-    let code = accounts::authenticator::next_code(port, email);
+    let code = accounts::authenticator::next_code_async(port, email).await;
     type_into(browser, "code", &code).await;
     click_button(browser, "Continue").await;
     let saw_codes = eventually(20, "signed in, or shown recovery codes", || async {
@@ -261,11 +280,8 @@ pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str) {
         {
             return Some(true);
         }
-        browser
-            .find(Locator::Css("[data-testid=signed-in-as]"))
-            .await
-            .ok()
-            .map(|_| false)
+        (browser.find(Locator::Css("#code")).await.is_err() && done.reached(browser).await)
+            .then_some(false)
     })
     .await;
     if saw_codes {

@@ -81,7 +81,7 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
                         }
                         Ok(SignInMethod::Provider { url }) => {
                             // Edits typed so far are on the device before the page goes.
-                            repo.flush();
+                            repo.store_before_leaving().await;
                             if let Some(w) = web_sys::window() {
                                 let _ = w.location().assign(&url);
                             }
@@ -145,6 +145,16 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
         Step::Password => "#password",
         _ => "#code",
     };
+    let password_instead = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if email.get_untracked().trim().is_empty() {
+            error.set(Some("Enter your work email address".into()));
+            return;
+        }
+        error.set(None);
+        step.set(Step::Password);
+        focus("password");
+    };
     let back_to_email = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         error.set(None);
@@ -164,6 +174,16 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
                     prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
             </div>
             <button type="submit" class="govuk-button" disabled=move || busy.get()>"Continue"</button>
+            <details class="govuk-details">
+                <summary class="govuk-details__summary">
+                    <span class="govuk-details__summary-text">"Your organisation's sign-in is not working?"</span>
+                </summary>
+                <div class="govuk-details__text">
+                    <p class="govuk-body">"Contact your organisation's IT service desk. System administrators can still "
+                        <a href="#password" class="govuk-link" on:click=password_instead>"sign in with a password"</a>
+                        " and a code from their app."</p>
+                </div>
+            </details>
         }
         .into_any(),
         Step::Password => view! {
@@ -201,7 +221,7 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
                             <li>"Type the 6-digit code the app shows below."</li>
                         </ol>
                         <p class="govuk-body">
-                            <a class="govuk-link" href=set_up.uri.clone()>"Or open this link on the phone that has your authenticator app"</a>
+                            <a class="govuk-link" href=set_up.uri.clone()>"On the phone with your authenticator app? Open the key in the app"</a>
                         </p>
                     }
                     .into_any(),
@@ -214,7 +234,7 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
                 <div class=group>
                     <label class="govuk-label govuk-label--s" for="code">"Code"</label>
                     <input class="govuk-input govuk-input--width-10" id="code" name="code" type="text"
-                        inputmode="numeric" autocomplete="one-time-code" spellcheck="false"
+                        autocomplete="one-time-code" spellcheck="false" autocapitalize="characters"
                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
                 </div>
                 <button type="submit" class="govuk-button" disabled=move || busy.get()>"Continue"</button>

@@ -51,11 +51,13 @@ CREATE TABLE provider_sign_ins (
     nonce          TEXT NOT NULL,
     code_verifier  TEXT NOT NULL,
     invitation     TEXT,
+    -- The session the browser had when it set off: it ends when this sign-in succeeds.
+    previous_session BIGINT,
     created_at     BIGINT NOT NULL
 );
 
--- Authenticator app secrets (base32). confirmed_at is set once a first code proved the set-up;
--- last_step stops a code being used twice.
+-- Authenticator app keys (base32), written once a first code proved the set-up; last_step
+-- stops a code being used twice.
 CREATE TABLE second_factors (
     professional_id BIGINT PRIMARY KEY NOT NULL REFERENCES professionals(id),
     secret          TEXT NOT NULL,
@@ -76,5 +78,7 @@ CREATE TABLE pending_sign_ins (
     token_hash      TEXT PRIMARY KEY NOT NULL,
     professional_id BIGINT NOT NULL REFERENCES professionals(id),
     created_at      BIGINT NOT NULL,
-    wrong_codes     BIGINT NOT NULL DEFAULT 0
+    wrong_codes     BIGINT NOT NULL DEFAULT 0,
+    -- A new key offered to set an app up with; the person's once a code from it comes back.
+    new_secret      TEXT
 );

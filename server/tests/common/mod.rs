@@ -444,9 +444,9 @@ pub mod authenticator {
                 .get_mut(&key)
                 .expect("an authenticator set up for this person");
             // One step back is still accepted (clock drift), so three quick sign-ins need no
-            // wait; but not near a step's end, when the relay may already be in the next one.
+            // wait; but only early in a step, so the code has 20 s or more to reach the relay.
             let t = now();
-            let earliest = if t % 30 < 20 { t / 30 - 1 } else { t / 30 };
+            let earliest = if t % 30 < 10 { t / 30 - 1 } else { t / 30 };
             let step = earliest.max(entry.1 + 1);
             entry.1 = step;
             (entry.0.clone(), step)
