@@ -287,7 +287,11 @@ async fn invitation(
             .await;
         return Ok(back_to_app("link_expired"));
     };
-    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None, None).await
+    let previous = match token_from(&headers) {
+        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
+        None => None,
+    };
+    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None, previous).await
     else {
         state
             .audit
@@ -403,11 +407,23 @@ async fn callback(
         .await;
     crate::api::end_session_on_browser(&state, &headers, client).await?;
     if let Some(previous) = previous_session {
-        state.sessions.revoke(previous).await?;
-        state
-            .audit
-            .record(Event::new("sign_out", "replaced").client(client))
-            .await;
+        let owner: Option<i64> = sqlx::query_scalar(
+            "SELECT professional_id FROM sessions WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(previous)
+        .fetch_optional(&state.db)
+        .await?;
+        if let Some(owner) = owner {
+            state.sessions.revoke(previous).await?;
+            state
+                .audit
+                .record(
+                    Event::new("sign_out", "replaced")
+                        .actor(owner)
+                        .client(client),
+                )
+                .await;
+        }
     }
     let id = professional.id;
     let (_, token) = state.sessions.start(professional).await?;
@@ -851,10 +867,11 @@ async fn checked_provider(
     }
     for d in &domains {
         let others: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM professionals WHERE agency_id <> $1 AND lower(email) LIKE $2",
+            "SELECT COUNT(*) FROM professionals
+             WHERE agency_id <> $1 AND lower(substr(email, length(email) - length($2) + 1)) = $2",
         )
         .bind(agency_id)
-        .bind(format!("%@{d}"))
+        .bind(format!("@{d}"))
         .fetch_one(&state.db)
         .await?;
         if others > 0 {

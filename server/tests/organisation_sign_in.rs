@@ -170,14 +170,30 @@ struct Flow {
     cookie: String,
 }
 
+/// The person types their work email and chooses Continue (`POST /api/sign-in/start`), from a
+/// browser with no session or with `session`'s: Continue is a same-origin request, so the
+/// SameSite=Strict session cookie goes with it. The answer as it came.
+async fn continue_with(relay: &TestRelay, email: &str, session: Option<&str>) -> reqwest::Response {
+    let mut request = browser()
+        .post(relay.http_url("/api/sign-in/start"))
+        .json(&json!({ "email": email }));
+    if let Some(token) = session {
+        request = request
+            .header(COOKIE, format!("tac_session={token}"))
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("Origin", relay.http_url(""));
+    }
+    request.send().await.unwrap()
+}
+
 /// The person types their work email; the relay sends them to their organisation's provider.
 async fn start(relay: &TestRelay, email: &str) -> Flow {
-    let r = browser()
-        .post(relay.http_url("/api/sign-in/start"))
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .unwrap();
+    start_on(relay, email, None).await
+}
+
+/// [`start`] from a browser that may already have a session.
+async fn start_on(relay: &TestRelay, email: &str, session: Option<&str>) -> Flow {
+    let r = continue_with(relay, email, session).await;
     assert_eq!(r.status(), 200);
     let cookie = set_cookie(r.headers(), "tac_sign_in").expect("a tac_sign_in cookie");
     match r.json::<SignInMethod>().await.unwrap() {
@@ -1413,4 +1429,639 @@ async fn a_second_factor_where_the_organisation_requires_one() {
         vec![row("success", Some(ria.id), Some(pat), None)]
     );
     relay.stop().await;
+}
+
+// ---- Links, domains, passwords, sessions, keys and limits after the review ----
+
+/// A council agency administrator, and a system administrator whose account is in the council
+/// (so their email is on the council's domain list).
+const RHEA: &str = "r.hughes@northshire.gov.uk";
+const ROWAN: &str = "rowan.root@northshire.gov.uk";
+
+/// `POST /api/professionals/{id}/sign-in-link` in session `token`.
+async fn link_for(relay: &TestRelay, token: &str, id: i64) -> HttpResponse {
+    http(
+        relay.addr,
+        "POST",
+        &format!("/api/professionals/{id}/sign-in-link"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// The path on the relay of the link a 201 from [`link_for`] gave.
+fn link_path(r: &HttpResponse) -> String {
+    assert_eq!(r.status, 201, "{}", r.body);
+    let link = r.json()["link"].as_str().unwrap().to_string();
+    let at = link
+        .find("/api/oidc/invitation/")
+        .expect("an invitation link");
+    link[at..].to_string()
+}
+
+async fn count(relay: &TestRelay, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&relay.state.db)
+        .await
+        .unwrap()
+}
+
+/// Every organisation as `GET /api/agencies` shows it.
+async fn agencies(relay: &TestRelay, admin: &Login) -> Value {
+    let r = http(relay.addr, "GET", "/api/agencies", Some(&admin.token), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_administrator_makes_a_sign_in_link_and_never_for_themselves() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    let chris = id_of(relay, CHRIS).await;
+    let rhea = professional(relay, COUNCIL, "Rhea Hughes", RHEA, "agency_admin").await;
+    let rowan = professional(relay, COUNCIL, "Rowan Root", ROWAN, "system_admin").await;
+    o.council
+        .set_user("entra-chris", entra(CHRIS, "7a1e0c55-0001", true))
+        .await;
+    o.council
+        .set_user("entra-rhea", entra(RHEA, "7a1e0c55-0002", true))
+        .await;
+    let chris_token = sign_in_with_provider(relay, CHRIS, "entra-chris")
+        .await
+        .token();
+    let rhea_token = sign_in_with_provider(relay, RHEA, "entra-rhea")
+        .await
+        .token();
+
+    // A practitioner's session (stolen, say) cannot mint a link, for its own account, which
+    // would link whichever provider account follows it, or for anyone else's.
+    for target in [chris, rhea] {
+        let r = link_for(relay, &chris_token, target).await;
+        assert_eq!(r.status, 403, "a practitioner, for {target}: {}", r.body);
+    }
+    // Nor can an administrator for themselves, whichever kind.
+    let r = link_for(relay, &rhea_token, rhea).await;
+    assert_eq!(
+        r.status, 403,
+        "an agency administrator, for herself: {}",
+        r.body
+    );
+    let r = link_for(relay, &o.admin.token, o.admin.id).await;
+    assert_eq!(
+        r.status, 403,
+        "a system administrator, for himself: {}",
+        r.body
+    );
+    // An agency administrator manages no system administrator, even one in her organisation.
+    let r = link_for(relay, &rhea_token, rowan).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        count(relay, "SELECT COUNT(*) FROM sign_in_invitations").await,
+        0
+    );
+
+    // For a colleague, as before.
+    let r = link_for(relay, &rhea_token, chris).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = link_for(relay, &o.admin.token, rhea).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        count(relay, "SELECT COUNT(*) FROM sign_in_invitations").await,
+        2
+    );
+    assert_eq!(
+        audit(relay, "sign_in_link_created").await,
+        vec![
+            row("success", Some(rhea), Some(chris), None),
+            row("success", Some(o.admin.id), Some(rhea), None),
+        ]
+    );
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisations_own_sign_in_needs_a_domain_only_its_people_use() {
+    const VAL: &str = "val.green@valley.example";
+    let o = organisations().await;
+    let relay = &o.relay;
+    professional(relay, "Valley Trust", "Val Green", VAL, "practitioner").await;
+    let valley = agency_id(relay, "Valley Trust").await;
+    let before = agencies(relay, &o.admin).await;
+
+    // No domain at all (blank ones are dropped): nobody would be sent there by their email.
+    for domains in [&[][..], &["", "  ", "@"][..]] {
+        let r = configure(
+            relay,
+            &o.admin,
+            valley,
+            // The council's mock provider stands in for Valley Trust's own.
+            &with_provider(&o.council.issuer, "tac-valley", "valley-secret", domains),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{domains:?}: {}", r.body);
+        assert!(r.body.contains("at least one email domain"), "{}", r.body);
+    }
+    // Nor may an organisation that has its own sign-in drop all its domains.
+    let r = configure(
+        relay,
+        &o.admin,
+        o.school_id,
+        &with_provider(&o.school.issuer, "tac-hill-primary", "", &[]),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // A domain that people in another organisation have addresses on: Cara's, a school
+    // practitioner's, on no organisation's list...
+    let r = configure(
+        relay,
+        &o.admin,
+        valley,
+        &with_provider(
+            &o.council.issuer,
+            "tac-valley",
+            "valley-secret",
+            &["valley.example", "HillPrimary-Staff.org"],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("hillprimary-staff.org") && r.body.contains("other organisations"),
+        "{}",
+        r.body
+    );
+    // ...or the council's, for the school.
+    let r = configure(
+        relay,
+        &o.admin,
+        o.school_id,
+        &with_provider(
+            &o.school.issuer,
+            "tac-hill-primary-2",
+            "",
+            &[SCHOOL_DOMAIN, COUNCIL_DOMAIN],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains(COUNCIL_DOMAIN) && r.body.contains("other organisations"),
+        "{}",
+        r.body
+    );
+
+    // Nothing was saved: not the provider, not its domains, not whether codes are needed
+    // (Valley Trust still needs them, as every organisation does until told otherwise).
+    assert_eq!(agencies(relay, &o.admin).await, before);
+    let valley_now = before
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == valley)
+        .unwrap()
+        .clone();
+    assert_eq!(valley_now.get("provider"), None);
+    assert_eq!(valley_now["second_factor_required"], true);
+    assert_eq!(
+        continue_with(relay, VAL, None)
+            .await
+            .json::<SignInMethod>()
+            .await
+            .unwrap(),
+        SignInMethod::Password
+    );
+    assert!(start(relay, CARA)
+        .await
+        .authorize_url
+        .starts_with(&o.school.issuer));
+    assert_eq!(
+        count(
+            relay,
+            "SELECT COUNT(*) FROM identity_provider_domains WHERE domain = 'valley.example'"
+        )
+        .await,
+        0
+    );
+
+    // The domain only its own people use is accepted: it was the other domains that were
+    // refused.
+    let r = configure(
+        relay,
+        &o.admin,
+        valley,
+        &with_provider(
+            &o.council.issuer,
+            "tac-valley",
+            "valley-secret",
+            &["valley.example"],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(start(relay, VAL)
+        .await
+        .authorize_url
+        .starts_with(&o.council.issuer));
+    assert_eq!(
+        audit(relay, "agency_sign_in_changed").await,
+        vec![
+            row("success", Some(o.admin.id), None, Some(o.council_id)),
+            row("success", Some(o.admin.id), None, Some(o.school_id)),
+            row("success", Some(o.admin.id), None, Some(valley)),
+        ]
+    );
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_of_people_with_their_own_sign_in_are_refused_right_or_wrong() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    let anna = id_of(relay, ANNA).await;
+    let cara = id_of(relay, CARA).await;
+    let attempt = |email: &'static str, password: &'static str| async move {
+        let body = json!({ "email": email, "password": password });
+        http(relay.addr, "POST", "/api/session", None, Some(&body)).await
+    };
+
+    // Anna's right password and a wrong one get the same answer: it says nothing about
+    // whether an old password still works.
+    let right = attempt(ANNA, PASSWORD).await;
+    assert_eq!(right.status, 403, "{}", right.body);
+    assert!(right.body.contains("Continue"), "{}", right.body);
+    let wrong = attempt(ANNA, "not Anna's password at all").await;
+    assert_eq!((wrong.status, &wrong.body), (403, &right.body));
+    // Cara's email is on no list, but her organisation has its own sign-in.
+    let r = attempt(CARA, PASSWORD).await;
+    assert_eq!((r.status, &r.body), (403, &right.body));
+    // An address nobody has, on the school's domain.
+    let r = attempt("nobody@hillprimary.sch.uk", PASSWORD).await;
+    assert_eq!((r.status, &r.body), (403, &right.body));
+    for r in [&right, &wrong] {
+        assert_eq!(r.header("set-cookie"), None);
+    }
+    let refused: Vec<AuditRow> = audit(relay, "sign_in")
+        .await
+        .into_iter()
+        .filter(|(outcome, ..)| !["success", "code_needed"].contains(&outcome.as_str()))
+        .collect();
+    let use_provider = |who| row("refused_use_provider", None, who, None);
+    assert_eq!(
+        refused,
+        vec![
+            use_provider(Some(anna)),
+            use_provider(Some(anna)),
+            use_provider(Some(cara)),
+            use_provider(None),
+        ]
+    );
+
+    // A system administrator in the council keeps a password, with a code, so that a broken
+    // provider cannot lock everyone out.
+    let rowan = professional(relay, COUNCIL, "Rowan Root", ROWAN, "system_admin").await;
+    let r = attempt(ROWAN, "not Rowan's password").await;
+    // NOTE: a wrong password gets the 403 "use your organisation's sign-in" (audited as
+    // refused_use_provider) rather than 401 "not right", so the app tells the administrator to
+    // choose Continue (at a provider that may be down) instead of to retype the password.
+    // Either way it is refused with no session; 401 would be the clearer answer.
+    assert!([401, 403].contains(&r.status), "{} {}", r.status, r.body);
+    assert_eq!(r.header("set-cookie"), None);
+    let first = pending(relay, ROWAN).await;
+    let mut app = App::new(
+        &first
+            .set_up
+            .clone()
+            .expect("a key to set up the app with")
+            .secret,
+    );
+    let (token, welcome) = accepted(&enter_code(relay, &first, &app.code().await).await);
+    assert_eq!(welcome.me.id, rowan);
+    assert_eq!(welcome.recovery_codes.len(), 10);
+    let session = me(relay, &token).await;
+    assert_eq!(session["id"], rowan);
+    assert_eq!(session["agency_id"], o.council_id);
+    // And again, with the app now set up.
+    let next = pending(relay, ROWAN).await;
+    assert_eq!(next.set_up, None);
+    let (token, _) = accepted(&enter_code(relay, &next, &app.code().await).await);
+    assert_eq!(me(relay, &token).await["id"], rowan);
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_is_added_elsewhere_on_a_domain_an_organisations_sign_in_claims() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    let tac = agency_id(relay, "TAC Planner").await;
+    let add = |name: &'static str, email: &'static str, agency: i64, role: &'static str| {
+        let body = json!({
+            "name": name, "email": email, "agency_id": agency, "role": role, "password": PASSWORD
+        });
+        let token = o.admin.token.clone();
+        async move {
+            http(
+                relay.addr,
+                "POST",
+                "/api/professionals",
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+
+    // A council address, at the school: the council's provider could vouch for it, and
+    // Continue would send them to a sign-in that is not their organisation's.
+    for (email, agency, role) in [
+        ("d.doe@northshire.gov.uk", o.school_id, "practitioner"),
+        (" D.Doe@NorthShire.GOV.uk ", o.school_id, "practitioner"),
+        ("d.doe@northshire.gov.uk", tac, "system_admin"),
+    ] {
+        let r = add("Dan Doe", email, agency, role).await;
+        assert_eq!(r.status, 400, "{email} in {agency}: {}", r.body);
+        assert!(r.body.contains("another organisation"), "{}", r.body);
+    }
+    assert!(
+        server::accounts::by_email(&relay.state.db, "d.doe@northshire.gov.uk")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // At the council itself, and at the school on a domain nobody claims, as before.
+    let r = add(
+        "Dan Doe",
+        "d.doe@northshire.gov.uk",
+        o.council_id,
+        "practitioner",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dan = r.json()["id"].as_i64().unwrap();
+    let r = add(
+        "Eve Ford",
+        "e.ford@hillprimary-staff.org",
+        o.school_id,
+        "practitioner",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let eve = r.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        audit(relay, "professional_created").await,
+        vec![
+            row("success", Some(o.admin.id), Some(dan), Some(o.council_id)),
+            row("success", Some(o.admin.id), Some(eve), Some(o.school_id)),
+        ]
+    );
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_goes_where_a_persons_own_organisation_signs_in() {
+    const OPS: &str = "ops@northshire.gov.uk";
+    let o = organisations().await;
+    let relay = &o.relay;
+
+    // Cara's domain is not on the school's list; she is still sent to the school's provider.
+    let flow = start(relay, CARA).await;
+    assert!(
+        flow.authorize_url.starts_with(&o.school.issuer),
+        "{}",
+        flow.authorize_url
+    );
+    // An address nobody has, on that same unlisted domain: a password.
+    let r = continue_with(relay, "someone.else@hillprimary-staff.org", None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(set_cookie(r.headers(), "tac_sign_in"), None);
+    assert_eq!(
+        r.json::<SignInMethod>().await.unwrap(),
+        SignInMethod::Password
+    );
+    // An address nobody has yet on a listed domain (a first sign-in that links by its
+    // verified email): the organisation that owns the domain.
+    assert!(start(relay, "new.teacher@hillprimary.sch.uk")
+        .await
+        .authorize_url
+        .starts_with(&o.school.issuer));
+    // And the other way round: someone whose own organisation has no provider of its own
+    // (a system administrator `tac-relay create-admin` made, say) gives a password, whoever
+    // claims their email's domain.
+    professional(relay, "TAC Planner", "Ops", OPS, "system_admin").await;
+    assert_eq!(
+        continue_with(relay, OPS, None)
+            .await
+            .json::<SignInMethod>()
+            .await
+            .unwrap(),
+        SignInMethod::Password
+    );
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_a_browser_had_ends_when_its_provider_sign_in_comes_back() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    let anna = id_of(relay, ANNA).await;
+    let ben = id_of(relay, BEN).await;
+    o.school
+        .set_user("g-anna", google(ANNA, true, SCHOOL_DOMAIN))
+        .await;
+    o.school
+        .set_user("g-ben", google(BEN, true, SCHOOL_DOMAIN))
+        .await;
+    o.school
+        .set_user("g-unverified", google(BEN, false, SCHOOL_DOMAIN))
+        .await;
+    // Anna signed in on a shared computer.
+    let old = sign_in_with_provider(relay, ANNA, "g-anna").await.token();
+    assert_eq!(me(relay, &old).await["id"], anna);
+
+    // Ben chooses Continue on it (Anna's session cookie goes with that same-origin request)
+    // but his provider does not vouch for him: a refused sign-in leaves her session alone.
+    let flow = start_on(relay, BEN, Some(&old)).await;
+    let back = at_provider(&flow, "g-unverified").await;
+    assert_eq!(
+        come_back(relay, &back, Some(&flow.cookie)).await,
+        Ended::Refused("not_linked".into())
+    );
+    assert_eq!(me(relay, &old).await["id"], anna);
+
+    // He tries again and gets in. The provider's cross-site redirect back carries no
+    // SameSite=Strict session cookie (`come_back` sends only `tac_sign_in`), yet the session
+    // the browser had when it set off ends.
+    let flow = start_on(relay, BEN, Some(&old)).await;
+    let back = at_provider(&flow, "g-ben").await;
+    let new = come_back(relay, &back, Some(&flow.cookie)).await.token();
+    assert_eq!(me(relay, &new).await["id"], ben);
+    let r = http(relay.addr, "GET", "/api/session", Some(&old), None).await;
+    assert_eq!(r.status, 401, "Anna's session ended: {}", r.body);
+    let ended: Vec<String> = audit(relay, "sign_out")
+        .await
+        .into_iter()
+        .map(|(outcome, ..)| outcome)
+        .collect();
+    assert_eq!(ended, ["replaced"]);
+    o.relay.stop().await;
+}
+
+/// The authenticator app keys the relay keeps for professional `id`.
+async fn app_keys(relay: &TestRelay, id: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT secret FROM second_factors WHERE professional_id = $1")
+        .bind(id)
+        .fetch_all(&relay.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_to_set_up_an_app_is_new_each_time_and_kept_only_when_its_code_comes_back() {
+    const PAT: &str = "pat.patel@riverside.nhs.uk";
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    // Riverside Health needs codes, as every organisation does until told otherwise.
+    let pat = professional(&relay, "Riverside Health", "Pat Patel", PAT, "practitioner").await;
+
+    // Two right passwords before any code: a new key each time, and nothing kept yet (whoever
+    // learns Pat's password later cannot read back a key Pat already added to a phone).
+    let first = pending(&relay, PAT).await;
+    let second = pending(&relay, PAT).await;
+    let key_a = first.set_up.clone().expect("a key to set up the app with");
+    let key_b = second.set_up.clone().expect("a key to set up the app with");
+    assert_ne!(key_a.secret, key_b.secret);
+    assert_ne!(key_a.uri, key_b.uri);
+    assert!(app_keys(&relay, pat).await.is_empty());
+    let app_a = App::new(&key_a.secret);
+    let mut app_b = App::new(&key_b.secret);
+
+    // Only the newest pending sign-in is kept...
+    assert_gone(&enter_code(&relay, &first, &app_a.current()).await);
+    // ...and a code from the first key does not set up the second.
+    let r = enter_code(&relay, &second, &app_a.current()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.header("set-cookie"), None);
+    assert!(app_keys(&relay, pat).await.is_empty());
+
+    // The second key's code does, and brings the recovery codes.
+    let (token, welcome) = accepted(&enter_code(&relay, &second, &app_b.code().await).await);
+    assert_eq!(welcome.me.id, pat);
+    assert_eq!(me(&relay, &token).await["id"], pat);
+    assert_eq!(welcome.recovery_codes.len(), 10);
+    assert_eq!(app_keys(&relay, pat).await, vec![key_b.secret.clone()]);
+
+    // The third sign-in asks for a code from that app, with no key to set up.
+    let third = pending(&relay, PAT).await;
+    assert_eq!(third.set_up, None);
+    let r = enter_code(&relay, &third, &app_a.current()).await;
+    assert_eq!(r.status, 401, "the first key's code: {}", r.body);
+    let (_, welcome) = accepted(&enter_code(&relay, &third, &app_b.code().await).await);
+    assert_eq!(welcome.me.id, pat);
+    assert!(welcome.recovery_codes.is_empty());
+
+    let failed = row("failed", None, Some(pat), None);
+    let ok = |outcome: &str| row(outcome, Some(pat), None, None);
+    assert_eq!(
+        audit(&relay, "second_factor").await,
+        vec![failed.clone(), ok("set_up"), failed, ok("success")]
+    );
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_sign_in_link_replaces_the_account_linked_before() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    let chris = id_of(relay, CHRIS).await;
+    let council = Some(o.council_id);
+    // Both accounts are the council tenant's, and it vouches for Chris's email from either.
+    o.council
+        .set_user("entra-chris-old", entra(CHRIS, "7a1e0c55-00a1", true))
+        .await;
+    o.council
+        .set_user("entra-chris-new", entra(CHRIS, "7a1e0c55-00b2", true))
+        .await;
+    let token = sign_in_with_provider(relay, CHRIS, "entra-chris-old")
+        .await
+        .token();
+    assert_eq!(me(relay, &token).await["id"], chris);
+    assert_eq!(
+        linked(relay, &o.council.issuer).await,
+        vec![(format!("{TENANT}/7a1e0c55-00a1"), chris)]
+    );
+
+    // Chris's account is recreated at the council; an administrator sends a new link, and
+    // Chris follows it with the new account.
+    let path = link_path(&link_for(relay, &o.admin.token, chris).await);
+    let flow = start_from_link(relay, &path).await;
+    let back = at_provider(&flow, "entra-chris-new").await;
+    let token = come_back(relay, &back, Some(&flow.cookie)).await.token();
+    assert_eq!(me(relay, &token).await["id"], chris);
+    assert_eq!(
+        linked(relay, &o.council.issuer).await,
+        vec![(format!("{TENANT}/7a1e0c55-00b2"), chris)]
+    );
+
+    // The old account no longer signs Chris in, not even by its verified email (Chris has an
+    // account at the council's provider already); the new one does.
+    assert_eq!(
+        sign_in_with_provider(relay, CHRIS, "entra-chris-old").await,
+        Ended::Refused("not_linked".into())
+    );
+    let token = sign_in_with_provider(relay, CHRIS, "entra-chris-new")
+        .await
+        .token();
+    assert_eq!(me(relay, &token).await["id"], chris);
+    assert_eq!(linked(relay, &o.council.issuer).await.len(), 1);
+
+    let by_chris = |outcome| row(outcome, Some(chris), Some(chris), council);
+    assert_eq!(
+        audit(relay, "provider_sign_in").await,
+        vec![
+            by_chris("linked_by_domain"),
+            by_chris("linked_by_invitation"),
+            row("refused_already_linked", None, None, council),
+            by_chris("success"),
+        ]
+    );
+    o.relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_at_a_provider_are_limited_apart_from_passwords() {
+    let o = organisations().await;
+    let relay = &o.relay;
+    // A system administrator in the council: Continue sends them to the council's provider,
+    // and they keep a password too.
+    let rowan = professional(relay, COUNCIL, "Rowan Root", ROWAN, "system_admin").await;
+
+    // 20 starts for one account in 15 minutes (in any case, with spaces: one account)...
+    for n in 0..20 {
+        let typed = match n % 3 {
+            0 => ROWAN.to_string(),
+            1 => ROWAN.to_uppercase(),
+            _ => format!("  {ROWAN} "),
+        };
+        let flow = start(relay, &typed).await;
+        assert!(flow.authorize_url.starts_with(&o.council.issuer));
+    }
+    // ...and the 21st is refused, with no sign-in started.
+    let r = continue_with(relay, ROWAN, None).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(set_cookie(r.headers(), "tac_sign_in"), None);
+    assert_eq!(
+        count(relay, "SELECT COUNT(*) FROM provider_sign_ins").await,
+        20
+    );
+
+    // Someone else from the same address still starts (60 per address)...
+    start(relay, CHRIS).await;
+    // ...and Rowan's password, counted on its own, still works from here.
+    let needed = pending(relay, ROWAN).await;
+    let mut app = App::new(&needed.set_up.clone().expect("a key").secret);
+    let (token, _) = accepted(&enter_code(relay, &needed, &app.code().await).await);
+    assert_eq!(me(relay, &token).await["id"], rowan);
+    o.relay.stop().await;
 }
