@@ -3,11 +3,11 @@
 //! the relay is unreachable, her session ends, she signs in again through the provider, and
 //! her offline words reach the relay (a fresh device, signed in the same way, reads them back).
 
-use e2e::accounts::Api;
+use e2e::accounts::{Api, ADMIN_EMAIL};
 use e2e::provider::Provider;
 use e2e::{
-    click_button, eventually, find, js, screenshot, start_case, synced, type_into, wait_for_text,
-    Driver, Relay,
+    choose, click_button, eventually, find, js, screenshot, sign_in, start_case, synced, type_into,
+    wait_for_text, Driver, Relay,
 };
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -45,27 +45,48 @@ async fn a_health_visitor_signs_in_with_her_own_account_and_her_offline_words_ar
     let admin = Api::admin(&relay);
     let hana = admin.add_practitioner("Hana Health", EMAIL, HEALTH);
     let agency = admin.agency(HEALTH);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/agencies/{agency}/sign-in"),
-        Some(json!({
-            "provider": {
-                "issuer": provider.issuer(),
-                "client_id": "tac-planner",
-                "client_secret": "a secret the provider gave",
-                "email_domains": ["riverside-health.test"],
-            },
-            "second_factor_required": false,
-        })),
-    );
-    assert_eq!(status, 200, "configuring the provider: {body}");
+    let mut driver = Driver::start();
+
+    // A system administrator sets the health visiting service's own sign-in on the accounts
+    // screen (signing in with a password and a code from an authenticator app).
+    let desk = driver.browser().await;
+    sign_in(&desk, &relay, ADMIN_EMAIL).await;
+    desk.goto(&format!("{}/admin", relay.url())).await.unwrap();
+    choose(&desk, "sign-in-agency", &agency.to_string()).await;
+    find(&desk, "#sign-in-own").await.click().await.unwrap();
+    type_into(&desk, "sign-in-issuer", &provider.issuer()).await;
+    type_into(&desk, "sign-in-client", "tac-planner").await;
+    type_into(&desk, "sign-in-secret", "a secret the provider gave").await;
+    type_into(&desk, "sign-in-domains", "riverside-health.test").await;
+    screenshot(&desk, "63-organisation-sign-in-settings").await;
+    click_button(&desk, "Save sign-in settings").await;
+    wait_for_text(
+        &desk,
+        "[data-testid=admin-message]",
+        "Riverside Health Visiting people now sign in with their organisation's own account.",
+    )
+    .await;
+    wait_for_text(
+        &desk,
+        "[data-testid=organisation-sign-in]",
+        "Their own account (riverside-health.test)",
+    )
+    .await;
+    let (_, agencies) = admin.call("GET", "/api/agencies", None);
+    let saved = agencies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == agency)
+        .cloned()
+        .unwrap();
+    assert_eq!(saved["provider"]["issuer"], provider.issuer());
     assert_eq!(
-        body["provider"]["email_domains"],
+        saved["provider"]["email_domains"],
         json!(["riverside-health.test"])
     );
-    assert!(body["provider"].get("client_secret").is_none());
+    assert!(saved["provider"].get("client_secret").is_none());
 
-    let mut driver = Driver::start();
     let b = driver.browser().await;
 
     // Work email first; then the provider's page, not a password.
