@@ -902,24 +902,13 @@ impl Repo {
         (ids, effects)
     }
 
-    /// The page is being hidden or closed: store pending edits in a transaction of their own,
-    /// started now, rather than behind whatever the effect queue is waiting on (which may never
-    /// finish if the page goes away). Sending still goes through the queue.
     /// Before the page goes elsewhere on purpose (to an organisation's sign-in): every edit
     /// typed so far is written to the device, and the write queue given up to 2 s to empty.
     pub async fn store_before_leaving(&self) {
         if self.0.wiped.get() {
             return;
         }
-        let (_, effects) = self.take_pending();
-        let mut writes = Vec::new();
-        let mut rest = Vec::new();
-        for e in effects {
-            match e {
-                Effect::Put { .. } | Effect::Delete { .. } => writes.push(write_of(e)),
-                other => rest.push(other),
-            }
-        }
+        let (writes, rest) = self.take_pending_writes();
         if !writes.is_empty() {
             if let Err(e) = self.0.store.apply(&writes).await {
                 self.storage_failed(&writes, e);
@@ -934,10 +923,8 @@ impl Repo {
         }
     }
 
-    fn flush_urgently(&self) {
-        if self.0.wiped.get() {
-            return;
-        }
+    /// Pending edits as storage writes to make at once, and the other effects (sending).
+    fn take_pending_writes(&self) -> (Vec<Write>, Vec<Effect>) {
         let (_, effects) = self.take_pending();
         let mut writes = Vec::new();
         let mut rest = Vec::new();
@@ -947,6 +934,17 @@ impl Repo {
                 other => rest.push(other),
             }
         }
+        (writes, rest)
+    }
+
+    /// The page is being hidden or closed: store pending edits in a transaction of their own,
+    /// started now, rather than behind whatever the effect queue is waiting on (which may never
+    /// finish if the page goes away). Sending still goes through the queue.
+    fn flush_urgently(&self) {
+        if self.0.wiped.get() {
+            return;
+        }
+        let (writes, rest) = self.take_pending_writes();
         if !writes.is_empty() {
             let repo = self.clone();
             wasm_bindgen_futures::spawn_local(async move {

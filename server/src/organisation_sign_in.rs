@@ -145,10 +145,19 @@ async fn begin(
     invitation: Option<&str>,
     login_hint: Option<&str>,
     previous_session: Option<i64>,
+    client: Option<std::net::IpAddr>,
 ) -> ApiResult<(String, String)> {
-    let discovery = oidc::discover(&state.http, &provider.issuer)
-        .await
-        .map_err(|_| unreachable_provider())?;
+    let Ok(discovery) = oidc::discover(&state.http, &provider.issuer).await else {
+        state
+            .audit
+            .record(
+                Event::new("provider_sign_in", "provider_unreachable")
+                    .agency(provider.agency_id)
+                    .client(client),
+            )
+            .await;
+        return Err(unreachable_provider());
+    };
     let attempt = Attempt::new();
     let url = attempt
         .authorization_url(
@@ -225,33 +234,9 @@ async fn start(
             "Too many attempts to sign in. Wait 15 minutes and try again.",
         ));
     }
-    let previous = match token_from(&headers) {
-        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
-        None => None,
-    };
-    let started = begin(
-        &state,
-        &headers,
-        &provider,
-        None,
-        Some(body.email.trim()),
-        previous,
-    )
-    .await;
-    let (url, cookie) = match started {
-        Ok(found) => found,
-        Err(e) => {
-            state
-                .audit
-                .record(
-                    Event::new("provider_sign_in", "provider_unreachable")
-                        .agency(provider.agency_id)
-                        .client(client),
-                )
-                .await;
-            return Err(e);
-        }
-    };
+    let previous = session_on_browser(&state, &headers).await?;
+    let hint = Some(body.email.trim());
+    let (url, cookie) = begin(&state, &headers, &provider, None, hint, previous, client).await?;
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(SignInMethod::Provider { url }),
@@ -287,20 +272,11 @@ async fn invitation(
             .await;
         return Ok(back_to_app("link_expired"));
     };
-    let previous = match token_from(&headers) {
-        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
-        None => None,
-    };
-    let Ok((url, cookie)) = begin(&state, &headers, &provider, Some(&token), None, previous).await
+    let previous = session_on_browser(&state, &headers).await?;
+    let invited = Some(token.as_str());
+    let Ok((url, cookie)) =
+        begin(&state, &headers, &provider, invited, None, previous, client).await
     else {
-        state
-            .audit
-            .record(
-                Event::new("provider_sign_in", "provider_unreachable")
-                    .agency(provider.agency_id)
-                    .client(client),
-            )
-            .await;
         return Ok(back_to_app("failed"));
     };
     Ok((
@@ -308,6 +284,14 @@ async fn invitation(
         [(header::LOCATION, url), (header::SET_COOKIE, cookie)],
     )
         .into_response())
+}
+
+/// The session this browser has now, if its cookie came with the request.
+async fn session_on_browser(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    Ok(match token_from(headers) {
+        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
+        None => None,
+    })
 }
 
 /// A sign-in that did not work goes back to the app, which says why in plain words.
@@ -354,7 +338,7 @@ async fn callback(
     Query(returned): Query<Returned>,
 ) -> ApiResult<Response> {
     let clear_state = state_cookie(&state, "", 0);
-    let cookie_state = cookie_value(&headers, STATE_COOKIE);
+    let cookie_state = crate::auth::cookie(&headers, STATE_COOKIE);
     let given = returned.state.unwrap_or_default();
     // The state must be the one this browser was given; then it is used up, once.
     let ours = !given.is_empty() && given.len() <= 128 && cookie_state.as_deref() == Some(&given);
@@ -445,17 +429,6 @@ async fn callback(
 const SIGNED_IN_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"refresh\" content=\"0;url=/?signed_in\"><title>Signed in - TAC Planner</title></head>\
 <body><p>You are signed in. <a href=\"/?signed_in\">Continue to TAC Planner</a>.</p></body></html>";
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_string())
-}
 
 /// Redeems the code, checks the ID token and finds (or links) the professional.
 async fn finish(

@@ -103,6 +103,9 @@ async fn a_standby_relay_takes_over_when_the_serving_one_is_killed() {
     assert!(status.success());
 
     let (a_addr, b_addr) = (free_addr(), free_addr());
+    // One database behind both: the administrator's authenticator app works at either.
+    common::authenticator::relay_uses(a_addr, &url);
+    common::authenticator::relay_uses(b_addr, &url);
     let mut a = Relay::start(&url, a_addr, data.path());
     until_listening(a_addr, Duration::from_secs(30)).await;
     let _b = Relay::start(&url, b_addr, data.path());
