@@ -52,6 +52,19 @@ fn new_secret() -> String {
     Secret::from(accounts::random_bytes()[..20].to_vec()).to_base32()
 }
 
+/// The `otpauth://` address as a QR code, an SVG image; empty if it cannot be drawn (the key
+/// is on the screen as text too).
+fn qr_svg(uri: &str) -> String {
+    qrcode::QrCode::new(uri.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
 /// `XXXX-XXXX-XX` from an alphabet without look-alikes (no 0/O, 1/I/L).
 fn new_recovery_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -114,7 +127,12 @@ pub async fn after_password(
             "otpauth://totp/TAC%20Planner:{}?secret={secret}&issuer=TAC%20Planner&algorithm=SHA1&digits=6&period=30",
             url::form_urlencoded::byte_serialize(p.email.as_bytes()).collect::<String>()
         );
-        AuthenticatorSetUp { secret, uri }
+        let qr_svg = qr_svg(&uri);
+        AuthenticatorSetUp {
+            secret,
+            uri,
+            qr_svg,
+        }
     });
     let token = hex::encode(accounts::random_bytes());
     // Old pending sign-ins of anyone go; only the newest of this person's is kept.
@@ -408,6 +426,14 @@ mod tests {
         assert_eq!(code_step(&secret, "287082", 120), None);
         assert_eq!(code_step(&secret, "287083", 59), None);
         assert_eq!(code_step(&secret, "", 59), None);
+    }
+
+    #[test]
+    fn the_set_up_key_is_drawn_as_a_qr_code() {
+        let svg = qr_svg("otpauth://totp/TAC%20Planner:a%40b.org?secret=ABCDEFGHIJKLMNOP");
+        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{svg}");
+        // Dark modules are drawn: it is not an empty frame.
+        assert!(svg.matches("M").count() > 50);
     }
 
     #[test]

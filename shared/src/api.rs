@@ -197,6 +197,9 @@ pub struct AuthenticatorSetUp {
     pub secret: String,
     /// `otpauth://totp/...`, for apps that open links or scan codes.
     pub uri: String,
+    /// The same as a QR code (an SVG image) for the phone's camera.
+    #[serde(default)]
+    pub qr_svg: String,
 }
 
 /// `POST /api/session/code`: a 6-digit code, or one of the recovery codes.

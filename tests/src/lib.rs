@@ -267,6 +267,16 @@ pub async fn second_factor_if_asked(browser: &Client, port: u16, email: &str, do
         .await
     {
         accounts::authenticator::add(port, email, &key.text().await.unwrap());
+        // The phone's camera gets the same key from a QR code drawn on the page.
+        let drawn = js(
+            browser,
+            "document.querySelector('[data-testid=authenticator-qr] svg')?.getBoundingClientRect().width",
+        )
+        .await;
+        assert!(
+            drawn.parse::<f64>().is_ok_and(|w| w >= 150.0),
+            "no QR code on the set-up screen ({drawn:?})"
+        );
         screenshot(browser, "05-authenticator-set-up").await;
     }
     let code = accounts::authenticator::next_code_async(port, email).await;

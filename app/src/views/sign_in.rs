@@ -214,8 +214,10 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
                         <p class="govuk-body">"To keep children's records safe, you need a code from an app on your phone as well as your password."</p>
                         <ol class="govuk-list govuk-list--number">
                             <li>"Open an authenticator app on your phone, such as Microsoft Authenticator or Google Authenticator."</li>
-                            <li>"Add an account and choose to enter a setup key."</li>
-                            <li>"Enter this key: "
+                            <li>"Add an account and scan this QR code with the app:"
+                                <div class="app-setup-qr" data-testid="authenticator-qr" role="img"
+                                    aria-label="QR code holding your setup key" inner_html=set_up.qr_svg.clone()></div>
+                                "If you cannot scan it, choose to enter a setup key instead, and enter: "
                                 <strong class="app-setup-key" data-testid="authenticator-key">{group_key(&set_up.secret)}</strong>
                             </li>
                             <li>"Type the 6-digit code the app shows below."</li>
