@@ -245,7 +245,7 @@ async fn sign_in(
         state.audit.record(event("code_needed")).await;
         return Ok((StatusCode::ACCEPTED, Json(needed)).into_response());
     }
-    end_session_on_browser(&state, &headers, client).await?;
+    crate::auth::end_session_on_browser(&state, &headers, client).await?;
     let (session, token) = state.sessions.start(professional).await?;
     state
         .audit
@@ -260,29 +260,6 @@ async fn sign_in(
         Json(session.view()),
     )
         .into_response())
-}
-
-/// A session already on this browser (someone else's, or an earlier sign-in) ends when someone
-/// signs in on it, whichever way they sign in.
-pub(crate) async fn end_session_on_browser(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: Option<std::net::IpAddr>,
-) -> ApiResult<()> {
-    if let Some(token) = token_from(headers) {
-        if let Some(previous) = state.sessions.find(&token).await? {
-            state.sessions.revoke(previous.id).await?;
-            state
-                .audit
-                .record(
-                    Event::new("sign_out", "replaced")
-                        .actor(previous.professional.id)
-                        .client(client),
-                )
-                .await;
-        }
-    }
-    Ok(())
 }
 
 fn use_provider() -> ApiError {

@@ -229,6 +229,29 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A session already on this browser (someone else's, or an earlier sign-in) ends when someone
+/// signs in on it, whichever way they sign in.
+pub async fn end_session_on_browser(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<(), sqlx::Error> {
+    if let Some(token) = token_from(headers) {
+        if let Some(previous) = state.sessions.find(&token).await? {
+            state.sessions.revoke(previous.id).await?;
+            state
+                .audit
+                .record(
+                    crate::audit::Event::new("sign_out", "replaced")
+                        .actor(previous.professional.id)
+                        .client(client),
+                )
+                .await;
+        }
+    }
+    Ok(())
+}
+
 /// The signed-in professional; rejects with 401 "Your session has ended" otherwise.
 pub struct SignedIn(pub Session);
 

@@ -53,24 +53,18 @@ const SHARED_TENANTS: [&str; 4] = [
 /// Checks an issuer an administrator typed: an absolute `https` address (plain `http` only on
 /// loopback), no query or fragment, and never Entra's multi-tenant endpoints, which would let
 /// any Microsoft account in.
-pub fn check_issuer(issuer: &str) -> Result<url::Url, OidcError> {
+pub fn check_issuer(issuer: &str) -> Result<(), OidcError> {
     let url = url::Url::parse(issuer.trim()).map_err(|_| OidcError::BadIssuer)?;
     check_url(&url)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(OidcError::BadIssuer);
     }
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    if host.ends_with("microsoftonline.com") || host.ends_with("microsoftonline.us") {
-        let tenant = url
-            .path_segments()
-            .and_then(|mut s| s.next())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+    if let Family::Entra(tenant) = family_of(&url) {
         if tenant.is_empty() || SHARED_TENANTS.contains(&tenant.as_str()) {
             return Err(OidcError::SharedTenant);
         }
     }
-    Ok(url)
+    Ok(())
 }
 
 fn is_loopback(url: &url::Url) -> bool {
@@ -385,9 +379,10 @@ enum Family {
 }
 
 fn family(issuer: &str) -> Family {
-    let Ok(url) = url::Url::parse(issuer) else {
-        return Family::Other;
-    };
+    url::Url::parse(issuer).map_or(Family::Other, |url| family_of(&url))
+}
+
+fn family_of(url: &url::Url) -> Family {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if host == "accounts.google.com" {
         return Family::Google;

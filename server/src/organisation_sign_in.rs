@@ -389,7 +389,7 @@ async fn callback(
                 .professional(professional.id),
         )
         .await;
-    crate::api::end_session_on_browser(&state, &headers, client).await?;
+    crate::auth::end_session_on_browser(&state, &headers, client).await?;
     if let Some(previous) = previous_session {
         let owner: Option<i64> = sqlx::query_scalar(
             "SELECT professional_id FROM sessions WHERE id = $1 AND revoked_at IS NULL",

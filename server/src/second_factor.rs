@@ -359,7 +359,7 @@ async fn enter_code(
     } else {
         Vec::new()
     };
-    crate::api::end_session_on_browser(&state, &headers, client).await?;
+    crate::auth::end_session_on_browser(&state, &headers, client).await?;
     let (session, token) = state.sessions.start(professional).await?;
     state
         .audit

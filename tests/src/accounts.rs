@@ -190,13 +190,6 @@ pub mod authenticator {
             .insert((port, email.to_lowercase()), (secret, 0));
     }
 
-    pub fn has(port: u16, email: &str) -> bool {
-        KEYS.lock()
-            .unwrap()
-            .get_or_insert_with(HashMap::new)
-            .contains_key(&(port, email.to_lowercase()))
-    }
-
     fn now() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

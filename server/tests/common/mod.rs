@@ -410,14 +410,6 @@ pub mod authenticator {
             .insert(key(addr, email), (secret.to_string(), 0));
     }
 
-    pub fn secret(addr: SocketAddr, email: &str) -> Option<String> {
-        KEYS.lock()
-            .unwrap()
-            .get_or_insert_with(HashMap::new)
-            .get(&key(addr, email))
-            .map(|(s, _)| s.clone())
-    }
-
     fn now() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
