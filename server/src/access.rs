@@ -14,14 +14,19 @@
 //!   between a removal and samod applying it.
 //!
 //! Deny by default: unknown case, unknown peer id, inactive professional, all mean no access.
+//!
+//! Several relays on one database ([`crate::cluster`]) each keep this copy: every change made
+//! here is told to the others ([`Note`]), removals before they are committed, so that they
+//! too refuse first.
 
 use crate::accounts::now;
 use crate::auth::professional_of_peer;
+use crate::cluster::{Tell, ACCESS_CHANNEL};
 use futures::Stream;
 use shared::api::CaseRole;
 use sqlx::AnyPool;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use tokio::sync::broadcast;
 
 /// Something that may change who can see a case. `None` means "any".
@@ -51,6 +56,55 @@ pub struct Access {
     pool: AnyPool,
     cache: Arc<RwLock<Cache>>,
     changes: broadcast::Sender<Change>,
+    /// The other relays sharing the database, if any.
+    relays: Arc<OnceLock<Tell>>,
+}
+
+/// A change to memberships, as told to the other relays: `m|case|id|role` (a member),
+/// `g|case|id` (gone), `i|id` (a leaver), `r|case` (read the case's members again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Note {
+    Member(String, i64, CaseRole),
+    Gone(String, i64),
+    Inactive(i64),
+    Reload(String),
+}
+
+impl Note {
+    fn encode(&self) -> String {
+        match self {
+            Note::Member(case, p, role) => format!("m|{case}|{p}|{}", role_name(*role)),
+            Note::Gone(case, p) => format!("g|{case}|{p}"),
+            Note::Inactive(p) => format!("i|{p}"),
+            Note::Reload(case) => format!("r|{case}"),
+        }
+    }
+
+    fn decode(said: &str) -> Option<Note> {
+        let parts: Vec<&str> = said.split('|').collect();
+        Some(match parts.as_slice() {
+            ["m", case, p, role] => Note::Member(case.to_string(), p.parse().ok()?, role_of(role)),
+            ["g", case, p] => Note::Gone(case.to_string(), p.parse().ok()?),
+            ["i", p] => Note::Inactive(p.parse().ok()?),
+            ["r", case] => Note::Reload(case.to_string()),
+            _ => return None,
+        })
+    }
+}
+
+fn role_name(role: CaseRole) -> &'static str {
+    match role {
+        CaseRole::Lead => "lead",
+        CaseRole::Member => "member",
+    }
+}
+
+fn role_of(name: &str) -> CaseRole {
+    if name == "lead" {
+        CaseRole::Lead
+    } else {
+        CaseRole::Member
+    }
 }
 
 /// Result of registering a case id.
@@ -65,36 +119,137 @@ pub enum Registered {
 impl Access {
     /// Loads every membership into memory.
     pub async fn load(pool: AnyPool) -> Result<Self, sqlx::Error> {
-        let mut cache = Cache::default();
-        for id in sqlx::query_scalar::<_, String>("SELECT id FROM cases")
-            .fetch_all(&pool)
-            .await?
-        {
-            cache.cases.insert(id, HashMap::new());
-        }
-        let rows: Vec<(String, i64, String)> =
-            sqlx::query_as("SELECT case_id, professional_id, role FROM case_members")
-                .fetch_all(&pool)
-                .await?;
-        for (case, prof, role) in rows {
-            let role = if role == "lead" {
-                CaseRole::Lead
-            } else {
-                CaseRole::Member
-            };
-            cache.cases.entry(case).or_default().insert(prof, role);
-        }
-        cache.inactive = crate::accounts::inactive_ids(&pool)
-            .await?
-            .into_iter()
-            .collect();
+        let cache = read_all(&pool).await?;
         Ok(Self {
             pool,
             cache: Arc::new(RwLock::new(cache)),
             changes: broadcast::channel(1024).0,
+            relays: Arc::default(),
         })
     }
 
+    /// From now on, tells the other relays sharing the database of every change.
+    pub fn tell_relays(&self, tell: Tell) {
+        let _ = self.relays.set(tell);
+    }
+
+    async fn tell(&self, note: Note) {
+        if let Some(tell) = self.relays.get() {
+            tell.send(ACCESS_CHANNEL, &note.encode()).await;
+        }
+    }
+
+    /// What another relay told (see [`Access::tell_relays`]); `None`: something may have
+    /// been missed, so everything is read again.
+    pub fn heard(&self, said: Option<&str>) {
+        let note = match said {
+            Some(said) => match Note::decode(said) {
+                Some(note) => note,
+                None => return,
+            },
+            None => {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    match read_all(&me.pool).await {
+                        Ok(cache) => {
+                            *me.write() = cache;
+                            me.changed(Change {
+                                case_id: None,
+                                professional_id: None,
+                            });
+                        }
+                        Err(e) => tracing::error!(error = %e, "could not read memberships again"),
+                    }
+                });
+                return;
+            }
+        };
+        let change = match note {
+            Note::Member(case, p, role) => {
+                self.write()
+                    .cases
+                    .entry(case.clone())
+                    .or_default()
+                    .insert(p, role);
+                Change {
+                    case_id: Some(case),
+                    professional_id: Some(p),
+                }
+            }
+            Note::Gone(case, p) => {
+                if let Some(m) = self.write().cases.get_mut(&case) {
+                    m.remove(&p);
+                }
+                Change {
+                    case_id: Some(case),
+                    professional_id: Some(p),
+                }
+            }
+            Note::Inactive(p) => {
+                self.write().inactive.insert(p);
+                Change {
+                    case_id: None,
+                    professional_id: Some(p),
+                }
+            }
+            Note::Reload(case) => {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let rows: Result<Vec<(i64, String)>, _> = sqlx::query_as(
+                        "SELECT professional_id, role FROM case_members WHERE case_id = $1",
+                    )
+                    .bind(&case)
+                    .fetch_all(&me.pool)
+                    .await;
+                    match rows {
+                        Ok(rows) => {
+                            let members = rows.into_iter().map(|(p, r)| (p, role_of(&r))).collect();
+                            me.write().cases.insert(case.clone(), members);
+                            me.changed(Change {
+                                case_id: Some(case),
+                                professional_id: None,
+                            });
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not read a case's members again")
+                        }
+                    }
+                });
+                return;
+            }
+        };
+        self.changed(change);
+    }
+}
+
+/// Every membership, from the database.
+async fn read_all(pool: &AnyPool) -> Result<Cache, sqlx::Error> {
+    let mut cache = Cache::default();
+    for id in sqlx::query_scalar::<_, String>("SELECT id FROM cases")
+        .fetch_all(pool)
+        .await?
+    {
+        cache.cases.insert(id, HashMap::new());
+    }
+    let rows: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT case_id, professional_id, role FROM case_members")
+            .fetch_all(pool)
+            .await?;
+    for (case, prof, role) in rows {
+        cache
+            .cases
+            .entry(case)
+            .or_default()
+            .insert(prof, role_of(&role));
+    }
+    cache.inactive = crate::accounts::inactive_ids(pool)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(cache)
+}
+
+impl Access {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
         self.cache.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -203,6 +358,12 @@ impl Access {
             case_id: Some(case_id.into()),
             professional_id: Some(professional_id),
         });
+        self.tell(Note::Member(
+            case_id.into(),
+            professional_id,
+            CaseRole::Lead,
+        ))
+        .await;
         Ok(Registered::Created)
     }
 
@@ -248,6 +409,12 @@ impl Access {
                 case_id: Some(case_id.into()),
                 professional_id: Some(professional_id),
             });
+            self.tell(Note::Member(
+                case_id.into(),
+                professional_id,
+                CaseRole::Member,
+            ))
+            .await;
         }
         Ok(added)
     }
@@ -304,6 +471,7 @@ impl Access {
                 case_id: Some(case_id.into()),
                 professional_id: Some(*p),
             });
+            self.tell(Note::Gone(case_id.into(), *p)).await;
         }
         let removed = async {
             let mut tx = self.pool.begin().await?;
@@ -337,19 +505,18 @@ impl Access {
         .await;
         if removed.is_err() {
             // Nothing changed in SQL: give back what memory took, so the two agree again.
-            let mut cache = self.write();
-            if let Some(m) = cache.cases.get_mut(case_id) {
+            if let Some(m) = self.write().cases.get_mut(case_id) {
                 for (p, role) in &held {
                     m.insert(*p, *role);
                 }
             }
-            drop(cache);
             for (p, _) in &held {
                 self.changed(Change {
                     case_id: Some(case_id.into()),
                     professional_id: Some(*p),
                 });
             }
+            self.tell(Note::Reload(case_id.into())).await;
         }
         removed
     }
@@ -363,6 +530,10 @@ impl Access {
             case_id: None,
             professional_id: Some(professional_id),
         });
+        if self.relays.get().is_some() {
+            let me = self.clone();
+            tokio::spawn(async move { me.tell(Note::Inactive(professional_id)).await });
+        }
     }
 
     /// samod's share policy over these memberships.

@@ -71,6 +71,8 @@ pub struct Sessions {
     pub secure_cookies: bool,
     /// Bumped whenever sessions are revoked, so open sync connections re-check theirs.
     revoked: Arc<watch::Sender<u64>>,
+    /// The other relays sharing the database, if any.
+    relays: Arc<std::sync::OnceLock<crate::cluster::Tell>>,
 }
 
 impl Sessions {
@@ -80,6 +82,7 @@ impl Sessions {
             lifetime,
             secure_cookies,
             revoked: Arc::new(watch::Sender::new(0)),
+            relays: Arc::default(),
         }
     }
 
@@ -153,6 +156,7 @@ impl Sessions {
             .execute(&self.pool)
             .await?;
         self.revoked.send_modify(|n| *n += 1);
+        self.tell_relays().await;
         Ok(())
     }
 
@@ -167,7 +171,24 @@ impl Sessions {
         .await?
         .rows_affected();
         self.revoked.send_modify(|n| *n += 1);
+        self.tell_relays().await;
         Ok(n)
+    }
+
+    /// From now on, tells the other relays sharing the database when sessions end here.
+    pub fn tell_relays_with(&self, tell: crate::cluster::Tell) {
+        let _ = self.relays.set(tell);
+    }
+
+    async fn tell_relays(&self) {
+        if let Some(tell) = self.relays.get() {
+            tell.send(crate::cluster::SESSIONS_CHANNEL, "revoked").await;
+        }
+    }
+
+    /// Another relay ended sessions (or may have): open connections check theirs.
+    pub fn heard(&self) {
+        self.revoked.send_modify(|n| *n += 1);
     }
 
     /// Resolves when the session expires or is revoked (or its owner deactivated).
@@ -278,6 +299,10 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Forwarded by another relay of this service: the browser's address is its word.
+        if let Some(cluster) = state.cluster.as_ref().filter(|c| c.vouches(&parts.headers)) {
+            return Ok(ClientAddr(cluster.client(&parts.headers)));
+        }
         Ok(ClientAddr(
             parts
                 .extensions

@@ -35,6 +35,11 @@ pub struct Config {
     /// `https://tac.council.gov.uk`), for the address providers send them back to after
     /// signing in. Unset: `http://` and the request's own host (fine on one machine).
     pub public_url: Option<String>,
+    /// `--relay-url` / `RELAY_URL`: this relay's own address as the other relays sharing its
+    /// PostgreSQL database reach it (e.g. `http://10.0.0.5:8080`). Set on every relay, they all
+    /// serve at once, each case worked on by one of them (see [`crate::cluster`]). Unset, one
+    /// relay serves and the others stand by.
+    pub relay_url: Option<String>,
 }
 
 /// A setting that could not be understood.
@@ -52,6 +57,10 @@ pub enum ConfigError {
     BadDays(String),
     #[error("{0} is not a number of seconds between 1 and 86400")]
     BadSeconds(String),
+    #[error(
+        "--relay-url is for relays sharing a PostgreSQL database (--database-url postgres://…)"
+    )]
+    RelayUrlNeedsPostgres,
     #[error("trusted proxies: {0}")]
     BadProxies(String),
 }
@@ -59,7 +68,7 @@ pub enum ConfigError {
 pub const USAGE: &str = "tac-relay [--bind ADDR] [--data-dir DIR] [--database-url URL] [--dist DIR]
           [--session-hours N] [--secure-cookies] [--closed-case-days N]
           [--trusted-proxies LIST] [--client-address-header NAME] [--unload-after-secs N]
-          [--public-url URL]
+          [--public-url URL] [--relay-url URL]
 tac-relay create-admin --agency NAME --name NAME --email EMAIL [--data-dir DIR] [--database-url URL]
 
 Serves the TAC Planner app and syncs cases between browsers.
@@ -81,6 +90,9 @@ Serves the TAC Planner app and syncs cases between browsers.
   --public-url URL     the address people open the app at (PUBLIC_URL, e.g.
                        https://tac.council.gov.uk): organisations' sign-in providers send
                        people back to it, so register URL/api/oidc/callback with them
+  --relay-url URL      this relay's address as the other relays on the same PostgreSQL reach
+                       it (RELAY_URL, e.g. http://10.0.0.5:8080): set on each, they all serve
+                       at once; unset, one serves and the others stand by
 
 create-admin makes the agency if needed and a system administrator in it; the password is read
 from TAC_ADMIN_PASSWORD or, if that is not set, from standard input.";
@@ -102,6 +114,7 @@ impl Config {
         let mut address_header = env("CLIENT_ADDRESS_HEADER");
         let mut unload = env("UNLOAD_AFTER_SECS");
         let mut public_url = env("PUBLIC_URL");
+        let mut relay_url = env("RELAY_URL");
         let mut secure_cookies = env("SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true");
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -121,6 +134,7 @@ impl Config {
                 "--client-address-header" => &mut address_header,
                 "--unload-after-secs" => &mut unload,
                 "--public-url" => &mut public_url,
+                "--relay-url" => &mut relay_url,
                 _ => return Err(ConfigError::Unknown(flag)),
             };
             *slot = Some(args.next().ok_or(ConfigError::MissingValue(flag))?);
@@ -156,26 +170,33 @@ impl Config {
                 .filter(|n| (1..=86_400).contains(n))
                 .ok_or(ConfigError::BadSeconds(s))?,
         };
-        let public_url = match public_url {
-            None => None,
-            Some(u) => Some(
-                url::Url::parse(&u)
-                    .ok()
-                    .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
-                    .map(|p| p.as_str().trim_end_matches('/').to_string())
-                    .ok_or(ConfigError::BadAddress(u))?,
-            ),
+        let web_address = |u: Option<String>| match u {
+            None => Ok(None),
+            Some(u) => url::Url::parse(&u)
+                .ok()
+                .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+                .map(|p| Some(p.as_str().trim_end_matches('/').to_string()))
+                .ok_or(ConfigError::BadAddress(u)),
         };
+        let public_url = web_address(public_url)?;
+        let relay_url = web_address(relay_url)?;
+        let database_url = database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tac-planner.db").display()));
+        if relay_url.is_some()
+            && crate::database::Dialect::of_url(&database_url)
+                != Some(crate::database::Dialect::Postgres)
+        {
+            return Err(ConfigError::RelayUrlNeedsPostgres);
+        }
         Ok(Config {
+            relay_url,
             public_url,
             unload_after_secs,
             trusted_proxies,
             session_hours,
             closed_case_days,
             secure_cookies,
-            database_url: database_url.unwrap_or_else(|| {
-                format!("sqlite://{}", data_dir.join("tac-planner.db").display())
-            }),
+            database_url,
             bind: bind_text
                 .parse()
                 .map_err(|_| ConfigError::BadAddress(bind_text))?,

@@ -108,8 +108,21 @@ pub async fn open(url: &str) -> Result<AnyPool, OpenError> {
 
 /// How often the serving relay checks that it still holds the database, and how long a check
 /// may take.
-const PING_EVERY: Duration = Duration::from_secs(2);
-const PING_TIMEOUT: Duration = Duration::from_secs(4);
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(2);
+pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A PostgreSQL session that holds advisory locks for this relay. A client that vanishes
+/// without closing (its machine died) is noticed in ~20 s, whether the connection was idle
+/// (keepalives) or had data in flight (user timeout), and its locks freed.
+pub(crate) async fn connect_watched(url: &str) -> Result<AnyConnection, sqlx::Error> {
+    let mut conn = connect(url).await?;
+    conn.execute(
+        "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; \
+         SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000",
+    )
+    .await?;
+    Ok(conn)
+}
 
 /// Waits until this relay is the only one serving the database, and stays so.
 ///
@@ -126,14 +139,7 @@ pub async fn become_active(url: &str) -> Result<Active, OpenError> {
     if Dialect::of_url(url) != Some(Dialect::Postgres) {
         return Ok(Active(None));
     }
-    let mut conn = connect(url).await?;
-    // A client that vanishes without closing (its machine died) is noticed in ~20 s, whether
-    // the connection was idle (keepalives) or had data in flight (user timeout).
-    conn.execute(
-        "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; \
-         SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000",
-    )
-    .await?;
+    let mut conn = connect_watched(url).await?;
     let mut waiting = false;
     loop {
         let active: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -188,6 +194,11 @@ pub async fn become_active(url: &str) -> Result<Active, OpenError> {
 pub struct Active(Option<tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>>);
 
 impl Active {
+    /// For relays that serve together ([`crate::cluster`]): nothing to wait for or give back.
+    pub fn together() -> Active {
+        Active(None)
+    }
+
     /// Lets a standby take over now, as a relay that stops does.
     pub async fn release(&self) {
         if let Some(release) = &self.0 {

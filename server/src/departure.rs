@@ -17,7 +17,8 @@ use crate::untrusted::Kind;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use shared::api::{CopyRemoved, Departure, DevicePolicy, FinalEdits, RemovedBecause};
@@ -85,10 +86,34 @@ async fn final_edits(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     Path(id): Path<String>,
     bytes: Bytes,
-) -> ApiResult<Json<FinalEdits>> {
+) -> ApiResult<Response> {
     let case = api::case_id(&id)?;
+    // Another relay works on the case: it takes them, as if the device had asked it.
+    if let Some(owner) = state.repos.elsewhere(&case).await {
+        let forwarded = match (&state.cluster, headers.get(header::COOKIE)) {
+            (Some(cluster), Some(cookie)) if !cluster.vouches(&headers) => {
+                let cookie = cookie.to_str().unwrap_or_default();
+                let path = format!("/api/cases/{case}/final-edits");
+                cluster
+                    .post(&owner, &path, cookie, client, bytes.to_vec())
+                    .await
+                    .ok()
+            }
+            _ => None,
+        };
+        return match forwarded {
+            Some((status, body)) => Ok((
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()),
+            None => Err(not_taken_now()),
+        };
+    }
     let me_id = me.professional.id;
     let member = state.access.role(&case, me_id).is_some();
     if !member && !recently_left(&state, &case, me_id).await? {
@@ -128,11 +153,7 @@ async fn final_edits(
         }
         Err(e) => {
             tracing::error!(professional = me_id, case = %case, error = %e, "final edits could not be journalled");
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server could not take the changes just now. They are kept on your device; \
-                 try again in a minute.",
-            ));
+            return Err(not_taken_now());
         }
     };
     let merged = crate::journal::change_case(&state.repos, &state.db, &case, move |doc| {
@@ -140,7 +161,9 @@ async fn final_edits(
     })
     .await;
     match merged {
-        Some(Ok(heads)) => {
+        // Moved to another relay in the meantime: the device tries again.
+        Some(Err(crate::journal::Elsewhere)) => Err(not_taken_now()),
+        Some(Ok(Ok(heads))) => {
             // The device deletes its copy once told: only when the changes are on disk.
             if !state.durable.wait_for(&case, &heads, DISK_WAIT).await {
                 return Err(ApiError::new(
@@ -160,9 +183,10 @@ async fn final_edits(
             Ok(Json(FinalEdits {
                 new,
                 at: crate::accounts::now_ms(),
-            }))
+            })
+            .into_response())
         }
-        Some(Err(_)) => {
+        Some(Ok(Err(_))) => {
             state.audit.record(event("refused_unreadable")).await;
             Err(refused("it does not load"))
         }
@@ -218,4 +242,12 @@ async fn copy_removed(
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn not_taken_now() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server could not take the changes just now. They are kept on your device; \
+         try again in a minute.",
+    )
 }

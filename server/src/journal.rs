@@ -6,7 +6,7 @@
 //! sees it: the sender's own are journalled (their actor bound to the sender), anything written
 //! under someone else's author or actor is refused. Rows are never updated.
 
-use crate::repos::Repos;
+use crate::repos::{Copy, Repos};
 use automerge::{ChangeHash, ReadDoc};
 use shared::authorship::{claims_in, judge, Claim, Refusal, Verdict};
 use shared::untrusted::Rejected;
@@ -192,18 +192,21 @@ impl Journal {
         hashes: Vec<ChangeHash>,
     ) -> Result<Vec<bool>, JournalError> {
         // Nothing stored: the relay holds nothing.
-        let Some(handle) = relay_copy(repos, &self.pool, case).await? else {
-            return Ok(vec![false; hashes.len()]);
-        };
-        let lookup = handle.with_document_async(move |doc| {
+        let lookup = move |doc: &automerge::Automerge| {
             hashes
                 .iter()
                 .map(|h| doc.get_change_by_hash(h).is_some())
                 .collect::<Vec<_>>()
-        });
-        match tokio::time::timeout(HELD_WAIT, lookup).await {
-            Ok(Ok(held)) => Ok(held),
-            _ => Err(JournalError::Unavailable),
+        };
+        match relay_copy(repos, &self.pool, case).await? {
+            None => Ok(lookup(&automerge::Automerge::new())),
+            Some(Copy::Stored(doc)) => Ok(lookup(&doc)),
+            Some(Copy::Live(handle)) => {
+                match tokio::time::timeout(HELD_WAIT, handle.with_document_async(move |doc| lookup(doc))).await {
+                    Ok(Ok(held)) => Ok(held),
+                    _ => Err(JournalError::Unavailable),
+                }
+            }
         }
     }
 
@@ -251,15 +254,15 @@ async fn relay_copy(
     repos: &Repos,
     pool: &AnyPool,
     case: &str,
-) -> Result<Option<samod::DocHandle>, JournalError> {
+) -> Result<Option<Copy>, JournalError> {
     if !crate::storage::holds_document(pool, case).await? {
         return Ok(None);
     }
     if case.parse::<samod::DocumentId>().is_err() {
         return Ok(None);
     }
-    match tokio::time::timeout(HELD_WAIT, repos.find(case)).await {
-        Ok(Ok(Some(handle))) => Ok(Some(handle)),
+    match tokio::time::timeout(HELD_WAIT, repos.copy(case)).await {
+        Ok(Ok(Some(copy))) => Ok(Some(copy)),
         _ => Err(JournalError::Unavailable),
     }
 }
@@ -272,8 +275,15 @@ pub async fn read_case<T: Send + 'static>(
     case: &str,
     read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
 ) -> Option<T> {
-    change_case(repos, pool, case, move |doc| read(doc)).await
+    match relay_copy(repos, pool, case).await.ok()?? {
+        Copy::Live(handle) => handle.with_document_async(move |doc| read(doc)).await.ok(),
+        Copy::Stored(doc) => Some(read(&doc)),
+    }
 }
+
+/// Another relay works on the case now: change it there (see [`crate::cluster`]).
+#[derive(Debug)]
+pub struct Elsewhere;
 
 /// Changes the relay's copy of a case with `change`: samod stores what changed and sends it
 /// to everyone syncing the case. `None` if the relay holds no copy.
@@ -282,9 +292,11 @@ pub async fn change_case<T: Send + 'static>(
     pool: &AnyPool,
     case: &str,
     change: impl FnOnce(&mut automerge::Automerge) -> T + Send + 'static,
-) -> Option<T> {
-    let handle = relay_copy(repos, pool, case).await.ok()??;
-    handle.with_document_async(change).await.ok()
+) -> Option<Result<T, Elsewhere>> {
+    match relay_copy(repos, pool, case).await.ok()?? {
+        Copy::Live(handle) => handle.with_document_async(change).await.ok().map(Ok),
+        Copy::Stored(_) => Some(Err(Elsewhere)),
+    }
 }
 
 /// The history of the relay's copy of a case (see [`shared::record::history`]); `None` if the

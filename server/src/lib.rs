@@ -17,6 +17,7 @@
 //! - [`journal`]: who brought each change of a case, and when; writing as someone else is refused,
 //! - [`untrusted`]: others' Automerge bytes checked in worker processes,
 //! - [`subject_access`]: a person's request for their information: review, approval, the copy,
+//! - [`cluster`]: several relays serving one PostgreSQL database at once,
 //! - [`api`]: the JSON API, [`sync`]: the signed-in sync WebSocket, [`routes`]: all of it.
 
 pub mod access;
@@ -25,6 +26,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod case_views;
+pub mod cluster;
 pub mod config;
 pub mod consent;
 pub mod database;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub public_url: Option<Arc<str>>,
     /// For organisations' OpenID providers ([`oidc::client`]).
     pub http: reqwest::Client,
+    /// The other relays serving the same database at once, if any ([`cluster`]).
+    pub cluster: Option<cluster::Cluster>,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -86,27 +90,49 @@ pub async fn build(
     let health = Arc::new(health::Health::default());
     let checker = untrusted::Checker::new(decoder_program(config));
     // Before anything else, migrations included: another relay may be serving this database.
-    let active = database::become_active(&config.database_url).await?;
+    // Relays that serve together (`--relay-url`) share the cases out instead.
+    let active = match &config.relay_url {
+        Some(_) => database::Active::together(),
+        None => database::become_active(&config.database_url).await?,
+    };
     let store = storage::SqlStorage::open(&config.database_url, health.clone())
         .await?
         .checking_with(checker.clone());
     let db = store.pool().clone();
     let durable = store.durable().clone();
     let access = access::Access::load(db.clone()).await?;
+    let sessions = auth::Sessions::new(
+        db.clone(),
+        Duration::from_secs(u64::from(config.session_hours) * 3600),
+        config.secure_cookies,
+    );
+    let cluster = match &config.relay_url {
+        Some(me) => {
+            let cluster =
+                cluster::Cluster::join(&config.database_url, me.clone(), db.clone()).await?;
+            access.tell_relays(cluster.tell());
+            sessions.tell_relays_with(cluster.tell());
+            let (a, s) = (access.clone(), sessions.clone());
+            cluster
+                .listen(&config.database_url, move |channel, said| match channel {
+                    cluster::ACCESS_CHANNEL => a.heard(said),
+                    _ => s.heard(),
+                })
+                .await?;
+            Some(cluster)
+        }
+        None => None,
+    };
     let audit = audit::Audit::open(db.clone()).await?;
     let db_for_journal = db.clone();
     let repos = repos::Repos::open(
         store.clone(),
         access.policy(),
         Duration::from_secs(config.unload_after_secs.into()),
+        cluster.clone(),
     )
     .await?;
     tokio::spawn(health::watch(store, health.clone()));
-    let sessions = auth::Sessions::new(
-        db.clone(),
-        Duration::from_secs(u64::from(config.session_hours) * 3600),
-        config.secure_cookies,
-    );
     let consent = consent::Watcher::new(repos.clone(), db.clone(), access.clone(), audit.clone());
     let rate_limit = sign_in_limit::SignInLimit::new(db.clone(), audit.clone());
     let provider_starts = sign_in_limit::SignInLimit::provider_starts(db.clone(), audit.clone());
@@ -136,6 +162,7 @@ pub async fn build(
         },
         public_url: config.public_url.as_deref().map(Arc::from),
         http: oidc::client(),
+        cluster,
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

@@ -14,11 +14,17 @@
 //! back; it starts again, from the store, when a case in it is next opened. Joins are answered
 //! by a lobby repo that holds no case, so an idle browser keeps no shard loaded.
 //!
+//! Several relays on one PostgreSQL database ([`crate::cluster`]): a relay loads a shard only
+//! while it holds the shard's claim, taken when it loads and given back when it unloads; a
+//! case in a shard another relay holds is read from the store here ([`Repos::copy`]) and
+//! synced there.
+//!
 //! Each case shard runs on a small runtime of its own, shut down when it unloads: a stopped
 //! samod 0.16 repo is never freed otherwise (its tasks hold it and wait on channels it holds
 //! itself), and the memory benchmark saw every unload and reload keep a whole copy.
 
 use crate::access::CasePolicy;
+use crate::cluster::{Cluster, Place};
 use crate::storage::{SqlStorage, StorageError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,6 +78,16 @@ struct Inner {
     quiet: Duration,
     /// Set by [`Repos::stop`]: no shard loads again.
     stopping: std::sync::atomic::AtomicBool,
+    /// The other relays serving the same database, if any.
+    cluster: Option<Cluster>,
+}
+
+/// The relay's copy of a case.
+pub enum Copy {
+    /// Loaded here, as people sync it.
+    Live(samod::DocHandle),
+    /// As stored: another relay works on the case now.
+    Stored(automerge::Automerge),
 }
 
 #[derive(Clone)]
@@ -156,6 +172,7 @@ impl Repos {
         store: SqlStorage,
         policy: CasePolicy,
         quiet: Duration,
+        cluster: Option<Cluster>,
     ) -> Result<Repos, StorageError> {
         let peer_id = relay_peer_id(store.pool()).await?;
         let lobby = Shard::load(&store, &policy, &peer_id, false).await?;
@@ -168,6 +185,7 @@ impl Repos {
                 shards: (0..SHARDS).map(|_| Slot::default()).collect(),
                 quiet,
                 stopping: Default::default(),
+                cluster,
             }),
         };
         // Unloads idle shards; ends when the relay is dropped.
@@ -215,9 +233,22 @@ impl Repos {
         }
         if live.is_none() {
             let inner = &self.inner;
-            let loaded = Shard::load(&inner.store, &inner.policy, &inner.peer_id, true)
-                .await
-                .map_err(|_| samod::Stopped)?;
+            // With other relays: only the one holding the shard's claim may load it.
+            if let Some(cluster) = &inner.cluster {
+                if !cluster.claim(shard).await {
+                    return Err(samod::Stopped);
+                }
+            }
+            let loaded = match Shard::load(&inner.store, &inner.policy, &inner.peer_id, true).await
+            {
+                Ok(loaded) => loaded,
+                Err(_) => {
+                    if let Some(cluster) = &inner.cluster {
+                        cluster.release(shard).await;
+                    }
+                    return Err(samod::Stopped);
+                }
+            };
             tracing::debug!(shard, "shard loaded");
             *live = Some(loaded);
         }
@@ -237,6 +268,40 @@ impl Repos {
     pub async fn find(&self, case_id: &str) -> Result<Option<samod::DocHandle>, samod::Stopped> {
         let id: samod::DocumentId = case_id.parse().map_err(|_| samod::Stopped)?;
         self.for_case(case_id).await?.find(id).await
+    }
+
+    /// Where a shard's cases are worked on: here (taking the shard, and loading it, if no relay
+    /// holds it), or at another relay. Always here for a relay on its own.
+    pub async fn place(&self, shard: usize) -> Place {
+        let Some(cluster) = &self.inner.cluster else {
+            return Place::Here;
+        };
+        if cluster.holds(shard) || self.with_live(shard, |_| ()).await.is_ok() {
+            return Place::Here;
+        }
+        cluster.elsewhere(shard).await
+    }
+
+    /// The address of the relay that works on a case, if it is another one.
+    pub async fn elsewhere(&self, case_id: &str) -> Option<String> {
+        match self.place(self.shard_of(case_id)).await {
+            Place::There(url) => Some(url),
+            Place::Here | Place::Unsettled => None,
+        }
+    }
+
+    /// The relay's copy of a case, or `None` if nothing of it is stored: loaded here, or as
+    /// stored when another relay works on it (what it has acknowledged is stored).
+    pub async fn copy(&self, case_id: &str) -> Result<Option<Copy>, samod::Stopped> {
+        match self.place(self.shard_of(case_id)).await {
+            Place::Here => Ok(self.find(case_id).await?.map(Copy::Live)),
+            Place::There(_) | Place::Unsettled => Ok(self
+                .inner
+                .store
+                .stored_copy(case_id)
+                .await
+                .map(Copy::Stored)),
+        }
     }
 
     /// Changes when the shard holding `case_id` is unloaded: a document handle from it is
@@ -306,6 +371,10 @@ impl Repos {
                         .store
                         .durable()
                         .forget(|case| self.shard_of(case) == shard);
+                    // Under the shard's lock, so it cannot load again here before this.
+                    if let Some(cluster) = &self.inner.cluster {
+                        cluster.release(shard).await;
+                    }
                     unloaded += 1;
                     tracing::debug!(shard, "idle shard unloaded");
                 }
@@ -320,9 +389,13 @@ impl Repos {
         self.inner
             .stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        for slot in &self.inner.shards {
-            if let Some(s) = slot.live.lock().await.take() {
+        for (shard, slot) in self.inner.shards.iter().enumerate() {
+            let mut live = slot.live.lock().await;
+            if let Some(s) = live.take() {
                 s.stop().await;
+            }
+            if let Some(cluster) = &self.inner.cluster {
+                cluster.release(shard).await;
             }
         }
         self.inner.lobby.repo.stop().await;

@@ -33,6 +33,8 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     Router::new()
         .nest("/api", api)
         .route("/sync", get(crate::sync::upgrade))
+        // Other relays of the service forward browsers' frames here (see crate::cluster).
+        .route("/internal/sync", get(crate::sync::forwarded))
         .route("/health", get(health))
         .fallback_service(app)
         // The service worker and the page must be revalidated so updates reach people.

@@ -379,6 +379,31 @@ impl SqlStorage {
     }
 }
 
+impl SqlStorage {
+    /// A case as stored, chunks checked as for samod ([`SqlStorage::readable`]); `None` if
+    /// nothing of it is stored. For reading a case another relay works on (see
+    /// [`crate::cluster`]).
+    pub async fn stored_copy(&self, document_id: &str) -> Option<automerge::Automerge> {
+        use samod::storage::Storage;
+        let prefix = StorageKey::from_parts([document_id]).ok()?;
+        let chunks: Vec<Vec<u8>> = self.load_range(prefix).await.into_values().collect();
+        if chunks.is_empty() {
+            return None;
+        }
+        // Reading a whole case is CPU work: off the threads serving connections.
+        tokio::task::spawn_blocking(move || {
+            let mut doc = automerge::Automerge::new();
+            for chunk in &chunks {
+                // Checked above; a chunk that still fails is left out, as samod would.
+                let _ = doc.load_incremental(chunk);
+            }
+            doc
+        })
+        .await
+        .ok()
+    }
+}
+
 fn parse_key(flat: &str) -> Option<StorageKey> {
     StorageKey::from_parts(flat.split('/')).ok()
 }

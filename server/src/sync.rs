@@ -22,11 +22,17 @@
 //!    and a lobby repo that holds no case answers the `join` at once.
 //! 6. An answer that tells the client only what it has just said itself (a case nobody
 //!    changed, on coming back online) is left out ([`crate::settled`]).
+//! 7. With several relays on one database ([`crate::cluster`]), frames about a case whose
+//!    shard another relay works on go, unread, to that relay's `/internal/sync`, opened with
+//!    the client's `join` and session: there they pass all of the above, and what comes back
+//!    is the client's. If that relay goes, the connection closes with 1013 ("try again") and
+//!    the client reconnects.
 
 use crate::access::Access;
 use crate::api::ApiError;
 use crate::audit::{Audit, Event};
 use crate::auth::{peer_prefix, token_from, ClientAddr, Session};
+use crate::cluster::{Cluster, Place};
 use crate::consent::Watcher;
 use crate::journal::JournalError;
 use crate::repos::Repos;
@@ -57,6 +63,9 @@ pub const CLOSE_NOT_YOURS: u16 = 4403;
 /// Longest a sync message waits for the changes it announces to reach the disk; past that
 /// storage is too slow to trust, and the connection closes (1011) for the client to retry.
 const ACK_WAIT: Duration = Duration::from_secs(10);
+/// Close code for "this case is moving between relays: connect again shortly" (WebSocket's
+/// own "try again later").
+pub const CLOSE_TRY_AGAIN: u16 = 1013;
 /// How long a client has to send its `join` after the upgrade.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest peer id accepted (ours are ~40 characters).
@@ -92,12 +101,49 @@ pub async fn upgrade(
     let Some(session) = session else {
         return ApiError::session_ended().into_response();
     };
+    // Another relay forwards a browser's frames: it has checked the browser's origin, and
+    // names its address.
+    let (forwarded, client) = match &state.cluster {
+        Some(cluster) if cluster.vouches(&headers) => (true, cluster.client(&headers)),
+        _ => (false, client),
+    };
+    let token = token_from(&headers).unwrap_or_default();
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Most connections sit idle all day: a 16 KiB read buffer instead of the default
         // 128 KiB (frames larger than it are still read whole; see the memory benchmark).
         .read_buffer_size(16 * 1024)
-        .on_upgrade(move |socket| serve(state, session, client, socket))
+        .on_upgrade(move |socket| {
+            let via = Via {
+                token,
+                client,
+                forwarded,
+            };
+            serve(state, session, via, socket)
+        })
+}
+
+/// How a sync connection reached this relay.
+struct Via {
+    /// The session's token, for forwarding to another relay.
+    token: String,
+    client: Option<IpAddr>,
+    /// From another relay, which forwards one shard's frames: they must all be served here.
+    forwarded: bool,
+}
+
+/// The same WebSocket, for another relay of this service that forwards a browser's frames
+/// (see [`crate::cluster`]); refused to anyone else, as if it did not exist.
+pub async fn forwarded(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !state.cluster.as_ref().is_some_and(|c| c.vouches(&headers)) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    upgrade(State(state), client, headers, ws).await
 }
 
 /// A browser always sends `Origin` on a WebSocket upgrade; it must be this relay's own host,
@@ -125,6 +171,22 @@ enum End {
     Unreadable,
     /// The client sent changes written under someone else's name (4403).
     NotYours,
+    /// A case this connection uses is moving between relays (1013).
+    TryAgain,
+}
+
+impl End {
+    /// Why another relay closed a forwarded connection, from its close code.
+    fn of_code(code: u16) -> End {
+        match code {
+            CLOSE_SESSION_ENDED => End::Session,
+            1011 => End::Storage,
+            1008 => End::Policy,
+            CLOSE_UNREADABLE => End::Unreadable,
+            CLOSE_NOT_YOURS => End::NotYours,
+            _ => End::TryAgain,
+        }
+    }
 }
 
 /// Records why the connection ends, unless a reason was already recorded.
@@ -174,7 +236,8 @@ async fn read_join(socket: &mut WebSocket, prefix: &str) -> Option<(Vec<u8>, Str
     }
 }
 
-async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut socket: WebSocket) {
+async fn serve(state: AppState, session: Session, via: Via, mut socket: WebSocket) {
+    let client = via.client;
     let professional = session.professional.id;
     let Some((join, peer_id)) = read_join(&mut socket, &peer_prefix(professional)).await else {
         tracing::info!(
@@ -205,7 +268,8 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     let (mut ws_out, ws_in) = socket.split();
     // samod writes here; the forwarder below filters and writes to the socket. Replies the
     // inbound filter makes itself (doc-unavailable) go the same way.
-    let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
+    // Each frame says whether it comes from another relay, which has filtered it already.
+    let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<(Vec<u8>, bool)>(64);
     let storage_end = end_tx.clone();
     let mut filter = Inbound {
         access: state.access.clone(),
@@ -230,6 +294,13 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
         join,
         out: out_tx,
         shards: HashMap::new(),
+        forward: state.cluster.clone().map(|cluster| Forward {
+            cluster,
+            token: via.token,
+            client,
+            end: filter.end.clone(),
+        }),
+        forwarded: via.forwarded,
     };
     // The lobby answers the client's join at once, whatever it then asks for.
     if router.open_lobby().is_err() {
@@ -257,6 +328,23 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
     let routing = tokio::spawn(async move {
         let mut inbound = std::pin::pin!(inbound);
         while let Some(frame) = inbound.next().await {
+            // A case another relay works on: that relay reads and checks the frame.
+            let frame = match frame {
+                Ok(bytes) => match router.elsewhere(&bytes).await {
+                    Ok(None) => Ok(bytes),
+                    Ok(Some(shard)) => {
+                        if router.send(Some(shard), bytes).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(end) => {
+                        signal_end(&filter.end, end);
+                        break;
+                    }
+                },
+                Err(e) => Err(e),
+            };
             match filter.pass(frame) {
                 None => continue,
                 Some(Ok(Passed { frame, case, check })) => {
@@ -327,7 +415,19 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             biased;
             _ = &mut end => break,
             frame = out_rx.next() => match frame {
-                Some(frame) => {
+                Some((frame, from_relay)) => {
+                    if from_relay {
+                        // Filtered, and on disk, at the relay that sent it; only the first
+                        // answer to the client's join is the client's.
+                        if !matches!(Message::decode(&frame), Ok(Message::Peer { .. }))
+                            || !std::mem::replace(&mut answered, true)
+                        {
+                            if ws_out.send(WsMessage::Binary(frame.into())).await.is_err() {
+                                break;
+                            }
+                        }
+                        continue;
+                    }
                     let Some(message) =
                         outbound_allowed(&state.access, professional, &frame, &mut answered)
                     else {
@@ -369,6 +469,7 @@ async fn serve(state: AppState, session: Session, client: Option<IpAddr>, mut so
             End::Policy => (1008, "frame not understood"),
             End::Unreadable => (CLOSE_UNREADABLE, "case data could not be read"),
             End::NotYours => (CLOSE_NOT_YOURS, "changes made under someone else's name"),
+            End::TryAgain => (CLOSE_TRY_AGAIN, "a case is moving between servers"),
         };
         tracing::info!(professional, code, "closing sync connection");
         CloseFrame {
@@ -388,9 +489,41 @@ struct Router {
     repos: Repos,
     peer_id: samod::PeerId,
     join: Vec<u8>,
-    out: futures::channel::mpsc::Sender<Vec<u8>>,
-    /// The lobby (`None`) and each case shard this connection uses, with its hold on it.
-    shards: HashMap<Option<usize>, (ToShard, Option<crate::repos::ShardUse>)>,
+    out: futures::channel::mpsc::Sender<(Vec<u8>, bool)>,
+    /// The lobby (`None`) and each case shard this connection uses.
+    shards: HashMap<Option<usize>, Link>,
+    /// How to reach the other relays, if there are any.
+    forward: Option<Forward>,
+    /// This connection is another relay's forwarding: every shard it uses must be here.
+    forwarded: bool,
+}
+
+/// One shard's part of a client connection.
+struct Link {
+    to_shard: ToShard,
+    /// Keeps a shard here loaded.
+    _hold: Option<crate::repos::ShardUse>,
+    /// Whether another relay works on the shard.
+    remote: bool,
+    /// Carries frames to and from that relay; stopped with the link.
+    _pump: Option<Pump>,
+}
+
+/// What a connection needs to forward a shard's frames to another relay.
+struct Forward {
+    cluster: Cluster,
+    token: String,
+    client: Option<IpAddr>,
+    end: watch::Sender<Option<End>>,
+}
+
+/// A task that stops when dropped.
+struct Pump(tokio::task::JoinHandle<()>);
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 type ToShard = futures::channel::mpsc::Sender<Result<Vec<u8>, TransportError>>;
@@ -401,7 +534,11 @@ impl Router {
         let (mut to_shard, from_client) = futures::channel::mpsc::channel(64);
         // A new channel has room for its first frame.
         let _ = to_shard.try_send(Ok(self.join.clone()));
-        let sink = self.out.clone().sink_map_err(|_| TransportError::Closed);
+        let sink = self
+            .out
+            .clone()
+            .sink_map_err(|_| TransportError::Closed)
+            .with(|frame| futures::future::ready(Ok::<_, TransportError>((frame, false))));
         let transport =
             samod::Transport::new(from_client, sink).with_expected_peer_id(self.peer_id.clone());
         (to_shard, transport)
@@ -410,32 +547,186 @@ impl Router {
     fn open_lobby(&mut self) -> Result<(), samod::Stopped> {
         let (to_shard, transport) = self.transport();
         self.repos.accept_lobby(transport)?;
-        self.shards.insert(None, (to_shard, None));
+        self.shards.insert(
+            None,
+            Link {
+                to_shard,
+                _hold: None,
+                remote: false,
+                _pump: None,
+            },
+        );
         Ok(())
     }
 
     async fn open(&mut self, shard: usize) -> Result<(), samod::Stopped> {
         let (to_shard, transport) = self.transport();
         let hold = self.repos.accept(shard, transport).await?;
-        self.shards.insert(Some(shard), (to_shard, Some(hold)));
+        self.shards.insert(
+            Some(shard),
+            Link {
+                to_shard,
+                _hold: Some(hold),
+                remote: false,
+                _pump: None,
+            },
+        );
         Ok(())
+    }
+
+    /// The shard a frame is about, if another relay works on it (linking to that relay the
+    /// first time); `None` for a frame to read here. `Err` if the shard is moving between
+    /// relays, or a forwarded connection reaches a shard this relay does not hold.
+    async fn elsewhere(&mut self, frame: &[u8]) -> Result<Option<usize>, End> {
+        let Some(forward) = &self.forward else {
+            return Ok(None);
+        };
+        // Frames that do not decode, or name no case, are read (and refused) here.
+        let document_id = match Message::decode(frame) {
+            Ok(
+                Message::Request { document_id, .. }
+                | Message::Sync { document_id, .. }
+                | Message::Ephemeral { document_id, .. }
+                | Message::DocUnavailable { document_id, .. },
+            ) => document_id,
+            _ => return Ok(None),
+        };
+        let shard = self.repos.shard_of(&document_id.to_string());
+        if let Some(link) = self.shards.get(&Some(shard)) {
+            return Ok(link.remote.then_some(shard));
+        }
+        let owner = match self.repos.place(shard).await {
+            Place::Here => return Ok(None),
+            Place::There(_) if self.forwarded => return Err(End::TryAgain),
+            Place::There(owner) => owner,
+            Place::Unsettled => return Err(End::TryAgain),
+        };
+        let (to_shard, pump) = forward.link(&owner, &self.join, self.out.clone()).await?;
+        self.shards.insert(
+            Some(shard),
+            Link {
+                to_shard,
+                _hold: None,
+                remote: true,
+                _pump: Some(pump),
+            },
+        );
+        Ok(Some(shard))
     }
 
     /// Hands a frame to the shard of its case; a frame about no case (`leave`) goes to every
     /// shard this connection uses. `Err` once the connection cannot go on.
     async fn route(&mut self, frame: Vec<u8>, case: Option<String>) -> Result<(), ()> {
-        let Some(case_id) = case else {
-            for (to_shard, _) in self.shards.values_mut() {
-                let _ = to_shard.send(Ok(frame.clone())).await;
+        let shard = case.map(|case_id| self.repos.shard_of(&case_id));
+        if let Some(shard) = shard {
+            if !self.shards.contains_key(&Some(shard)) {
+                self.open(shard).await.map_err(|_| ())?;
+            }
+        }
+        self.send(shard, frame).await
+    }
+
+    /// Sends a frame on a shard's link, or on every link for `None`.
+    async fn send(&mut self, shard: Option<usize>, frame: Vec<u8>) -> Result<(), ()> {
+        let Some(shard) = shard else {
+            for link in self.shards.values_mut() {
+                let _ = link.to_shard.send(Ok(frame.clone())).await;
             }
             return Ok(());
         };
-        let shard = self.repos.shard_of(&case_id);
-        if !self.shards.contains_key(&Some(shard)) {
-            self.open(shard).await.map_err(|_| ())?;
+        let link = self.shards.get_mut(&Some(shard)).ok_or(())?;
+        link.to_shard.send(Ok(frame)).await.map_err(|_| ())
+    }
+}
+
+impl Forward {
+    /// Opens a forwarded connection at the relay `owner`, with the client's `join` and
+    /// session. Frames sent on the returned channel go there; what comes back goes to `out`,
+    /// marked as another relay's. When that relay closes the connection or goes, this one
+    /// ends with its reason (or "try again").
+    async fn link(
+        &self,
+        owner: &str,
+        join: &[u8],
+        out: futures::channel::mpsc::Sender<(Vec<u8>, bool)>,
+    ) -> Result<(ToShard, Pump), End> {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message as Frame};
+        let url = format!(
+            "{}/internal/sync",
+            owner
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1)
+        );
+        let mut request = url.into_client_request().map_err(|_| End::TryAgain)?;
+        let headers = request.headers_mut();
+        let mut named = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::try_from(name),
+                axum::http::HeaderValue::try_from(value),
+            ) {
+                headers.insert(n, v);
+            }
+        };
+        named(
+            header::COOKIE.as_str(),
+            &format!("{}={}", crate::auth::COOKIE, self.token),
+        );
+        for (name, value) in self.cluster.headers(self.client) {
+            named(name, &value);
         }
-        let (to_shard, _) = self.shards.get_mut(&Some(shard)).ok_or(())?;
-        to_shard.send(Ok(frame)).await.map_err(|_| ())
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let (socket, _) = tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| End::TryAgain)?
+            .map_err(|e| {
+                tracing::warn!(relay = %owner, error = %e, "could not reach the relay that works on a case");
+                End::TryAgain
+            })?;
+        let (mut to_relay, mut from_relay) = socket.split();
+        let (to_shard, mut frames) =
+            futures::channel::mpsc::channel::<Result<Vec<u8>, TransportError>>(64);
+        let join = join.to_vec();
+        let end = self.end.clone();
+        let pump = tokio::spawn(async move {
+            let mut out = out;
+            if to_relay.send(Frame::Binary(join.into())).await.is_err() {
+                signal_end(&end, End::TryAgain);
+                return;
+            }
+            let why = loop {
+                tokio::select! {
+                    frame = frames.next() => match frame {
+                        Some(Ok(bytes)) => {
+                            if to_relay.send(Frame::Binary(bytes.into())).await.is_err() {
+                                break End::TryAgain;
+                            }
+                        }
+                        // The client's connection is ending.
+                        _ => {
+                            let _ = to_relay.close().await;
+                            return;
+                        }
+                    },
+                    frame = from_relay.next() => match frame {
+                        Some(Ok(Frame::Binary(bytes))) => {
+                            if out.send((bytes.to_vec(), true)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Some(Ok(Frame::Close(close))) => {
+                            break close.map(|c| End::of_code(c.code.into())).unwrap_or(End::TryAgain);
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break End::TryAgain,
+                    },
+                }
+            };
+            signal_end(&end, why);
+        });
+        Ok((to_shard, Pump(pump)))
     }
 }
 
@@ -518,7 +809,7 @@ struct Inbound {
     relay_peer_id: String,
     client: Option<IpAddr>,
     audited: HashSet<(String, bool)>,
-    reply: futures::channel::mpsc::Sender<Vec<u8>>,
+    reply: futures::channel::mpsc::Sender<(Vec<u8>, bool)>,
     /// Ends the connection (1008) on a frame we cannot check.
     end: watch::Sender<Option<End>>,
     /// Set once the client broke the protocol: nothing more reaches samod.
@@ -615,7 +906,7 @@ impl Inbound {
             }
             .encode();
             // A client that does not read its answers loses them rather than growing memory.
-            let _ = self.reply.try_send(answer);
+            let _ = self.reply.try_send((answer, false));
         }
         None
     }
