@@ -202,7 +202,12 @@ impl Journal {
             None => Ok(lookup(&automerge::Automerge::new())),
             Some(Copy::Stored(doc)) => Ok(lookup(&doc)),
             Some(Copy::Live(handle)) => {
-                match tokio::time::timeout(HELD_WAIT, handle.with_document_async(move |doc| lookup(doc))).await {
+                match tokio::time::timeout(
+                    HELD_WAIT,
+                    handle.with_document_async(move |doc| lookup(doc)),
+                )
+                .await
+                {
                     Ok(Ok(held)) => Ok(held),
                     _ => Err(JournalError::Unavailable),
                 }
