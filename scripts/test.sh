@@ -38,8 +38,8 @@ for line in sys.stdin:
     m = json.loads(line)
     t = m.get("target", {})
     if m.get("reason") == "compiler-artifact" and m.get("executable") and t.get("kind") == ["test"] \
-            and t.get("name") == sys.argv[1] and "/server#" in m.get("package_id", "") + "#":
-        print(m["executable"])' "$1"
+            and t.get("name") == sys.argv[1] and "/" + sys.argv[2] + "#" in m.get("package_id", "") + "#":
+        print(m["executable"])' "$1" "${2:-server}"
 }
 for t in storage access relay authorship security shards documents subject_access departure \
     case_views interop unload organisation_sign_in; do
@@ -49,6 +49,11 @@ for t in storage access relay authorship security shards documents subject_acces
 done
 # Two relay processes on that database: one serves, the other takes over when it is killed.
 (cd server && "$(server_test failover)" --ignored --nocapture)
+# Two relay processes serving together (--relay-url): live co-editing across them, and one
+# taking the other's cases over when it is killed.
+(cd server && "$(server_test relays)" --ignored --nocapture)
+# Two browsers, one at each of two relays serving together, co-edit a case.
+(cd tests && "$(server_test two_relays tests)" --ignored --nocapture)
 unset TAC_TEST_POSTGRES
 
 step "browser storage tests (wasm-bindgen-test in headless Chromium)"

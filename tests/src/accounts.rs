@@ -12,12 +12,13 @@ pub const COUNCIL: &str = "Council Early Help";
 
 /// Makes the first administrator ([`ADMIN_EMAIL`] in [`COUNCIL`], password [`PASSWORD`]) with
 /// the relay's own `create-admin` command, as the README says, in a data folder.
-pub fn create_admin(relay_bin: &Path, data_dir: &Path) {
+pub fn create_admin(relay_bin: &Path, data_dir: &Path, flags: &[String]) {
     let status = Command::new(relay_bin)
         .args(["create-admin", "--agency", COUNCIL, "--name", "Ada Admin"])
         .args(["--email", ADMIN_EMAIL])
         .arg("--data-dir")
         .arg(data_dir)
+        .args(flags)
         .env("TAC_ADMIN_PASSWORD", PASSWORD)
         .stdout(Stdio::null())
         .status()

@@ -137,7 +137,7 @@ pub async fn start_ours_with(practitioners: usize, flags: &[&str]) -> Res<Server
         ));
     }
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    crate::accounts::create_admin(&bin, data.path());
+    crate::accounts::create_admin(&bin, data.path(), &[]);
     let port = crate::free_port();
     let child = Command::new(&bin)
         .args(["--bind", &format!("127.0.0.1:{port}")])

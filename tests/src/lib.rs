@@ -41,11 +41,36 @@ fn wait_for_port(port: u16, up: bool) {
     }
 }
 
+/// A new, empty database on the PostgreSQL server `TAC_TEST_POSTGRES` names (made with
+/// Debian's `createdb`), or `None` if it names none.
+pub fn fresh_postgres_database() -> Option<String> {
+    let admin = std::env::var("TAC_TEST_POSTGRES").ok()?;
+    let url = url::Url::parse(&admin).ok()?;
+    let name = format!("e2e_{}_{}", std::process::id(), free_port());
+    let bin = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/createdb"))
+        .filter(|p| p.exists())
+        .max()?;
+    let status = Command::new(bin)
+        .args(["-h", url.host_str()?, "-p", &url.port()?.to_string()])
+        .args(["-U", url.username(), &name])
+        .status()
+        .ok()?;
+    assert!(status.success(), "createdb failed");
+    let mut db = url.clone();
+    db.set_path(&format!("/{name}"));
+    Some(db.to_string())
+}
+
 /// The relay as a child process.
 pub struct Relay {
     pub port: u16,
     data: tempfile::TempDir,
     child: Option<Child>,
+    /// More of the relay's flags (a PostgreSQL database, say).
+    flags: Vec<String>,
 }
 
 impl Relay {
@@ -60,10 +85,38 @@ impl Relay {
             port: free_port(),
             data: tempfile::tempdir().expect("temp dir"),
             child: None,
+            flags: Vec::new(),
         };
         relay.create_admin();
         relay.restart();
         relay
+    }
+
+    /// Two relays serving the PostgreSQL database at `database_url` together
+    /// (`--relay-url`, see `server/src/cluster.rs`), with the first administrator made.
+    pub fn start_together(database_url: &str) -> (Relay, Relay) {
+        let mut relays: Vec<Relay> = (0..2)
+            .map(|_| {
+                let port = free_port();
+                Relay {
+                    port,
+                    data: tempfile::tempdir().expect("temp dir"),
+                    child: None,
+                    flags: vec![
+                        "--database-url".into(),
+                        database_url.into(),
+                        "--relay-url".into(),
+                        format!("http://127.0.0.1:{port}"),
+                    ],
+                }
+            })
+            .collect();
+        relays[0].create_admin();
+        for r in &mut relays {
+            r.restart();
+        }
+        let b = relays.pop().expect("two");
+        (relays.pop().expect("two"), b)
     }
 
     fn binary() -> PathBuf {
@@ -83,7 +136,7 @@ impl Relay {
 
     /// The first administrator: [`accounts::create_admin`].
     fn create_admin(&self) {
-        accounts::create_admin(&Self::binary(), self.data.path());
+        accounts::create_admin(&Self::binary(), self.data.path(), &self.flags);
     }
 
     /// Starts (again) on the same port and data folder.
@@ -101,6 +154,7 @@ impl Relay {
             .arg(self.data.path())
             .arg("--dist")
             .arg(repo_root().join("dist"))
+            .args(&self.flags)
             // The relay's log (ids only), appended to the file E2E_RELAY_LOG names, for a
             // failing run.
             .stdout(match std::env::var_os("E2E_RELAY_LOG") {

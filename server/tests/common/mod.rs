@@ -2,6 +2,8 @@
 //! API, and a peer that drives our sync client core over a real, signed-in WebSocket.
 #![allow(dead_code)]
 
+pub mod relays;
+
 use futures::{SinkExt, StreamExt};
 use server::config::Config;
 use server::AppState;
