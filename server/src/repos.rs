@@ -87,7 +87,7 @@ pub enum Copy {
     /// Loaded here, as people sync it.
     Live(samod::DocHandle),
     /// As stored: another relay works on the case now.
-    Stored(automerge::Automerge),
+    Stored(Box<automerge::Automerge>),
 }
 
 #[derive(Clone)]
@@ -300,7 +300,7 @@ impl Repos {
                 .store
                 .stored_copy(case_id)
                 .await
-                .map(Copy::Stored)),
+                .map(|doc| Copy::Stored(Box::new(doc)))),
         }
     }
 

@@ -419,12 +419,11 @@ async fn serve(state: AppState, session: Session, via: Via, mut socket: WebSocke
                     if from_relay {
                         // Filtered, and on disk, at the relay that sent it; only the first
                         // answer to the client's join is the client's.
-                        if !matches!(Message::decode(&frame), Ok(Message::Peer { .. }))
-                            || !std::mem::replace(&mut answered, true)
+                        let peer = matches!(Message::decode(&frame), Ok(Message::Peer { .. }));
+                        if (!peer || !std::mem::replace(&mut answered, true))
+                            && ws_out.send(WsMessage::Binary(frame.into())).await.is_err()
                         {
-                            if ws_out.send(WsMessage::Binary(frame.into())).await.is_err() {
-                                break;
-                            }
+                            break;
                         }
                         continue;
                     }
