@@ -60,11 +60,12 @@ pub struct Access {
     relays: Arc<OnceLock<Tell>>,
 }
 
-/// A change to memberships, as told to the other relays: `m|case|id|role` (a member),
-/// `g|case|id` (gone), `i|id` (a leaver), `r|case` (read the case's members again).
+/// A change to memberships, as told to the other relays: `g|case|id` (gone: refuse now, sent
+/// before the removal is committed), `i|id` (a leaver, likewise), `r|case` (read the case's
+/// members from the database again, sent after any change is committed). Grants are never
+/// carried in a note, only read back, so a late note cannot give back what was taken away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Note {
-    Member(String, i64, CaseRole),
     Gone(String, i64),
     Inactive(i64),
     Reload(String),
@@ -73,7 +74,6 @@ enum Note {
 impl Note {
     fn encode(&self) -> String {
         match self {
-            Note::Member(case, p, role) => format!("m|{case}|{p}|{}", role_name(*role)),
             Note::Gone(case, p) => format!("g|{case}|{p}"),
             Note::Inactive(p) => format!("i|{p}"),
             Note::Reload(case) => format!("r|{case}"),
@@ -83,19 +83,11 @@ impl Note {
     fn decode(said: &str) -> Option<Note> {
         let parts: Vec<&str> = said.split('|').collect();
         Some(match parts.as_slice() {
-            ["m", case, p, role] => Note::Member(case.to_string(), p.parse().ok()?, role_of(role)),
             ["g", case, p] => Note::Gone(case.to_string(), p.parse().ok()?),
             ["i", p] => Note::Inactive(p.parse().ok()?),
             ["r", case] => Note::Reload(case.to_string()),
             _ => return None,
         })
-    }
-}
-
-fn role_name(role: CaseRole) -> &'static str {
-    match role {
-        CaseRole::Lead => "lead",
-        CaseRole::Member => "member",
     }
 }
 
@@ -133,9 +125,10 @@ impl Access {
         let _ = self.relays.set(tell);
     }
 
-    async fn tell(&self, note: Note) {
-        if let Some(tell) = self.relays.get() {
-            tell.send(ACCESS_CHANNEL, &note.encode()).await;
+    async fn tell(&self, note: Note) -> Result<(), sqlx::Error> {
+        match self.relays.get() {
+            Some(tell) => tell.send(ACCESS_CHANNEL, &note.encode()).await,
+            None => Ok(()),
         }
     }
 
@@ -165,17 +158,6 @@ impl Access {
             }
         };
         let change = match note {
-            Note::Member(case, p, role) => {
-                self.write()
-                    .cases
-                    .entry(case.clone())
-                    .or_default()
-                    .insert(p, role);
-                Change {
-                    case_id: Some(case),
-                    professional_id: Some(p),
-                }
-            }
             Note::Gone(case, p) => {
                 if let Some(m) = self.write().cases.get_mut(&case) {
                     m.remove(&p);
@@ -358,12 +340,9 @@ impl Access {
             case_id: Some(case_id.into()),
             professional_id: Some(professional_id),
         });
-        self.tell(Note::Member(
-            case_id.into(),
-            professional_id,
-            CaseRole::Lead,
-        ))
-        .await;
+        // Committed: the others read it back (a failure to tell them is logged; they learn
+        // it at their next full read, and refuse meanwhile).
+        let _ = self.tell(Note::Reload(case_id.into())).await;
         Ok(Registered::Created)
     }
 
@@ -409,12 +388,7 @@ impl Access {
                 case_id: Some(case_id.into()),
                 professional_id: Some(professional_id),
             });
-            self.tell(Note::Member(
-                case_id.into(),
-                professional_id,
-                CaseRole::Member,
-            ))
-            .await;
+            let _ = self.tell(Note::Reload(case_id.into())).await;
         }
         Ok(added)
     }
@@ -471,9 +445,12 @@ impl Access {
                 case_id: Some(case_id.into()),
                 professional_id: Some(*p),
             });
-            self.tell(Note::Gone(case_id.into(), *p)).await;
         }
         let removed = async {
+            // The other relays refuse first too; if they cannot be told, nothing is removed.
+            for p in professionals {
+                self.tell(Note::Gone(case_id.into(), *p)).await?;
+            }
             let mut tx = self.pool.begin().await?;
             let mut removed = Vec::new();
             for p in professionals {
@@ -516,24 +493,34 @@ impl Access {
                     professional_id: Some(*p),
                 });
             }
-            self.tell(Note::Reload(case_id.into())).await;
         }
+        // Committed or not, the others read back what the database holds.
+        let _ = self.tell(Note::Reload(case_id.into())).await;
         removed
     }
 
     /// A leaver: no access to anything from now on (memberships are kept for the record).
     /// Called before the account is marked inactive in SQL, for the same reason as
     /// [`Access::remove_all`]: memory refuses first.
-    pub fn deactivated(&self, professional_id: i64) {
-        self.write().inactive.insert(professional_id);
+    /// If the other relays sharing the database cannot be told, nothing changes and the
+    /// error is returned.
+    pub async fn deactivated(&self, professional_id: i64) -> Result<(), sqlx::Error> {
+        let was_active = self.write().inactive.insert(professional_id);
         self.changed(Change {
             case_id: None,
             professional_id: Some(professional_id),
         });
-        if self.relays.get().is_some() {
-            let me = self.clone();
-            tokio::spawn(async move { me.tell(Note::Inactive(professional_id)).await });
+        if let Err(e) = self.tell(Note::Inactive(professional_id)).await {
+            if was_active {
+                self.write().inactive.remove(&professional_id);
+                self.changed(Change {
+                    case_id: None,
+                    professional_id: Some(professional_id),
+                });
+            }
+            return Err(e);
         }
+        Ok(())
     }
 
     /// samod's share policy over these memberships.

@@ -959,7 +959,7 @@ async fn deactivate(
     }
     let target = managed_target(&state, &me.professional, id).await?;
     // Refuse in memory first, so no frame of theirs is served once SQL says they have left.
-    state.access.deactivated(target.id);
+    state.access.deactivated(target.id).await?;
     accounts::deactivate(&state.db, target.id).await?;
     state.sessions.revoke_all(target.id).await?;
     state

@@ -182,7 +182,9 @@ impl Sessions {
 
     async fn tell_relays(&self) {
         if let Some(tell) = self.relays.get() {
-            tell.send(crate::cluster::SESSIONS_CHANNEL, "revoked").await;
+            // Logged if it fails; connections elsewhere still end at their session's expiry,
+            // and each request checks the database.
+            let _ = tell.send(crate::cluster::SESSIONS_CHANNEL, "revoked").await;
         }
     }
 

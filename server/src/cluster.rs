@@ -39,6 +39,10 @@ pub const CLIENT_HEADER: &str = "x-tac-client";
 /// `NOTIFY` channels: membership changes, and ended sessions.
 pub const ACCESS_CHANNEL: &str = "tac_access";
 pub const SESSIONS_CHANNEL: &str = "tac_sessions";
+/// A relay's word to itself, to find out whether its listening connection still works.
+const HEARTBEAT_CHANNEL: &str = "tac_heartbeat";
+/// How long the listening connection may stay quiet before that check.
+const HEARTBEAT: Duration = Duration::from_secs(30);
 
 enum Command {
     Claim(usize, oneshot::Sender<bool>),
@@ -54,6 +58,8 @@ pub struct Cluster {
 struct Inner {
     /// Where the other relays reach this one.
     me: String,
+    /// Which relay process said something ([`Tell`]), so that it skips its own words.
+    speaker: String,
     secret: String,
     pool: AnyPool,
     commands: mpsc::Sender<Command>,
@@ -78,25 +84,78 @@ impl Cluster {
     /// (another relay may take the shards over), for the service manager to start it again.
     pub async fn join(url: &str, me: String, pool: AnyPool) -> Result<Cluster, OpenError> {
         let mut conn = database::connect_watched(url).await?;
+        // Relays serving together hold the serving lock shared; one serving alone (started
+        // without --relay-url) holds it exclusively. Each waits while the other kind serves,
+        // so a relay left without --relay-url cannot write the cases beside this one.
+        let mut waiting = false;
+        loop {
+            let together: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock_shared($1)")
+                .bind(database::Lock::ActiveRelay as i64)
+                .fetch_one(&mut conn)
+                .await?;
+            if together {
+                break;
+            }
+            if !waiting {
+                tracing::warn!("a relay started without --relay-url is serving this database; waiting for it to stop");
+                waiting = true;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        if waiting {
+            // As for a standby: the lone relay may run on for one check after its lock went.
+            tokio::time::sleep(PING_EVERY + PING_TIMEOUT + Duration::from_secs(1)).await;
+        }
         let secret = secret(&pool).await?;
         let (commands, mut rx) = mpsc::channel::<Command>(64);
         tokio::spawn(async move {
+            // The locks this session holds: claiming twice must not stack a lock, which
+            // one release would then not free.
+            let mut locked = HashSet::new();
             let mut tick = tokio::time::interval(PING_EVERY);
+            // A query on this session that does not answer in time means the session may be
+            // gone (and its locks someone else's): stop, as for a failed check.
+            let lost = || -> ! {
+                tracing::error!(
+                    "lost the database session that holds this relay's cases; stopping"
+                );
+                std::process::exit(3);
+            };
             loop {
                 tokio::select! {
                     command = rx.recv() => match command {
                         Some(Command::Claim(shard, reply)) => {
-                            let got = sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
-                                .bind(SHARD_LOCKS + shard as i64)
-                                .fetch_one(&mut conn)
+                            if !locked.contains(&shard) {
+                                let got = tokio::time::timeout(
+                                    PING_TIMEOUT,
+                                    sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                                        .bind(SHARD_LOCKS + shard as i64)
+                                        .fetch_one(&mut conn),
+                                )
                                 .await;
-                            let _ = reply.send(matches!(got, Ok(true)));
+                                match got {
+                                    Ok(Ok(true)) => {
+                                        locked.insert(shard);
+                                    }
+                                    Ok(Ok(false)) => {}
+                                    _ => lost(),
+                                }
+                            }
+                            let _ = reply.send(locked.contains(&shard));
                         }
                         Some(Command::Release(shard, reply)) => {
-                            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                                .bind(SHARD_LOCKS + shard as i64)
-                                .execute(&mut conn)
+                            if locked.remove(&shard) {
+                                let done = tokio::time::timeout(
+                                    PING_TIMEOUT,
+                                    sqlx::query("SELECT pg_advisory_unlock($1)")
+                                        .bind(SHARD_LOCKS + shard as i64)
+                                        .execute(&mut conn),
+                                )
                                 .await;
+                                if !matches!(done, Ok(Ok(_))) {
+                                    lost();
+                                }
+                            }
                             let _ = reply.send(());
                         }
                         None => {
@@ -107,10 +166,7 @@ impl Cluster {
                     _ = tick.tick() => {
                         let alive = tokio::time::timeout(PING_TIMEOUT, conn.ping()).await;
                         if !matches!(alive, Ok(Ok(()))) {
-                            // Its locks may be someone else's now: working on would put two
-                            // relays on one case.
-                            tracing::error!("lost the database session that holds this relay's cases; stopping");
-                            std::process::exit(3);
+                            lost();
                         }
                     }
                 }
@@ -120,6 +176,8 @@ impl Cluster {
         Ok(Cluster {
             inner: Arc::new(Inner {
                 me,
+                // Per process: two relays mistakenly given one address still hear each other.
+                speaker: hex::encode(&crate::accounts::random_bytes()[..8]),
                 secret,
                 pool,
                 commands,
@@ -149,11 +207,21 @@ impl Cluster {
     }
 
     /// Takes the shard if no relay holds it. The caller must load it at once (see
-    /// [`crate::repos`]), and call [`Cluster::release`] when it unloads.
+    /// [`crate::repos`]), and call [`Cluster::release`] when it unloads; a shard claimed but
+    /// not loaded (its caller cancelled) is given back by the next unloading pass.
     pub async fn claim(&self, shard: usize) -> bool {
         if self.holds(shard) {
             return true;
         }
+        // In a task of its own, run to the end whatever happens to the caller: a lock taken
+        // is either noted as held or given back.
+        let me = self.clone();
+        tokio::spawn(async move { me.take(shard).await })
+            .await
+            .unwrap_or(false)
+    }
+
+    async fn take(&self, shard: usize) -> bool {
         let (reply, got) = oneshot::channel();
         if self
             .inner
@@ -202,15 +270,21 @@ impl Cluster {
 
     /// Gives a shard back (it has unloaded, its writes finished).
     pub async fn release(&self, shard: usize) {
-        if !self.held().remove(&shard) {
+        if !self.holds(shard) {
             return;
         }
-        let _ = sqlx::query("DELETE FROM shard_owners WHERE shard = $1 AND relay_url = $2")
-            .bind(shard as i64)
-            .bind(&self.inner.me)
-            .execute(&self.inner.pool)
-            .await;
-        self.unlock(shard).await;
+        // Run to the end whatever happens to the caller, as for a claim.
+        let me = self.clone();
+        let _ = tokio::spawn(async move {
+            let _ = sqlx::query("DELETE FROM shard_owners WHERE shard = $1 AND relay_url = $2")
+                .bind(shard as i64)
+                .bind(&me.inner.me)
+                .execute(&me.inner.pool)
+                .await;
+            me.held().remove(&shard);
+            me.unlock(shard).await;
+        })
+        .await;
     }
 
     async fn unlock(&self, shard: usize) {
@@ -295,7 +369,7 @@ impl Cluster {
     pub fn tell(&self) -> Tell {
         Tell {
             pool: self.inner.pool.clone(),
-            me: self.inner.me.clone(),
+            me: self.inner.speaker.clone(),
         }
     }
 
@@ -307,30 +381,64 @@ impl Cluster {
         url: &str,
         heard: impl Fn(&str, Option<&str>) + Send + 'static,
     ) -> Result<(), sqlx::Error> {
-        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-        listener
-            .listen_all([ACCESS_CHANNEL, SESSIONS_CHANNEL])
-            .await?;
-        let me = format!("{}|", self.inner.me);
+        let connect = |url: String| async move {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener
+                .listen_all([ACCESS_CHANNEL, SESSIONS_CHANNEL, HEARTBEAT_CHANNEL])
+                .await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = connect(url.to_string()).await?;
+        // Anything said before listening began (memberships read at start) is read again.
+        heard(ACCESS_CHANNEL, None);
+        heard(SESSIONS_CHANNEL, None);
+        let me = format!("{}|", self.inner.speaker);
+        let tell = self.tell();
+        let url = url.to_string();
         tokio::spawn(async move {
+            // A connection that only listens can be cut (a firewall's idle timeout) with
+            // neither end noticing: after a quiet spell this relay says something to itself,
+            // and if even that does not come back, listens afresh and reads everything again.
+            let mut quiet = 0u32;
             loop {
-                match listener.try_recv().await {
-                    Ok(Some(note)) => {
-                        // Our own, already applied here.
-                        if note.payload().starts_with(me.as_str()) {
+                match tokio::time::timeout(HEARTBEAT, listener.try_recv()).await {
+                    Ok(Ok(Some(note))) => {
+                        quiet = 0;
+                        if note.channel() == HEARTBEAT_CHANNEL
+                            || note.payload().starts_with(me.as_str())
+                        {
                             continue;
                         }
                         let said = note.payload().split_once('|').map(|(_, s)| s);
                         heard(note.channel(), said);
                     }
-                    // Reconnected: whatever was said meanwhile is lost.
-                    Ok(None) => {
+                    // Reconnected by sqlx: whatever was said meanwhile is lost.
+                    Ok(Ok(None)) => {
                         heard(ACCESS_CHANNEL, None);
                         heard(SESSIONS_CHANNEL, None);
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         tracing::warn!(error = %e, "listening to the other relays failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(_) if quiet == 0 => {
+                        quiet = 1;
+                        let _ = tell.send(HEARTBEAT_CHANNEL, "").await;
+                    }
+                    Err(_) => {
+                        tracing::warn!("no word from the database on the listening connection; listening afresh");
+                        match connect(url.clone()).await {
+                            Ok(fresh) => {
+                                listener = fresh;
+                                quiet = 0;
+                                heard(ACCESS_CHANNEL, None);
+                                heard(SESSIONS_CHANNEL, None);
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not listen afresh; retrying");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
                     }
                 }
             }
@@ -348,15 +456,16 @@ pub struct Tell {
 
 impl Tell {
     /// Sends `said` on `channel`; logged (by kind only) if it cannot be sent.
-    pub async fn send(&self, channel: &str, said: &str) {
+    pub async fn send(&self, channel: &str, said: &str) -> Result<(), sqlx::Error> {
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(channel)
             .bind(format!("{}|{said}", self.me))
             .execute(&self.pool)
             .await;
-        if let Err(e) = sent {
+        if let Err(e) = &sent {
             tracing::error!(channel, error = %e, "could not tell the other relays of a change");
         }
+        sent.map(|_| ())
     }
 }
 

@@ -139,7 +139,8 @@ impl Watcher {
             let mut unloaded = me.repos.unloads(&case_id);
             let mut handle = None;
             for _ in 0..60 {
-                match me.repos.find(&case_id).await {
+                // Only where the case is worked on: never claim it just to watch.
+                match me.repos.find_loaded(&case_id).await {
                     Ok(Some(h)) => {
                         handle = Some(h);
                         break;

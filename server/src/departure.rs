@@ -12,6 +12,7 @@
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
 use crate::auth::{ClientAddr, SignedIn};
+use crate::cluster::Place;
 use crate::journal::JournalError;
 use crate::untrusted::Kind;
 use crate::AppState;
@@ -92,7 +93,13 @@ async fn final_edits(
 ) -> ApiResult<Response> {
     let case = api::case_id(&id)?;
     // Another relay works on the case: it takes them, as if the device had asked it.
-    if let Some(owner) = state.repos.elsewhere(&case).await {
+    let owner = match state.repos.place_of(&case).await {
+        Place::Here => None,
+        Place::There(owner) => Some(owner),
+        // Moving between relays: the device tries again shortly.
+        Place::Unsettled => return Err(not_taken_now()),
+    };
+    if let Some(owner) = owner {
         let forwarded = match (&state.cluster, headers.get(header::COOKIE)) {
             (Some(cluster), Some(cookie)) if !cluster.vouches(&headers) => {
                 let cookie = cookie.to_str().unwrap_or_default();

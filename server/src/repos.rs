@@ -276,18 +276,30 @@ impl Repos {
         let Some(cluster) = &self.inner.cluster else {
             return Place::Here;
         };
-        if cluster.holds(shard) || self.with_live(shard, |_| ()).await.is_ok() {
+        // Through `with_live` even when held: it counts as a use, so the shard cannot unload
+        // (and move) before the caller uses it.
+        if self.with_live(shard, |_| ()).await.is_ok() {
             return Place::Here;
         }
         cluster.elsewhere(shard).await
     }
 
-    /// The address of the relay that works on a case, if it is another one.
-    pub async fn elsewhere(&self, case_id: &str) -> Option<String> {
-        match self.place(self.shard_of(case_id)).await {
-            Place::There(url) => Some(url),
-            Place::Here | Place::Unsettled => None,
+    /// Where a case is worked on (see [`Repos::place`]).
+    pub async fn place_of(&self, case_id: &str) -> Place {
+        self.place(self.shard_of(case_id)).await
+    }
+
+    /// The case's document if its shard is loaded here, without loading or claiming it.
+    pub async fn find_loaded(
+        &self,
+        case_id: &str,
+    ) -> Result<Option<samod::DocHandle>, samod::Stopped> {
+        let shard = self.shard_of(case_id);
+        let loaded = self.inner.shards[shard].live.lock().await.is_some();
+        if !loaded && self.inner.cluster.is_some() {
+            return Ok(None);
         }
+        self.find(case_id).await
     }
 
     /// The relay's copy of a case, or `None` if nothing of it is stored: loaded here, or as
@@ -354,8 +366,16 @@ impl Repos {
     pub async fn unload_idle(&self) {
         let mut unloaded = 0;
         for (shard, slot) in self.inner.shards.iter().enumerate() {
-            let mut live = slot.live.lock().await;
+            // A shard being loaded (or taken over, which can wait seconds) is in use: skip it
+            // rather than wait behind it.
+            let Ok(mut live) = slot.live.try_lock() else {
+                continue;
+            };
             if live.is_none() {
+                // Claimed by a caller that never loaded it (cancelled): give it back.
+                if let Some(cluster) = &self.inner.cluster {
+                    cluster.release(shard).await;
+                }
                 continue;
             }
             let idle = {

@@ -296,6 +296,8 @@ async fn serve(state: AppState, session: Session, via: Via, mut socket: WebSocke
         shards: HashMap::new(),
         forward: state.cluster.clone().map(|cluster| Forward {
             cluster,
+            access: state.access.clone(),
+            professional,
             token: via.token,
             client,
             end: filter.end.clone(),
@@ -392,6 +394,9 @@ async fn serve(state: AppState, session: Session, via: Via, mut socket: WebSocke
                         said.client_said(case_id, &message);
                     }
                     if router.route(frame, case).await.is_err() {
+                        // The case's shard could not be opened here (it moved to another
+                        // relay a moment ago, or this relay is stopping).
+                        signal_end(&filter.end, End::TryAgain);
                         break;
                     }
                 }
@@ -511,6 +516,8 @@ struct Link {
 /// What a connection needs to forward a shard's frames to another relay.
 struct Forward {
     cluster: Cluster,
+    access: Access,
+    professional: i64,
     token: String,
     client: Option<IpAddr>,
     end: watch::Sender<Option<End>>,
@@ -590,9 +597,15 @@ impl Router {
             ) => document_id,
             _ => return Ok(None),
         };
-        let shard = self.repos.shard_of(&document_id.to_string());
+        let case_id = document_id.to_string();
+        let shard = self.repos.shard_of(&case_id);
         if let Some(link) = self.shards.get(&Some(shard)) {
             return Ok(link.remote.then_some(shard));
+        }
+        // Someone else's case (or no case) is refused and audited here: it must not make
+        // this relay claim, load or reach for a shard.
+        if !forward.access.may_sync(&case_id, forward.professional) {
+            return Ok(None);
         }
         let owner = match self.repos.place(shard).await {
             Place::Here => return Ok(None),

@@ -53,6 +53,15 @@ async fn two_relays_serve_one_case_live_and_one_survives_the_other() {
     let _b = Relay::start(&url, b_addr, data.path());
     until_listening(a_addr).await;
     until_listening(b_addr).await;
+    // A relay started without --relay-url (left over from an upgrade, say) does not serve
+    // beside them: it would work on their cases behind their backs.
+    let c_addr = free_addr();
+    let _c = Relay::start_with(&url, c_addr, data.path(), false);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        tokio::net::TcpStream::connect(c_addr).await.is_err(),
+        "a relay serving alone beside relays serving together"
+    );
 
     // Ada works at relay A, Ben at relay B.
     let ada_login = sign_in(a_addr, "ada@council.test", PASSWORD).await;

@@ -182,13 +182,29 @@ pub mod authenticator {
     /// (key, last step used) by (relay port, email).
     type Keys = HashMap<(u16, String), (String, u64)>;
     static KEYS: Mutex<Option<Keys>> = Mutex::new(None);
+    /// Relays that share another's database (and so its accounts), by port.
+    static SAME: Mutex<Vec<(u16, u16)>> = Mutex::new(Vec::new());
+
+    /// The relay on `port` keeps its accounts in the database of the relay on `main`: one
+    /// app serves both (relays serving together).
+    pub fn same_accounts(port: u16, main: u16) {
+        SAME.lock().unwrap().push((port, main));
+    }
+
+    fn main_port(port: u16) -> u16 {
+        SAME.lock()
+            .unwrap()
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map_or(port, |(_, m)| *m)
+    }
 
     pub fn add(port: u16, email: &str, secret: &str) {
         let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
         KEYS.lock()
             .unwrap()
             .get_or_insert_with(HashMap::new)
-            .insert((port, email.to_lowercase()), (secret, 0));
+            .insert((main_port(port), email.to_lowercase()), (secret, 0));
     }
 
     fn now() -> u64 {
@@ -212,7 +228,7 @@ pub mod authenticator {
         let mut keys = KEYS.lock().unwrap();
         let entry = keys
             .get_or_insert_with(HashMap::new)
-            .get_mut(&(port, email.to_lowercase()))
+            .get_mut(&(main_port(port), email.to_lowercase()))
             .expect("an authenticator set up for this person");
         // One step back is still accepted (clock drift), so three quick sign-ins need no
         // wait; but only early in a step, so the code has 20 s or more to reach the relay.

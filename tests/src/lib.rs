@@ -115,6 +115,7 @@ impl Relay {
         for r in &mut relays {
             r.restart();
         }
+        accounts::authenticator::same_accounts(relays[1].port, relays[0].port);
         let b = relays.pop().expect("two");
         (relays.pop().expect("two"), b)
     }

@@ -23,12 +23,26 @@ pub struct Relay(Child);
 
 impl Relay {
     pub fn start(url: &str, addr: SocketAddr, data: &std::path::Path) -> Relay {
+        Relay::start_with(url, addr, data, true)
+    }
+
+    /// `together: false` starts it without `--relay-url`, to serve alone or stand by.
+    pub fn start_with(
+        url: &str,
+        addr: SocketAddr,
+        data: &std::path::Path,
+        together: bool,
+    ) -> Relay {
         let log = |name: &str| {
             std::fs::File::create(data.join(format!("{}-{name}.log", addr.port()))).unwrap()
         };
         let child = Command::new(relay_bin())
             .args(["--bind", &addr.to_string(), "--database-url", url])
-            .args(["--relay-url", &format!("http://{addr}")])
+            .args(if together {
+                vec!["--relay-url".to_string(), format!("http://{addr}")]
+            } else {
+                Vec::new()
+            })
             .arg("--data-dir")
             .arg(data)
             .arg("--dist")
