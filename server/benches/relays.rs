@@ -6,7 +6,8 @@
 //! --bench relays`. Two relay processes on one throwaway database, on 127.0.0.1.
 //!
 //! A keystroke is a word appended to the case's concerns on one device and sent; its latency
-//! is the time until another device's copy shows it. Rounds alternate between three paths,
+//! is the time until another device's copy shows it. The three devices are read in turns of
+//! 0.5 ms each, so a sample may be up to ~1.5 ms late. Rounds alternate between three paths,
 //! so the machine's load falls on each alike:
 //! - one relay: Ada's laptop and Ada's tablet, both connected to relay A, which holds the case;
 //! - two relays, A to B: Ada (relay A) to Ben, connected to relay B, which forwards to A;
@@ -15,7 +16,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::relays::{admin, concerns, free_addr, reconnect, type_word, until_listening, Relay};
+use common::relays::{
+    admin, concerns, free_addr, reconnect, type_word, until_listening, until_shown, Relay,
+};
 use common::{http, register_at, sign_in, Peer, PASSWORD};
 use shared::case::Case;
 use std::time::{Duration, Instant};
@@ -76,27 +79,27 @@ async fn bench() {
     let mut tablet = Peer::connect(&ws(a_addr), &ada_login, ada_login.client("tablet")).await;
     let mut ben = Peer::connect(&ws(b_addr), &ben_login, ben_login.client("ben")).await;
     for p in [&mut tablet, &mut ben] {
-        p.ask(id).await;
+        assert_eq!(p.ask(id).await, shared::sync::Holding::Have);
     }
 
-    let (mut one, mut a_to_b, mut b_to_a) = (Vec::new(), Vec::new(), Vec::new());
+    // Ada's laptop and tablet at relay A, Ben at relay B, all served in turns (until_shown).
+    let mut peers = [ada, tablet, ben];
+    let paths = [(0, 1), (0, 2), (2, 0)];
+    let mut samples: [Vec<Duration>; 3] = Default::default();
     for round in 0..ROUNDS {
         let word = format!("w{round}");
+        let (from, to) = paths[round % 3];
         let typed = Instant::now();
-        let (from, to, samples) = match round % 3 {
-            0 => (&mut ada, &mut tablet, &mut one),
-            1 => (&mut ada, &mut ben, &mut a_to_b),
-            _ => (&mut ben, &mut ada, &mut b_to_a),
-        };
-        type_word(from, &id, &word).await;
-        to.until("the word", |p| concerns(p, &id).contains(&word))
-            .await;
-        samples.push(typed.elapsed());
+        type_word(&mut peers[from], &id, &word).await;
+        until_shown(&mut peers, to, &id, &word).await;
+        samples[round % 3].push(typed.elapsed());
         // Everyone catches up before the next round.
-        for p in [&mut ada, &mut tablet, &mut ben] {
+        for p in peers.iter_mut() {
             p.idle(Duration::from_millis(5)).await;
         }
     }
+    let [mut one, mut a_to_b, mut b_to_a] = samples;
+    let [ada, tablet, ben] = peers;
     println!("\nLive latency, a word typed on one device until another device shows it ({} rounds each):", ROUNDS / 3);
     println!(
         "  {:<40} {:>8} {:>8} {:>8}",

@@ -175,6 +175,7 @@ impl Repos {
         cluster: Option<Cluster>,
     ) -> Result<Repos, StorageError> {
         let peer_id = relay_peer_id(store.pool()).await?;
+        one_storage_id(store.pool()).await?;
         let lobby = Shard::load(&store, &policy, &peer_id, false).await?;
         let repos = Repos {
             inner: Arc::new(Inner {
@@ -446,6 +447,32 @@ async fn relay_peer_id(pool: &sqlx::AnyPool) -> Result<samod::PeerId, sqlx::Erro
     .await?;
     let id = read().await?.unwrap_or(fresh);
     Ok(samod::PeerId::from(id.as_str()))
+}
+
+/// Makes the store's id (which samod tells browsers) before samod would, so that relays
+/// starting together on a new database do not each make one and overwrite each other's.
+async fn one_storage_id(pool: &sqlx::AnyPool) -> Result<(), sqlx::Error> {
+    // A random (version 4) UUID, the form samod makes.
+    let mut b = crate::accounts::random_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(&b[..16]);
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    );
+    sqlx::query(
+        "INSERT INTO documents (key, data) VALUES ('storage-adapter-id', $1)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(id.into_bytes())
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The allocator keeps freed memory for reuse; after unloading cases, hand it back to the

@@ -9,10 +9,41 @@
 mod common;
 
 use automerge::ReadDoc;
-use common::relays::{admin, concerns, free_addr, reconnect, type_word, until_listening, Relay};
+use common::relays::{
+    admin, concerns, free_addr, reconnect, type_word, until_listening, until_shown, Relay,
+};
 use common::{http, register_at, sign_in, Peer, PASSWORD};
 use shared::case::Case;
 use std::time::{Duration, Instant};
+
+/// The peer id and storage id the relay at `addr` answers a `join` with.
+async fn service_ids(
+    addr: std::net::SocketAddr,
+    login: &common::Login,
+) -> (String, Option<String>) {
+    use futures::{SinkExt, StreamExt};
+    use shared::protocol::Message;
+    let mut ws = common::ws_connect(&format!("ws://{addr}/sync"), Some(&login.token))
+        .await
+        .unwrap();
+    let join = Message::Join {
+        sender_id: format!("p{}-probe", login.id),
+        supported_protocol_versions: vec!["1".into()],
+        metadata: None,
+    };
+    ws.send(join.encode().into()).await.unwrap();
+    while let Some(Ok(frame)) = ws.next().await {
+        if let Ok(Message::Peer {
+            sender_id,
+            metadata,
+            ..
+        }) = Message::decode(&frame.into_data())
+        {
+            return (sender_id, metadata.and_then(|m| m.storage_id));
+        }
+    }
+    panic!("no answer to the join");
+}
 
 /// Every change hash in `peer`'s copy of the case is in the database's stored chunks.
 async fn all_stored(url: &str, id: &shared::DocumentId, hashes: &[automerge::ChangeHash]) {
@@ -104,27 +135,25 @@ async fn two_relays_serve_one_case_live_and_one_survives_the_other() {
     .await;
     assert_eq!(ben.ask(id).await, shared::sync::Holding::Have);
     assert_eq!(concerns(&ben, &id), " Started.");
-    // One service: both relays answer with the same peer id, and Ben heard one answer.
+    // One service: both relays answer with the same peer id and storage id (made once,
+    // though they started together on a new database), and Ben heard one answer.
     assert_eq!(ben.peers, 1);
+    let at_a = service_ids(a_addr, &ada_login).await;
+    assert!(at_a.1.is_some());
+    assert_eq!(at_a, service_ids(b_addr, &ben_login).await);
 
     // Live, both ways: each word typed at one relay reaches the device at the other.
     let mut delays = Vec::new();
+    let mut peers = [ada, ben];
     for i in 0..20 {
-        let (from, to) = if i % 2 == 0 {
-            (&mut ada, &mut ben)
-        } else {
-            (&mut ben, &mut ada)
-        };
+        let (from, to) = (i % 2, 1 - i % 2);
         let word = format!("live{i}");
         let typed = Instant::now();
-        type_word(from, &id, &word).await;
-        to.until("the word at the other relay", |p| {
-            concerns(p, &id).contains(&word)
-        })
-        .await;
+        type_word(&mut peers[from], &id, &word).await;
+        until_shown(&mut peers, to, &id, &word).await;
         delays.push(typed.elapsed());
-        from.idle(Duration::from_millis(30)).await;
     }
+    let [mut ada, mut ben] = peers;
     delays.sort();
     println!(
         "two relays: a word typed at one reached the other in {} ms (median), {} ms (slowest of 20)",

@@ -561,7 +561,8 @@ pub async fn ws_connect(
             .headers_mut()
             .insert("cookie", format!("tac_session={t}").parse().unwrap());
     }
-    tokio_tungstenite::connect_async(request)
+    // Nagle off, as browsers do for WebSockets: small frames go out at once.
+    tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map(|(ws, _)| ws)
 }

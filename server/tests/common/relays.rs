@@ -129,3 +129,16 @@ pub async fn reconnect(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Serves every device in turns (0.5 ms each) until `peers[to]` shows `word` in the concerns,
+/// as the app does by always listening: a device answers the relay at once, and the relay
+/// sends it its next change only once it has answered the one before. Panics after 10 s.
+pub async fn until_shown(peers: &mut [Peer], to: usize, id: &shared::DocumentId, word: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !concerns(&peers[to], id).contains(word) {
+        assert!(Instant::now() < deadline, "{word} never arrived");
+        for p in peers.iter_mut() {
+            p.idle(Duration::from_micros(500)).await;
+        }
+    }
+}
