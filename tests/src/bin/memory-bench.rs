@@ -25,17 +25,22 @@ use shared::sync::Holding;
 use shared::DocumentId;
 use std::time::Duration;
 
-/// The process's resident set in KiB.
-fn rss_kib(pid: u32) -> u64 {
+/// A line of the process's /proc status in KiB (`VmRSS:`, `RssAnon:`, `RssFile:`).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|n| n.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The process's resident set in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
 }
 
 struct Reading {
@@ -94,6 +99,15 @@ async fn upload_and_idle(server: &Server, cases: &[Vec<u8>], quiet: Duration) ->
     let loaded = rss_kib(pid);
     tokio::time::sleep(quiet + Duration::from_secs(5)).await;
     let after_quiet = rss_kib(pid);
+    // What stays: the heap (anonymous) or files mapped in (file-backed, e.g. the database's).
+    println!(
+        "  {}: after the quiet period {:.1} MiB = {:.1} MiB anonymous + {:.1} MiB file-backed + {:.1} MiB shared",
+        server.name.split(',').next().unwrap_or(server.name),
+        mib(after_quiet),
+        mib(status_kib(pid, "RssAnon:")),
+        mib(status_kib(pid, "RssFile:")),
+        mib(status_kib(pid, "RssShmem:"))
+    );
     if std::env::var("BENCH_THREADS").is_ok() {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let threads = status
