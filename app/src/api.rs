@@ -438,3 +438,43 @@ pub async fn copy_removed(
 pub async fn device_policy() -> Result<shared::api::DevicePolicy, CallError> {
     get("/api/device-policy").await
 }
+
+/// How long closed cases are kept, and who the records manager is.
+pub async fn records_settings() -> Result<shared::api::RecordsSettings, CallError> {
+    get("/api/records/settings").await
+}
+
+pub async fn set_records_settings(body: &shared::api::RecordsSettings) -> Result<(), CallError> {
+    send("PUT", "/api/records/settings", body).await.map(drop)
+}
+
+/// Closed cases whose retention period has ended (the records manager only).
+pub async fn due_cases() -> Result<Vec<shared::api::DueCase>, CallError> {
+    get("/api/records/due").await
+}
+
+/// The destruction log.
+pub async fn destroyed_cases() -> Result<Vec<shared::api::DestroyedCase>, CallError> {
+    get("/api/records/destroyed").await
+}
+
+pub async fn place_hold(case: &str, reason: &str) -> Result<(), CallError> {
+    let body = shared::api::HoldRequest {
+        reason: reason.to_string(),
+    };
+    send("PUT", &format!("/api/records/{case}/hold"), &body)
+        .await
+        .map(drop)
+}
+
+pub async fn lift_hold(case: &str) -> Result<(), CallError> {
+    call("DELETE", &format!("/api/records/{case}/hold"), None)
+        .await
+        .map(drop)
+}
+
+pub async fn destroy_case(case: &str) -> Result<(), CallError> {
+    call("POST", &format!("/api/records/{case}/destroy"), None)
+        .await
+        .map(drop)
+}

@@ -453,6 +453,19 @@ impl Repo {
             let Ok(id) = departure.case_id.parse::<DocumentId>() else {
                 continue;
             };
+            if departure.destroyed {
+                let name = self.child_name_of(&id);
+                if self
+                    .hand_over(id, RemovedBecause::Destroyed)
+                    .await?
+                    .is_some()
+                {
+                    self.tell(format!(
+                        "The case for {name} has reached the end of the time your organisation keeps records, and your records manager has destroyed it. It has been removed from this device."
+                    ));
+                }
+                continue;
+            }
             if self.hand_over(id, RemovedBecause::Left).await?.is_some() {
                 let name = self.child_name_of(&id);
                 self.tell(format!(
@@ -557,9 +570,17 @@ impl Repo {
             self.0.client.borrow_mut().take_in(&id, stored);
         }
         // The case stays open while its copy travels: whatever is typed meanwhile goes in
-        // another round, and the case is dropped only once nothing new was made.
+        // another round, and the case is dropped only once nothing new was made. A case
+        // destroyed under the records policy takes nothing more: it simply goes.
         let mut handed_over = None;
+        if because == RemovedBecause::Destroyed {
+            self.0.client.borrow_mut().forget(&id);
+            handed_over = Some(0);
+        }
         for _ in 0..5 {
+            if handed_over.is_some() {
+                break;
+            }
             let Some((copy, heads)) = self.0.client.borrow_mut().document_mut(&id).map(|d| {
                 // Saving commits anything still being typed, so it goes too.
                 let copy = d.save();
@@ -613,7 +634,7 @@ impl Repo {
         }
         self.0.cases.update(|c| c.retain(|c| c.id != id));
         self.0.registered.borrow_mut().remove(&id);
-        if because == RemovedBecause::Left {
+        if because != RemovedBecause::Closed {
             self.0.roles.update(|r| {
                 r.remove(&id);
             });

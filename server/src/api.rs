@@ -143,6 +143,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::subject_access::router())
         .merge(crate::case_views::router())
         .merge(crate::departure::router())
+        .merge(crate::records::router())
         .merge(crate::organisation_sign_in::router())
         .merge(crate::second_factor::router())
         .route("/{*rest}", any(|| async { ApiError::not_found("page") }))

@@ -365,6 +365,11 @@ impl Cluster {
         Ok((status, response.bytes().await?.to_vec()))
     }
 
+    /// Tells the other relays that a case was destroyed: their stores never write it again.
+    pub async fn tell_destroyed(&self, case: &str) {
+        let _ = self.tell().send(ACCESS_CHANNEL, &format!("x|{case}")).await;
+    }
+
     /// Tells the other relays about a change to what they keep in memory.
     pub fn tell(&self) -> Tell {
         Tell {
@@ -445,6 +450,11 @@ impl Cluster {
         });
         Ok(())
     }
+}
+
+/// The case a note about a destroyed case names (`x|<case>`, see [`Cluster::tell_destroyed`]).
+pub fn destroyed_case(said: &str) -> Option<&str> {
+    said.strip_prefix("x|")
 }
 
 /// Says something to the other relays sharing the database (PostgreSQL `NOTIFY`).

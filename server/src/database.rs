@@ -227,6 +227,9 @@ pub async fn connect(url: &str) -> Result<AnyConnection, sqlx::Error> {
 async fn prepare(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), sqlx::Error> {
     if dialect == Dialect::Sqlite {
         conn.execute("PRAGMA synchronous = FULL").await?;
+        // Deleted rows are overwritten, not left in free pages: a destroyed case must not
+        // linger in the file (see crate::records).
+        conn.execute("PRAGMA secure_delete = ON").await?;
     }
     Ok(())
 }

@@ -48,8 +48,10 @@ async fn departures(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
 ) -> ApiResult<Json<Vec<Departure>>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT case_id, left_at FROM departures WHERE professional_id = $1 ORDER BY left_at",
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT d.case_id, d.left_at,
+                (SELECT COUNT(*) FROM disposals x WHERE x.case_id = d.case_id)
+         FROM departures d WHERE d.professional_id = $1 ORDER BY d.left_at",
     )
     .bind(me.professional.id)
     .fetch_all(&state.db)
@@ -57,8 +59,12 @@ async fn departures(
     // A member again (memory is the first to know): not a departure.
     Ok(Json(
         rows.into_iter()
-            .filter(|(case, _)| state.access.role(case, me.professional.id).is_none())
-            .map(|(case_id, left_at)| Departure { case_id, left_at })
+            .filter(|(case, _, _)| state.access.role(case, me.professional.id).is_none())
+            .map(|(case_id, left_at, destroyed)| Departure {
+                case_id,
+                left_at,
+                destroyed: destroyed > 0,
+            })
             .collect(),
     ))
 }
@@ -92,6 +98,9 @@ async fn final_edits(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let case = api::case_id(&id)?;
+    if crate::records::is_destroyed(&state.db, &case).await? {
+        return Err(crate::records::gone());
+    }
     // Another relay works on the case: it takes them, as if the device had asked it.
     let owner = match state.repos.place_of(&case).await {
         Place::Here => None,
@@ -219,6 +228,10 @@ async fn copy_removed(
     let allowed = match body.because {
         RemovedBecause::Left => has_left(&state, &case, me_id).await?,
         RemovedBecause::Closed => state.access.role(&case, me_id).is_some(),
+        RemovedBecause::Destroyed => {
+            has_left(&state, &case, me_id).await?
+                && crate::records::is_destroyed(&state.db, &case).await?
+        }
     };
     if !allowed {
         return Err(ApiError::not_found("case"));

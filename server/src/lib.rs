@@ -13,6 +13,7 @@
 //! - [`consent`]: invitations need the family's consent; withdrawal removes access,
 //! - [`departure`]: leaving a team: final edits taken, the case removed from the person's devices,
 //! - [`audit`]: who did what to which case, by id only,
+//! - [`records`]: how long closed cases are kept, legal holds, destruction,
 //! - [`case_views`]: who opened which case on a device, reported when online,
 //! - [`journal`]: who brought each change of a case, and when; writing as someone else is refused,
 //! - [`untrusted`]: others' Automerge bytes checked in worker processes,
@@ -38,6 +39,7 @@ pub mod oidc;
 pub mod organisation_sign_in;
 pub mod pdf;
 pub mod proxy;
+pub mod records;
 pub mod repos;
 pub mod routes;
 pub mod second_factor;
@@ -112,10 +114,13 @@ pub async fn build(
                 cluster::Cluster::join(&config.database_url, me.clone(), db.clone()).await?;
             access.tell_relays(cluster.tell());
             sessions.tell_relays_with(cluster.tell());
-            let (a, s) = (access.clone(), sessions.clone());
+            let (a, s, store_) = (access.clone(), sessions.clone(), store.clone());
             cluster
                 .listen(&config.database_url, move |channel, said| match channel {
-                    cluster::ACCESS_CHANNEL => a.heard(said),
+                    cluster::ACCESS_CHANNEL => match said.and_then(cluster::destroyed_case) {
+                        Some(case) => store_.destroyed(case),
+                        None => a.heard(said),
+                    },
                     _ => s.heard(),
                 })
                 .await?;

@@ -349,6 +349,11 @@ impl Repos {
         self.inner.lobby.acceptor.accept(transport).map(|_| ())
     }
 
+    /// A case was destroyed: its store never writes or reads it again ([`crate::records`]).
+    pub fn destroyed(&self, case_id: &str) {
+        self.inner.store.destroyed(case_id);
+    }
+
     /// The relay's peer id, the same in every shard.
     pub fn peer_id(&self) -> samod::PeerId {
         self.inner.peer_id.clone()

@@ -56,6 +56,9 @@ pub struct SqlStorage {
     /// own that end when they unload (see [`crate::repos`]), and a database connection opened
     /// on one of those would die with it.
     main: tokio::runtime::Handle,
+    /// Cases destroyed under the records policy ([`crate::records`]): nothing of them is
+    /// written or read again, whatever samod still holds in memory.
+    destroyed: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
 }
 
 /// The database and the writes it has refused so far.
@@ -89,6 +92,11 @@ impl SqlStorage {
             held: Arc::default(),
             durable: Default::default(),
         };
+        let destroyed = sqlx::query_scalar::<_, String>("SELECT case_id FROM disposals")
+            .fetch_all(&db.pool)
+            .await?
+            .into_iter()
+            .collect();
         let (writes, queue) = mpsc::unbounded_channel();
         tokio::spawn(db.clone().run_writer(queue));
         Ok(Self {
@@ -96,6 +104,7 @@ impl SqlStorage {
             writes,
             checker: crate::untrusted::Checker::new(None),
             main: tokio::runtime::Handle::current(),
+            destroyed: Arc::new(std::sync::RwLock::new(destroyed)),
         })
     }
 
@@ -134,6 +143,23 @@ impl SqlStorage {
         let mut now = self.db.lock_held();
         now.drain(..held.len());
         now.is_empty()
+    }
+
+    /// From now on nothing of this case is written or read (see [`crate::records`]).
+    pub fn destroyed(&self, case_id: &str) {
+        self.destroyed
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(case_id.to_string());
+    }
+
+    /// Whether a key belongs to a destroyed case.
+    fn of_destroyed(&self, key: &str) -> bool {
+        let case = key.split('/').next().unwrap_or(key);
+        self.destroyed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(case)
     }
 
     /// How many writes are waiting for the database.
@@ -411,6 +437,9 @@ fn parse_key(flat: &str) -> Option<StorageKey> {
 impl samod::storage::Storage for SqlStorage {
     async fn load(&self, key: StorageKey) -> Option<Vec<u8>> {
         let k = flat(&key);
+        if self.of_destroyed(&k) {
+            return None;
+        }
         if let Some(held) = self.db.held_value(&k) {
             return held;
         }
@@ -429,6 +458,9 @@ impl samod::storage::Storage for SqlStorage {
 
     async fn load_range(&self, prefix: StorageKey) -> HashMap<StorageKey, Vec<u8>> {
         let p = flat(&prefix);
+        if self.of_destroyed(&p) {
+            return HashMap::new();
+        }
         // Keys under `a/b` are exactly those in ["a/b/", "a/b0"): '0' follows '/' in ASCII.
         let (lo, hi) = (format!("{p}/"), format!("{p}0"));
         let (db, range) = (self.db.clone(), (p.clone(), lo.clone(), hi.clone()));
@@ -480,7 +512,13 @@ impl samod::storage::Storage for SqlStorage {
     }
 
     async fn put(&self, key: StorageKey, data: Vec<u8>) {
-        self.write(Held::Put(flat(&key), data)).await;
+        let k = flat(&key);
+        if self.of_destroyed(&k) {
+            // samod may still hold a destroyed case in memory until its shard unloads.
+            tracing::info!(key = %k, "not writing part of a destroyed case");
+            return;
+        }
+        self.write(Held::Put(k, data)).await;
     }
 
     async fn delete(&self, key: StorageKey) {

@@ -356,6 +356,10 @@ pub struct Departure {
     pub case_id: String,
     /// Unix seconds.
     pub left_at: i64,
+    /// The case was destroyed under the records policy: its copy goes without handing
+    /// anything over (the relay takes nothing more of it).
+    #[serde(default)]
+    pub destroyed: bool,
 }
 
 /// `POST /api/cases/:id/final-edits`: what the relay took from a device's copy.
@@ -385,6 +389,8 @@ pub enum RemovedBecause {
     Left,
     /// The case closed longer ago than the council keeps cases on devices.
     Closed,
+    /// The case was destroyed under the council's records policy.
+    Destroyed,
 }
 
 impl RemovedBecause {
@@ -392,8 +398,67 @@ impl RemovedBecause {
         match self {
             RemovedBecause::Left => "left",
             RemovedBecause::Closed => "closed",
+            RemovedBecause::Destroyed => "destroyed",
         }
     }
+}
+
+/// `GET /api/records/settings` (anyone signed in) and `PUT` (system administrators): how long
+/// closed cases are kept, and who approves their destruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsSettings {
+    pub rule: crate::record::retention::RetentionRule,
+    /// The named records manager, who alone approves destruction and places legal holds.
+    pub records_manager_id: Option<i64>,
+    /// Their name (answers only).
+    #[serde(default)]
+    pub records_manager_name: Option<String>,
+    /// Whether the caller is the records manager (answers only).
+    #[serde(default)]
+    pub you_manage: bool,
+}
+
+/// A legal hold on a case: it is not destroyed while the hold stands (an inquiry, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHold {
+    pub reason: String,
+    pub placed_by: String,
+    /// Unix seconds.
+    pub placed_at: i64,
+}
+
+/// `PUT /api/records/:id/hold`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRequest {
+    pub reason: String,
+}
+
+/// `GET /api/records/due`: a closed case whose retention period has ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueCase {
+    pub case_id: String,
+    pub child_name: String,
+    /// `YYYY-MM-DD`: the day it became due.
+    pub due: String,
+    pub hold: Option<LegalHold>,
+}
+
+/// `GET /api/records/destroyed`: the destruction log, with who has not yet confirmed that
+/// their devices removed their copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestroyedCase {
+    pub case_id: String,
+    /// The rule it was kept under, in words.
+    pub rule: String,
+    /// `YYYY-MM-DD`.
+    pub due: String,
+    pub approved_by: String,
+    /// Unix seconds.
+    pub destroyed_at: i64,
+    /// Devices that have confirmed their copy is gone.
+    pub devices_confirmed: usize,
+    /// People on the team when it was destroyed none of whose devices has confirmed yet.
+    pub waiting_for: Vec<String>,
 }
 
 /// `GET /api/device-policy`: how the council wants devices to treat cases.

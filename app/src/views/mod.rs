@@ -11,6 +11,7 @@ mod meeting;
 mod organisation_sign_in;
 mod owner;
 mod presence;
+mod records;
 mod referral;
 mod sections;
 mod sign_in;
@@ -93,6 +94,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/") view=caseload::Caseload/>
             <Route path=path!("/sign-in") view=|| view! { <Redirect path="/"/> }/>
             <Route path=path!("/admin") view=admin::Admin/>
+            <Route path=path!("/records") view=records::Records/>
             <Route path=path!("/case/:id") view=case_view::CaseView/>
             <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
             <Route path=path!("/case/:id/meeting/:meeting") view=case_view::CaseView/>
@@ -134,6 +136,16 @@ fn Header() -> impl IntoView {
         }
     };
     let me = move || account.and_then(|a| a.get().me().cloned());
+    // The records manager may be anyone: the relay says whether it is this person.
+    let manages_records = LocalResource::new(move || {
+        let signed_in = me().is_some();
+        async move {
+            signed_in
+                && crate::api::records_settings()
+                    .await
+                    .is_ok_and(|s| s.you_manage)
+        }
+    });
     view! {
         <header class="govuk-header" role="banner">
             <div class="govuk-header__container govuk-width-container app-header">
@@ -149,6 +161,11 @@ fn Header() -> impl IntoView {
                                 {admin.then(|| view! {
                                     <li class="govuk-header__navigation-item">
                                         <a class="govuk-header__link" href="/admin">"Manage accounts"</a>
+                                    </li>
+                                })}
+                                {move || (me.role == shared::api::Role::SystemAdmin || manages_records.get() == Some(true)).then(|| view! {
+                                    <li class="govuk-header__navigation-item">
+                                        <a class="govuk-header__link" href="/records">"Records"</a>
                                     </li>
                                 })}
                                 <li class="govuk-header__navigation-item">

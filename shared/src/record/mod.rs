@@ -51,6 +51,7 @@ pub mod lead;
 pub mod meetings;
 pub mod migrate;
 pub mod plan;
+pub mod retention;
 pub mod step;
 pub mod validation;
 

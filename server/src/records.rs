@@ -1,0 +1,494 @@
+//! Retention and disposal: how long closed cases are kept ([`RetentionRule`], set by a system
+//! administrator), legal holds, and destruction approved by the named records manager.
+//!
+//! Destroying a case: its tombstone and the destruction log entry are written (`disposals`:
+//! ids, rule, dates, approver; no content); everyone on its team leaves it, so each of their
+//! devices removes its copy at next contact (without handing anything over) and says so
+//! ([`crate::departure`]); every stored part of it is deleted, and the store refuses to write
+//! or read it again, whatever samod still holds in memory until its shard unloads. Audit rows
+//! that name the case hold ids only, and stay. The id is never taken again: registering it is
+//! refused (its `cases` row stays, with nobody on the team), sync is refused to everyone, and
+//! a device that comes back with a full copy is told the case is gone.
+//!
+//! SQLite deletes with `secure_delete` on, so deleted content is overwritten, and the
+//! write-ahead log is emptied afterwards. PostgreSQL keeps deleted rows' bytes in its files
+//! until they are reused or vacuumed: the relay runs `VACUUM documents` after each destruction.
+
+use crate::api::{self, ApiError, ApiResult, Body, Path};
+use crate::audit::Event;
+use crate::auth::{ClientAddr, SignedIn};
+use crate::database::Dialect;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use shared::api::{
+    DestroyedCase, DueCase, HoldRequest, LegalHold, RecordsSettings, Role as AccountRole,
+};
+use shared::record::dates::{uk_day, Day};
+use shared::record::retention::{disposal_due, Due, RetentionRule};
+use shared::record::CaseRecord;
+use sqlx::AnyPool;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records/settings", get(settings).put(set_settings))
+        .route("/records/due", get(due))
+        .route("/records/destroyed", get(destroyed))
+        .route("/records/{id}/hold", put(hold).delete(lift_hold))
+        .route("/records/{id}/destroy", post(destroy))
+}
+
+/// The longest reason for a legal hold.
+const MAX_REASON: usize = 500;
+
+/// Whether a case has been destroyed.
+pub async fn is_destroyed(db: &AnyPool, case: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM disposals WHERE case_id = $1")
+        .bind(case)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The answer to anything sent for a destroyed case.
+pub fn gone() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "This case was destroyed under your organisation's records policy, so nothing more can \
+         be added to it.",
+    )
+}
+
+async fn setting(db: &AnyPool, name: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}
+
+async fn put_setting(db: &AnyPool, name: &str, value: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The deployment's rule (the default until a system administrator sets one).
+async fn rule(db: &AnyPool) -> Result<RetentionRule, sqlx::Error> {
+    Ok(setting(db, "retention_rule")
+        .await?
+        .and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or_default())
+}
+
+async fn manager(db: &AnyPool) -> Result<Option<i64>, sqlx::Error> {
+    Ok(setting(db, "records_manager")
+        .await?
+        .and_then(|v| v.parse().ok()))
+}
+
+async fn must_manage(state: &AppState, me: i64) -> ApiResult<()> {
+    if manager(&state.db).await? == Some(me) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only your organisation's records manager can do this.",
+        ))
+    }
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<RecordsSettings>> {
+    let manager = manager(&state.db).await?;
+    let name = match manager {
+        Some(id) => {
+            sqlx::query_scalar::<_, String>("SELECT name FROM professionals WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    Ok(Json(RecordsSettings {
+        rule: rule(&state.db).await?,
+        records_manager_id: manager,
+        records_manager_name: name,
+        you_manage: manager == Some(me.professional.id),
+    }))
+}
+
+async fn set_settings(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Body(new): Body<RecordsSettings>,
+) -> ApiResult<StatusCode> {
+    if me.professional.role != AccountRole::SystemAdmin {
+        return Err(ApiError::forbidden(
+            "Only a system administrator can set how long records are kept.",
+        ));
+    }
+    if !new.rule.is_valid() {
+        return Err(ApiError::bad_request(
+            "Enter a number of years between 1 and 100.",
+        ));
+    }
+    if let Some(id) = new.records_manager_id {
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM professionals WHERE id = $1 AND active = 1")
+                .bind(id)
+                .fetch_optional(&state.db)
+                .await?;
+        if active.is_none() {
+            return Err(ApiError::bad_request(
+                "Choose a records manager from the people who can sign in.",
+            ));
+        }
+    }
+    let rule_json = serde_json::to_string(&new.rule).unwrap_or_default();
+    put_setting(&state.db, "retention_rule", &rule_json).await?;
+    put_setting(
+        &state.db,
+        "records_manager",
+        &new.records_manager_id
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+    )
+    .await?;
+    let mut event = Event::new("records_settings_changed", "success")
+        .actor(me.professional.id)
+        .client(client);
+    if let Some(id) = new.records_manager_id {
+        event = event.professional(id);
+    }
+    state.audit.record(event).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A case's child's name and when it is due under `rule`, from the relay's copy; `None` if
+/// the relay holds no readable copy.
+async fn due_of(
+    state: &AppState,
+    case: &str,
+    rule: RetentionRule,
+    last_change: Option<Day>,
+) -> Option<(String, Due)> {
+    let record = crate::journal::read_case(&state.repos, &state.db, case, |doc| {
+        CaseRecord::from_document(doc).ok()
+    })
+    .await??;
+    let name = record
+        .family
+        .people
+        .iter()
+        .find(|p| p.is_child_of_case())
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    Some((name, disposal_due(&record, rule, last_change)))
+}
+
+async fn holds(state: &AppState) -> ApiResult<std::collections::HashMap<String, LegalHold>> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT h.case_id, h.reason, p.name, h.placed_at FROM legal_holds h
+         JOIN professionals p ON p.id = h.placed_by",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(case, reason, placed_by, placed_at)| {
+            (
+                case,
+                LegalHold {
+                    reason,
+                    placed_by,
+                    placed_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Closed cases whose retention period has ended, held or not.
+async fn due(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+) -> ApiResult<Json<Vec<DueCase>>> {
+    must_manage(&state, me.professional.id).await?;
+    let rule = rule(&state.db).await?;
+    let cases: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM cases WHERE id NOT IN (SELECT case_id FROM disposals) ORDER BY id",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let last = state
+        .journal
+        .last_changes(cases.iter().map(String::as_str))
+        .await?;
+    let mut holds = holds(&state).await?;
+    let today = uk_day(crate::accounts::now_ms());
+    let mut out = Vec::new();
+    for case in cases {
+        let last_change = last.get(&case).map(|ms| uk_day(*ms));
+        let Some((child_name, Due::On(day))) = due_of(&state, &case, rule, last_change).await
+        else {
+            continue;
+        };
+        if day <= today {
+            out.push(DueCase {
+                hold: holds.remove(&case),
+                case_id: case,
+                child_name,
+                due: day.iso(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.due.cmp(&b.due));
+    // The list names children: who looked at it is on record.
+    state
+        .audit
+        .record(
+            Event::new("records_due_listed", "success")
+                .actor(me.professional.id)
+                .client(client),
+        )
+        .await;
+    Ok(Json(out))
+}
+
+async fn registered_case(state: &AppState, id: &str) -> ApiResult<String> {
+    let case = api::case_id(id)?;
+    if !state.access.is_registered(&case) {
+        return Err(ApiError::not_found("case"));
+    }
+    if is_destroyed(&state.db, &case).await? {
+        return Err(gone());
+    }
+    Ok(case)
+}
+
+async fn hold(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+    Body(body): Body<HoldRequest>,
+) -> ApiResult<StatusCode> {
+    must_manage(&state, me.professional.id).await?;
+    let case = registered_case(&state, &id).await?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(ApiError::bad_request(&format!(
+            "Say why the case must be kept, in {MAX_REASON} characters or fewer."
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO legal_holds (case_id, reason, placed_by, placed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (case_id) DO UPDATE SET reason = excluded.reason,
+             placed_by = excluded.placed_by, placed_at = excluded.placed_at",
+    )
+    .bind(&case)
+    .bind(reason)
+    .bind(me.professional.id)
+    .bind(crate::accounts::now())
+    .execute(&state.db)
+    .await?;
+    state
+        .audit
+        .record(
+            Event::new("legal_hold_placed", "success")
+                .actor(me.professional.id)
+                .case(&case)
+                .client(client),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn lift_hold(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    must_manage(&state, me.professional.id).await?;
+    let case = registered_case(&state, &id).await?;
+    let lifted = sqlx::query("DELETE FROM legal_holds WHERE case_id = $1")
+        .bind(&case)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    if lifted > 0 {
+        state
+            .audit
+            .record(
+                Event::new("legal_hold_lifted", "success")
+                    .actor(me.professional.id)
+                    .case(&case)
+                    .client(client),
+            )
+            .await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The records manager approves destroying a case that is due and not held.
+async fn destroy(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    ClientAddr(client): ClientAddr,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    must_manage(&state, me.professional.id).await?;
+    let case = registered_case(&state, &id).await?;
+    let refused = |outcome: &'static str| {
+        Event::new("case_destroyed", outcome)
+            .actor(me.professional.id)
+            .case(&case)
+            .client(client)
+    };
+    if holds(&state).await?.contains_key(&case) {
+        state.audit.record(refused("refused_legal_hold")).await;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "This case is under a legal hold, so it cannot be destroyed. Lift the hold first.",
+        ));
+    }
+    let rule = rule(&state.db).await?;
+    let last = state.journal.last_changes([case.as_str()]).await?;
+    let last_change = last.get(&case).map(|ms| uk_day(*ms));
+    let today = uk_day(crate::accounts::now_ms());
+    let day =
+        match due_of(&state, &case, rule, last_change).await {
+            Some((_, Due::On(day))) if day <= today => day,
+            Some((_, Due::On(day))) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "This case is kept until {}, so it cannot be destroyed yet.",
+                        day.in_words()
+                    ),
+                ))
+            }
+            Some((_, Due::NotYet(why))) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("This case cannot be destroyed: {why}."),
+                ))
+            }
+            None => return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "The server cannot read this case just now, so it cannot be destroyed. Try again \
+                 later.",
+            )),
+        };
+    // The tombstone first: from here the id is never taken again.
+    let written = sqlx::query(
+        "INSERT INTO disposals (case_id, rule, due, approved_by, disposed_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING",
+    )
+    .bind(&case)
+    .bind(rule.in_words())
+    .bind(day.iso())
+    .bind(me.professional.id)
+    .bind(crate::accounts::now())
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if written == 0 {
+        return Err(gone());
+    }
+    state.repos.destroyed(&case);
+    if let Some(cluster) = &state.cluster {
+        cluster.tell_destroyed(&case).await;
+    }
+    // Everyone leaves the team: their devices remove their copies at next contact.
+    let members: Vec<i64> = state
+        .access
+        .members(&case)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    state.access.remove_all(&case, &members).await?;
+    erase(&state.db, &case).await?;
+    state.audit.record(refused("success")).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes every stored part of a case, and what the database keeps of deleted rows where it
+/// can (see the module's note).
+async fn erase(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)")
+        .bind(case)
+        .bind(format!("{case}/"))
+        .bind(format!("{case}0"))
+        .execute(db)
+        .await?;
+    match Dialect::of(db) {
+        Dialect::Sqlite => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(db)
+                .await?;
+        }
+        Dialect::Postgres => {
+            sqlx::query("VACUUM documents").execute(db).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The destruction log, with the people whose devices have not yet confirmed.
+async fn destroyed(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<Vec<DestroyedCase>>> {
+    if me.professional.role != AccountRole::SystemAdmin {
+        must_manage(&state, me.professional.id).await?;
+    }
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT d.case_id, d.rule, d.due, p.name, d.disposed_at FROM disposals d
+         JOIN professionals p ON p.id = d.approved_by ORDER BY d.disposed_at DESC",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (case_id, rule, due, approved_by, destroyed_at) in rows {
+        let devices_confirmed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM device_copies_removed WHERE case_id = $1 AND because = 'destroyed'",
+        )
+        .bind(&case_id)
+        .fetch_one(&state.db)
+        .await?;
+        let waiting_for: Vec<String> = sqlx::query_scalar(
+            "SELECT p.name FROM departures d JOIN professionals p ON p.id = d.professional_id
+             WHERE d.case_id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM device_copies_removed r
+                 WHERE r.case_id = d.case_id AND r.professional_id = d.professional_id
+                   AND r.because = 'destroyed')
+             ORDER BY p.name",
+        )
+        .bind(&case_id)
+        .fetch_all(&state.db)
+        .await?;
+        out.push(DestroyedCase {
+            case_id,
+            rule,
+            due,
+            approved_by,
+            destroyed_at,
+            devices_confirmed: devices_confirmed.max(0) as usize,
+            waiting_for,
+        });
+    }
+    Ok(Json(out))
+}

@@ -1,0 +1,267 @@
+//! Retention and disposal end to end on the relay: a closed case past its retention period is
+//! listed for the records manager, a legal hold blocks destroying it, destroying it removes
+//! its content from the database (the SQLite file and its log no longer hold a phrase from
+//! it), and a device that was offline meanwhile comes back with the whole case and cannot
+//! bring it back.
+
+mod common;
+
+use common::{http, professional, sign_in, Peer, TestRelay};
+use shared::record::CaseRecord;
+
+/// A phrase found nowhere else, to look for in the database file.
+const PHRASE: &str = "Zebracorn-harbour-4471";
+
+fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["tac-planner.db", "tac-planner.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn holds_phrase(bytes: &[u8]) -> bool {
+    bytes.windows(PHRASE.len()).any(|w| w == PHRASE.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path()).await;
+    let addr = relay.addr;
+    professional(
+        &relay,
+        "Council",
+        "Sam Admin",
+        "sam@council.test",
+        "system_admin",
+    )
+    .await;
+    professional(
+        &relay,
+        "Council",
+        "Lee Lead",
+        "lee@council.test",
+        "practitioner",
+    )
+    .await;
+    let bea_id = professional(
+        &relay,
+        "Council",
+        "Bea Brown",
+        "bea@council.test",
+        "practitioner",
+    )
+    .await;
+    let rita = professional(
+        &relay,
+        "Council",
+        "Rita Records",
+        "rita@council.test",
+        "practitioner",
+    )
+    .await;
+    let lee = sign_in(addr, "lee@council.test", common::PASSWORD).await;
+    let bea = sign_in(addr, "bea@council.test", common::PASSWORD).await;
+
+    // A case closed in 2000 about a child born in 1970: long past 25 years from birth.
+    let mut record = CaseRecord::new("Jo Old");
+    record.family.people[0].date_of_birth = "1970-01-01".into();
+    record.closure.date = "2000-01-01".into();
+    record.worried_about = autosurgeon::Text::with_value(format!("Seen by {PHRASE} on the visit."));
+    let mut lead = Peer::connect(&relay.ws_url(), &lee, lee.client("lee")).await;
+    let (id, effects) = lead.client.create(record.into_document().unwrap());
+    assert_eq!(common::register(&relay, &lee, &id).await, 201);
+    lead.run(effects).await;
+    lead.until("the case stored", |p| p.client.unsent_changes(&id) == 0)
+        .await;
+    let added = http(
+        addr,
+        "POST",
+        &format!("/api/cases/{id}/members"),
+        Some(&lee.token),
+        Some(&serde_json::json!({ "professional_id": bea_id })),
+    )
+    .await;
+    assert_eq!(added.status, 201);
+    // Bea has the whole case on her device, then goes offline.
+    let mut bea_device = Peer::connect(&relay.ws_url(), &bea, bea.client("bea")).await;
+    assert_eq!(bea_device.ask(id).await, shared::sync::Holding::Have);
+    let bea_client = bea_device.client;
+    let on_sqlite = !common::on_postgres();
+    if on_sqlite {
+        assert!(
+            holds_phrase(&db_bytes(dir.path())),
+            "the phrase should be in the database before (else this test proves nothing)"
+        );
+    }
+
+    // The system administrator names the records manager; only she sees what is due.
+    let sam = sign_in(addr, "sam@council.test", common::PASSWORD).await;
+    let set = http(
+        addr,
+        "PUT",
+        "/api/records/settings",
+        Some(&sam.token),
+        Some(&serde_json::json!({
+            "rule": { "kind": "after_birth", "years": 25 },
+            "records_manager_id": rita,
+        })),
+    )
+    .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    let not_manager = http(addr, "GET", "/api/records/due", Some(&lee.token), None).await;
+    assert_eq!(not_manager.status, 403);
+    let rita_login = sign_in(addr, "rita@council.test", common::PASSWORD).await;
+    let due = http(
+        addr,
+        "GET",
+        "/api/records/due",
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    assert_eq!(due.status, 200);
+    let listed = due.json();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == id.to_string())
+        .expect("the case is due");
+    assert_eq!(row["child_name"], "Jo Old");
+    assert_eq!(row["due"], "2000-01-01");
+
+    // A legal hold stops it; lifted, the case can go.
+    let path = |what: &str| format!("/api/records/{id}/{what}");
+    let hold = http(
+        addr,
+        "PUT",
+        &path("hold"),
+        Some(&rita_login.token),
+        Some(&serde_json::json!({ "reason": "Inquiry 2026/14" })),
+    )
+    .await;
+    assert_eq!(hold.status, 204);
+    let refused = http(
+        addr,
+        "POST",
+        &path("destroy"),
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let by_lead = http(addr, "POST", &path("destroy"), Some(&lee.token), None).await;
+    assert_eq!(by_lead.status, 403);
+    let lifted = http(addr, "DELETE", &path("hold"), Some(&rita_login.token), None).await;
+    assert_eq!(lifted.status, 204);
+    let destroyed = http(
+        addr,
+        "POST",
+        &path("destroy"),
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    assert_eq!(destroyed.status, 204, "{}", destroyed.body);
+    let again = http(
+        addr,
+        "POST",
+        &path("destroy"),
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 410);
+
+    // Nothing of it is stored, and (SQLite) no trace of its words in the file or its log.
+    let rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE key >= $1 AND key < $2")
+            .bind(format!("{id}/"))
+            .bind(format!("{id}0"))
+            .fetch_one(&relay.state.db)
+            .await
+            .unwrap();
+    assert_eq!(rows, 0);
+    if on_sqlite {
+        assert!(
+            !holds_phrase(&db_bytes(dir.path())),
+            "the case's words are still in the file"
+        );
+    }
+
+    // Bea's device comes back online with the whole case: nothing of it is taken.
+    let mut bea_device = Peer::connect(&relay.ws_url(), &bea, bea_client).await;
+    bea_device.flush(&id).await;
+    bea_device.idle(std::time::Duration::from_millis(500)).await;
+    let copy = bea_device.client.document_mut(&id).unwrap().save();
+    let (final_edits, _, _) = common::http_raw(
+        addr,
+        "POST",
+        &format!("/api/cases/{id}/final-edits"),
+        &bea.token,
+        "application/octet-stream",
+        &copy,
+    )
+    .await;
+    assert_eq!(final_edits, 410);
+    let register = common::register(&relay, &bea, &id).await;
+    assert_ne!(register, 201);
+    let rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE key >= $1 AND key < $2")
+            .bind(format!("{id}/"))
+            .bind(format!("{id}0"))
+            .fetch_one(&relay.state.db)
+            .await
+            .unwrap();
+    assert_eq!(rows, 0, "a device brought the destroyed case back");
+    let mut fresh = Peer::connect(&relay.ws_url(), &lee, lee.client("lee-new")).await;
+    assert_eq!(fresh.ask(id).await, shared::sync::Holding::Unavailable);
+
+    // Her device is told it was destroyed, removes it and says so; the log shows who is left.
+    let departures = http(addr, "GET", "/api/departures", Some(&bea.token), None).await;
+    let listed = departures.json();
+    let gone = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["case_id"] == id.to_string())
+        .expect("a departure");
+    assert_eq!(gone["destroyed"], true);
+    let removed = http(
+        addr,
+        "POST",
+        &format!("/api/cases/{id}/device-copy-removed"),
+        Some(&bea.token),
+        Some(&serde_json::json!({ "device": "bea-laptop", "because": "destroyed" })),
+    )
+    .await;
+    assert_eq!(removed.status, 204);
+    let log = http(
+        addr,
+        "GET",
+        "/api/records/destroyed",
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    let log = log.json();
+    let entry = &log[0];
+    assert_eq!(entry["case_id"], id.to_string());
+    assert_eq!(entry["approved_by"], "Rita Records");
+    assert_eq!(entry["devices_confirmed"], 1);
+    assert_eq!(entry["waiting_for"], serde_json::json!(["Lee Lead"]));
+
+    // The audit names the case by id only.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit WHERE event = 'case_destroyed' AND outcome = 'success' AND case_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+}
