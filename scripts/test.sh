@@ -42,7 +42,7 @@ for line in sys.stdin:
         print(m["executable"])' "$1" "${2:-server}"
 }
 for t in storage access relay authorship security shards documents subject_access departure \
-    case_views interop unload organisation_sign_in; do
+    case_views interop unload organisation_sign_in records; do
   bin="$(server_test "$t")"
   [ -x "$bin" ] || { echo "no test program for $t"; exit 1; }
   (cd server && "$bin" -q)
