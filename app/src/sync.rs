@@ -558,16 +558,20 @@ impl Repo {
             .cases
             .with_untracked(|c| c.iter().any(|c| c.id == id))
             || self.0.client.borrow().holds(&id);
+        let destroyed = because == RemovedBecause::Destroyed;
+        // A destroyed case goes whatever state its copy is in: nothing of it is handed over.
         if !on_device
             || self.0.wiped.get()
-            || self.0.refused_handover.borrow().contains(&id)
-            || self.open(id).await.is_err()
+            || (!destroyed
+                && (self.0.refused_handover.borrow().contains(&id) || self.open(id).await.is_err()))
         {
             return Ok(None);
         }
         // What another tab stored and this one has not seen goes too.
-        if let Ok(stored) = self.0.store.load_document(&id).await {
-            self.0.client.borrow_mut().take_in(&id, stored);
+        if !destroyed {
+            if let Ok(stored) = self.0.store.load_document(&id).await {
+                self.0.client.borrow_mut().take_in(&id, stored);
+            }
         }
         // The case stays open while its copy travels: whatever is typed meanwhile goes in
         // another round, and the case is dropped only once nothing new was made. A case

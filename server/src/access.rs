@@ -356,7 +356,9 @@ impl Access {
         let mut tx = self.pool.begin().await?;
         let added = sqlx::query(
             "INSERT INTO case_members (case_id, professional_id, role, added_by, added_at)
-             VALUES ($1, $2, 'member', $3, $4) ON CONFLICT(case_id, professional_id) DO NOTHING",
+             SELECT $1, $2, 'member', $3, $4
+             WHERE NOT EXISTS (SELECT 1 FROM disposals WHERE case_id = $1)
+             ON CONFLICT(case_id, professional_id) DO NOTHING",
         )
         .bind(case_id)
         .bind(professional_id)

@@ -529,6 +529,9 @@ async fn add_member(
     Body(body): Body<Invite>,
 ) -> ApiResult<Response> {
     let id = case_id(&id)?;
+    if crate::records::is_destroyed(&state.db, &id).await? {
+        return Err(crate::records::gone());
+    }
     if role_on(&state, &id, &me.professional)? != CaseRole::Lead {
         return Err(ApiError::forbidden(
             "Only the lead professional can add people to this case.",

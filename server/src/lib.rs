@@ -102,6 +102,8 @@ pub async fn build(
         .checking_with(checker.clone());
     let db = store.pool().clone();
     let durable = store.durable().clone();
+    // Nothing of a destroyed case stays stored (see records).
+    records::sweep(&db).await?;
     let access = access::Access::load(db.clone()).await?;
     let sessions = auth::Sessions::new(
         db.clone(),
@@ -119,7 +121,14 @@ pub async fn build(
                 .listen(&config.database_url, move |channel, said| match channel {
                     cluster::ACCESS_CHANNEL => match said.and_then(cluster::destroyed_case) {
                         Some(case) => store_.destroyed(case),
-                        None => a.heard(said),
+                        None => {
+                            if said.is_none() {
+                                // Something may have been missed: destroyed cases too.
+                                let store = store_.clone();
+                                tokio::spawn(async move { store.reload_destroyed().await });
+                            }
+                            a.heard(said)
+                        }
                     },
                     _ => s.heard(),
                 })

@@ -11,8 +11,14 @@
 //! a device that comes back with a full copy is told the case is gone.
 //!
 //! SQLite deletes with `secure_delete` on, so deleted content is overwritten, and the
-//! write-ahead log is emptied afterwards. PostgreSQL keeps deleted rows' bytes in its files
-//! until they are reused or vacuumed: the relay runs `VACUUM documents` after each destruction.
+//! write-ahead log is emptied afterwards (pages freed before this relay version may still hold
+//! old content: run `VACUUM` once). PostgreSQL keeps deleted rows' bytes in its files until
+//! they are reused, and in its WAL and backups: the relay runs `VACUUM documents`, which frees
+//! the space but does not overwrite it; the council's backups age out under its own policy.
+//!
+//! Destroying is resumable: asked again for a destroyed case, the relay repeats every step
+//! after the tombstone, and at start it erases what is stored for every tombstone (a write
+//! in flight at the moment of destruction, or a relay that missed being told).
 
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
@@ -50,6 +56,22 @@ pub async fn is_destroyed(db: &AnyPool, case: &str) -> Result<bool, sqlx::Error>
         .fetch_optional(db)
         .await?;
     Ok(found.is_some())
+}
+
+/// The answer to the records manager about a destroyed case.
+fn already_destroyed() -> ApiError {
+    ApiError::new(StatusCode::GONE, "This case has already been destroyed.")
+}
+
+/// Erases what is stored of every destroyed case (at start; see the module's note).
+pub async fn sweep(db: &AnyPool) -> Result<(), sqlx::Error> {
+    for case in sqlx::query_scalar::<_, String>("SELECT case_id FROM disposals")
+        .fetch_all(db)
+        .await?
+    {
+        erase(db, &case).await?;
+    }
+    Ok(())
 }
 
 /// The answer to anything sent for a destroyed case.
@@ -272,7 +294,7 @@ async fn registered_case(state: &AppState, id: &str) -> ApiResult<String> {
         return Err(ApiError::not_found("case"));
     }
     if is_destroyed(&state.db, &case).await? {
-        return Err(gone());
+        return Err(already_destroyed());
     }
     Ok(case)
 }
@@ -350,13 +372,22 @@ async fn destroy(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     must_manage(&state, me.professional.id).await?;
-    let case = registered_case(&state, &id).await?;
+    let case = api::case_id(&id)?;
+    if !state.access.is_registered(&case) {
+        return Err(ApiError::not_found("case"));
+    }
     let refused = |outcome: &'static str| {
         Event::new("case_destroyed", outcome)
             .actor(me.professional.id)
             .case(&case)
             .client(client)
     };
+    // Destroyed before, perhaps not all the way (an error, or the request cut short): every
+    // step after the tombstone again.
+    if is_destroyed(&state.db, &case).await? {
+        finish_destroying(&state, &case).await?;
+        return Err(already_destroyed());
+    }
     if holds(&state).await?.contains_key(&case) {
         state.audit.record(refused("refused_legal_hold")).await;
         return Err(ApiError::new(
@@ -392,10 +423,13 @@ async fn destroy(
                  later.",
             )),
         };
-    // The tombstone first: from here the id is never taken again.
+    // The tombstone first: from here the id is never taken again. Written only if no legal
+    // hold has been placed meanwhile.
     let written = sqlx::query(
         "INSERT INTO disposals (case_id, rule, due, approved_by, disposed_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING",
+         SELECT $1, $2, $3, $4, $5
+         WHERE NOT EXISTS (SELECT 1 FROM legal_holds WHERE case_id = $1)
+         ON CONFLICT (case_id) DO NOTHING",
     )
     .bind(&case)
     .bind(rule.in_words())
@@ -406,23 +440,41 @@ async fn destroy(
     .await?
     .rows_affected();
     if written == 0 {
-        return Err(gone());
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "This case was placed under a legal hold or destroyed a moment ago. Reload the page.",
+        ));
     }
-    state.repos.destroyed(&case);
+    finish_destroying(&state, &case).await?;
+    state.audit.record(refused("success")).await;
+    // A write already on its way when the store was told may land just after the erasing:
+    // erase once more a little later.
+    let db = state.db.clone();
+    let again = case.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        if let Err(e) = erase(&db, &again).await {
+            tracing::error!(case = %again, error = %e, "could not erase a destroyed case again");
+        }
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every step of destroying after the tombstone; each can be repeated.
+async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Error> {
+    state.repos.destroyed(case);
     if let Some(cluster) = &state.cluster {
-        cluster.tell_destroyed(&case).await;
+        cluster.tell_destroyed(case).await;
     }
     // Everyone leaves the team: their devices remove their copies at next contact.
     let members: Vec<i64> = state
         .access
-        .members(&case)
+        .members(case)
         .into_iter()
         .map(|(p, _)| p)
         .collect();
-    state.access.remove_all(&case, &members).await?;
-    erase(&state.db, &case).await?;
-    state.audit.record(refused("success")).await;
-    Ok(StatusCode::NO_CONTENT)
+    state.access.remove_all(case, &members).await?;
+    erase(&state.db, case).await
 }
 
 /// Deletes every stored part of a case, and what the database keeps of deleted rows where it
@@ -434,11 +486,24 @@ async fn erase(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
         .bind(format!("{case}0"))
         .execute(db)
         .await?;
+    // A subject access review holds the words chosen to withhold: case content too.
+    sqlx::query("DELETE FROM subject_access_requests WHERE case_id = $1")
+        .bind(case)
+        .execute(db)
+        .await?;
     match Dialect::of(db) {
         Dialect::Sqlite => {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(db)
-                .await?;
+            // The log is emptied only when no reader is using it: try a few times.
+            for _ in 0..20 {
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(db)
+                        .await?;
+                if busy == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
         Dialect::Postgres => {
             sqlx::query("VACUUM documents").execute(db).await?;
@@ -469,15 +534,18 @@ async fn destroyed(
         .bind(&case_id)
         .fetch_one(&state.db)
         .await?;
+        // Those the destruction removed from the team (not those who had left before), who
+        // can still sign in, and none of whose devices has confirmed since.
         let waiting_for: Vec<String> = sqlx::query_scalar(
             "SELECT p.name FROM departures d JOIN professionals p ON p.id = d.professional_id
-             WHERE d.case_id = $1 AND NOT EXISTS (
+             WHERE d.case_id = $1 AND d.left_at >= $2 AND p.active = 1 AND NOT EXISTS (
                  SELECT 1 FROM device_copies_removed r
                  WHERE r.case_id = d.case_id AND r.professional_id = d.professional_id
-                   AND r.because = 'destroyed')
+                   AND r.removed_at >= $2)
              ORDER BY p.name",
         )
         .bind(&case_id)
+        .bind(destroyed_at)
         .fetch_all(&state.db)
         .await?;
         out.push(DestroyedCase {

@@ -151,6 +151,25 @@ impl SqlStorage {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(case_id.to_string());
+        // Writes held back while storage was failing would otherwise go in later.
+        self.db.lock_held().retain(|h| {
+            let key = match h {
+                Held::Put(k, _) | Held::Delete(k) => k,
+            };
+            key.split('/').next() != Some(case_id)
+        });
+    }
+
+    /// Reads the destroyed cases from the database again (another relay may have destroyed
+    /// some while this one was not listening).
+    pub async fn reload_destroyed(&self) -> Result<(), sqlx::Error> {
+        for case in sqlx::query_scalar::<_, String>("SELECT case_id FROM disposals")
+            .fetch_all(&self.db.pool)
+            .await?
+        {
+            self.destroyed(&case);
+        }
+        Ok(())
     }
 
     /// Whether a key belongs to a destroyed case.

@@ -8,10 +8,11 @@
 
 mod common;
 
+use common::relays::{free_addr, relay_bin, Relay};
 use common::{register_at, sign_in, Peer, PASSWORD};
 use shared::case::{Case, Field};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EMAIL: &str = "ada@council.test";
@@ -25,51 +26,6 @@ fn relay_id(peer: &Peer) -> String {
             _ => None,
         })
         .expect("connected")
-}
-
-fn relay_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tac-relay")
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// A relay process; killed with SIGKILL when dropped.
-struct Relay(Child);
-
-impl Relay {
-    fn start(url: &str, addr: SocketAddr, data: &std::path::Path) -> Relay {
-        let log = |name: &str| {
-            std::fs::File::create(data.join(format!("{}-{name}.log", addr.port()))).unwrap()
-        };
-        let child = Command::new(relay_bin())
-            .args(["--bind", &addr.to_string(), "--database-url", url])
-            .arg("--data-dir")
-            .arg(data)
-            .arg("--dist")
-            .arg(data)
-            .env("RUST_LOG", "info")
-            .stdout(log("out"))
-            .stderr(log("err"))
-            .spawn()
-            .expect("relay starts");
-        Relay(child)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 async fn listening(addr: SocketAddr) -> bool {
@@ -106,9 +62,10 @@ async fn a_standby_relay_takes_over_when_the_serving_one_is_killed() {
     // One database behind both: the administrator's authenticator app works at either.
     common::authenticator::relay_uses(a_addr, &url);
     common::authenticator::relay_uses(b_addr, &url);
-    let mut a = Relay::start(&url, a_addr, data.path());
+    // Without --relay-url: one serves, the other stands by.
+    let mut a = Relay::start_with(&url, a_addr, data.path(), false);
     until_listening(a_addr, Duration::from_secs(30)).await;
-    let _b = Relay::start(&url, b_addr, data.path());
+    let _b = Relay::start_with(&url, b_addr, data.path(), false);
     // The second relay stands by: it does not serve while the first one does.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(!listening(b_addr).await, "two relays serving one database");

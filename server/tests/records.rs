@@ -22,6 +22,16 @@ fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
     all
 }
 
+/// How many stored parts of the case the database holds.
+async fn stored_rows(relay: &TestRelay, id: &shared::DocumentId) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE key >= $1 AND key < $2")
+        .bind(format!("{id}/"))
+        .bind(format!("{id}0"))
+        .fetch_one(&relay.state.db)
+        .await
+        .unwrap()
+}
+
 fn holds_phrase(bytes: &[u8]) -> bool {
     bytes.windows(PHRASE.len()).any(|w| w == PHRASE.as_bytes())
 }
@@ -178,13 +188,7 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     assert_eq!(again.status, 410);
 
     // Nothing of it is stored, and (SQLite) no trace of its words in the file or its log.
-    let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE key >= $1 AND key < $2")
-            .bind(format!("{id}/"))
-            .bind(format!("{id}0"))
-            .fetch_one(&relay.state.db)
-            .await
-            .unwrap();
+    let rows = stored_rows(&relay, &id).await;
     assert_eq!(rows, 0);
     if on_sqlite {
         assert!(
@@ -210,13 +214,7 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     assert_eq!(final_edits, 410);
     let register = common::register(&relay, &bea, &id).await;
     assert_ne!(register, 201);
-    let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE key >= $1 AND key < $2")
-            .bind(format!("{id}/"))
-            .bind(format!("{id}0"))
-            .fetch_one(&relay.state.db)
-            .await
-            .unwrap();
+    let rows = stored_rows(&relay, &id).await;
     assert_eq!(rows, 0, "a device brought the destroyed case back");
     let mut fresh = Peer::connect(&relay.ws_url(), &lee, lee.client("lee-new")).await;
     assert_eq!(fresh.ask(id).await, shared::sync::Holding::Unavailable);

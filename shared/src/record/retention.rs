@@ -65,8 +65,15 @@ pub enum Due {
     NotYet(&'static str),
 }
 
+/// The same date `years` later; 29 February in a year without one is 1 March (kept a day
+/// longer, never a day short).
 fn years(day: Day, years: u32) -> Day {
-    day.add_months(i64::from(years) * 12)
+    let later = day.add_months(i64::from(years) * 12);
+    if day.iso().ends_with("-02-29") && later.iso().ends_with("-02-28") {
+        Day::from_days(later.days() + 1)
+    } else {
+        later
+    }
 }
 
 /// When `record` is due for disposal under `rule`; `last_change` is the day it last changed.
@@ -180,6 +187,15 @@ mod tests {
         assert_eq!(
             disposal_due(&young, rule, Some(day("2021-02-01"))),
             Due::On(day("2031-01-01"))
+        );
+    }
+
+    #[test]
+    fn born_on_29_february_is_kept_to_1_march() {
+        let r = case("2026-03-01", &[(Role::Child, "2012-02-29")]);
+        assert_eq!(
+            disposal_due(&r, RetentionRule::default(), None),
+            Due::On(day("2037-03-01"))
         );
     }
 
