@@ -65,13 +65,16 @@ fn already_destroyed() -> ApiError {
 
 /// Erases what is stored of every destroyed case (at start; see the module's note).
 pub async fn sweep(db: &AnyPool) -> Result<(), sqlx::Error> {
-    for case in sqlx::query_scalar::<_, String>("SELECT case_id FROM disposals")
+    let destroyed: Vec<String> = sqlx::query_scalar("SELECT case_id FROM disposals")
         .fetch_all(db)
-        .await?
-    {
-        erase(db, &case).await?;
+        .await?;
+    if destroyed.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    for case in &destroyed {
+        delete_parts(db, case).await?;
+    }
+    compact(db).await
 }
 
 /// The answer to anything sent for a destroyed case.
@@ -480,6 +483,12 @@ async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Err
 /// Deletes every stored part of a case, and what the database keeps of deleted rows where it
 /// can (see the module's note).
 async fn erase(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
+    delete_parts(db, case).await?;
+    compact(db).await
+}
+
+/// Deletes the rows that hold the case's content.
+async fn delete_parts(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)")
         .bind(case)
         .bind(format!("{case}/"))
@@ -491,6 +500,11 @@ async fn erase(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
         .bind(case)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// What the database keeps of deleted rows, gone where it can be (see the module's note).
+async fn compact(db: &AnyPool) -> Result<(), sqlx::Error> {
     match Dialect::of(db) {
         Dialect::Sqlite => {
             // The log is emptied only when no reader is using it: try a few times.
