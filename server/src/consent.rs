@@ -90,10 +90,7 @@ pub fn read(doc: &automerge::Automerge) -> Consent {
 
 /// The relay's copy of a case's consent, or `None` if the relay holds no copy of the case.
 pub async fn of_case(repos: &Repos, case_id: &str) -> Option<Consent> {
-    match repos.copy(case_id).await.ok()?? {
-        crate::repos::Copy::Live(handle) => handle.with_document_async(|doc| read(doc)).await.ok(),
-        crate::repos::Copy::Stored(doc) => Some(read(&doc)),
-    }
+    repos.copy(case_id).await.ok()??.read(read).await
 }
 
 /// Watches the consent of cases being synced and removes members whose agency lost consent.

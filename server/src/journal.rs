@@ -200,18 +200,10 @@ impl Journal {
         };
         match relay_copy(repos, &self.pool, case).await? {
             None => Ok(lookup(&automerge::Automerge::new())),
-            Some(Copy::Stored(doc)) => Ok(lookup(&doc)),
-            Some(Copy::Live(handle)) => {
-                match tokio::time::timeout(
-                    HELD_WAIT,
-                    handle.with_document_async(move |doc| lookup(doc)),
-                )
-                .await
-                {
-                    Ok(Ok(held)) => Ok(held),
-                    _ => Err(JournalError::Unavailable),
-                }
-            }
+            Some(copy) => match tokio::time::timeout(HELD_WAIT, copy.read(lookup)).await {
+                Ok(Some(held)) => Ok(held),
+                _ => Err(JournalError::Unavailable),
+            },
         }
     }
 
@@ -280,10 +272,7 @@ pub async fn read_case<T: Send + 'static>(
     case: &str,
     read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
 ) -> Option<T> {
-    match relay_copy(repos, pool, case).await.ok()?? {
-        Copy::Live(handle) => handle.with_document_async(move |doc| read(doc)).await.ok(),
-        Copy::Stored(doc) => Some(read(&doc)),
-    }
+    relay_copy(repos, pool, case).await.ok()??.read(read).await
 }
 
 /// Another relay works on the case now: change it there (see [`crate::cluster`]).

@@ -90,6 +90,20 @@ pub enum Copy {
     Stored(Box<automerge::Automerge>),
 }
 
+impl Copy {
+    /// Reads the copy with `read`; `None` if a live copy could not be read (its shard
+    /// stopping).
+    pub async fn read<T: Send + 'static>(
+        self,
+        read: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
+    ) -> Option<T> {
+        match self {
+            Copy::Live(handle) => handle.with_document_async(move |doc| read(doc)).await.ok(),
+            Copy::Stored(doc) => Some(read(&doc)),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Repos {
     inner: Arc<Inner>,
