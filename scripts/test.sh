@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 export PATH="$PWD/tools/node_modules/.bin:$PATH"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+# A one-off build gains nothing from incremental caches, and they take gigabytes of disk.
+[ "${CI:-}" = "true" ] && export CARGO_INCREMENTAL=0
 
 step() { printf '\n== %s\n' "$*"; }
 
