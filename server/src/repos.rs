@@ -167,6 +167,9 @@ impl Shard {
     /// Stops the repo (its storage writes finish first), then its runtime, which frees it.
     async fn stop(self) {
         self.repo.stop().await;
+        // The repo holds its acceptor and the acceptor holds the repo: without closing it,
+        // the pair (every document the shard loaded) outlives everything else here.
+        self.acceptor.close();
         drop(self.acceptor);
         drop(self.repo);
         if let Some(rt) = self.runtime {
