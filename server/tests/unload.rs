@@ -58,9 +58,32 @@ async fn idle_cases_leave_memory_and_come_back_when_opened() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(relay.state.repos.loaded().await, busy);
 
+    // A listener on one case's changes, to see that its document is freed, not only let go of.
+    let mut changes = {
+        let handle = relay
+            .state
+            .repos
+            .find(&ids[0].to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        handle.changes()
+    };
+
     // She goes; after the quiet period everything leaves memory.
     ann.close().await;
     until_loaded(&relay, |n| n == 0, "unloading idle shards").await;
+    // The stream ends only when the document itself is dropped (samod's repo and its acceptor
+    // hold each other, so an unload once kept every document it had loaded).
+    use futures::StreamExt;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while changes.next().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "an unloaded case's document is still in memory"
+    );
 
     // Opened again (another device), a case loads from the store, whole, and syncs live.
     let mut other = Peer::connect(&url, &login, login.client("ann-phone")).await;
