@@ -73,6 +73,15 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
         "practitioner",
     )
     .await;
+    // In the team but never opened the case on any device: nothing to wait for from her.
+    let nia_id = professional(
+        &relay,
+        "Council",
+        "Nia Never",
+        "nia@council.test",
+        "practitioner",
+    )
+    .await;
     let lee = sign_in(addr, "lee@council.test", common::PASSWORD).await;
     let bea = sign_in(addr, "bea@council.test", common::PASSWORD).await;
 
@@ -96,6 +105,15 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     )
     .await;
     assert_eq!(added.status, 201);
+    let nia_added = http(
+        addr,
+        "POST",
+        &format!("/api/cases/{id}/members"),
+        Some(&lee.token),
+        Some(&serde_json::json!({ "professional_id": nia_id })),
+    )
+    .await;
+    assert_eq!(nia_added.status, 201);
     // Bea has the whole case on her device, then goes offline.
     let mut bea_device = Peer::connect(&relay.ws_url(), &bea, bea.client("bea")).await;
     assert_eq!(bea_device.ask(id).await, shared::sync::Holding::Have);
