@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RetentionRule {
     /// Until the youngest child's date of birth (or an unborn baby's expected date of
-    /// delivery) plus `years`.
+    /// delivery) plus `years`; brothers and sisters with a recorded birth count as children.
     AfterBirth { years: u32 },
     /// Until `years` after the youngest child turns 18 or the case last changed, whichever
     /// is later.
@@ -86,6 +86,10 @@ pub fn disposal_due(record: &CaseRecord, rule: RetentionRule, last_change: Optio
         let date = match person.role {
             Role::Child => &person.date_of_birth,
             Role::UnbornBaby => &person.expected_date,
+            // A family's record is kept until its youngest child's time is up (the IRMS
+            // schedule councils follow): a brother or sister with a recorded birth counts too.
+            // Without one, a sibling may well be an adult, so the gap does not hold the case.
+            Role::Sibling if Day::parse(&person.date_of_birth).is_some() => &person.date_of_birth,
             _ => continue,
         };
         let Some(day) = Day::parse(date) else {
@@ -154,6 +158,22 @@ mod tests {
         assert_eq!(disposal_due(&r, rule, None), Due::On(day("2040-01-31")));
         let age_30 = RetentionRule::AfterBirth { years: 30 };
         assert_eq!(disposal_due(&r, age_30, None), Due::On(day("2045-01-31")));
+    }
+
+    #[test]
+    fn a_younger_brother_or_sister_keeps_the_family_record_longer() {
+        let r = case(
+            "2026-03-01",
+            &[
+                (Role::Child, "2012-05-10"),
+                (Role::Sibling, "2019-07-04"),
+                (Role::Sibling, ""),
+            ],
+        );
+        assert_eq!(
+            disposal_due(&r, RetentionRule::default(), None),
+            Due::On(day("2044-07-04"))
+        );
     }
 
     #[test]
