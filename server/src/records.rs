@@ -549,26 +549,29 @@ async fn destroyed(
         .fetch_one(&state.db)
         .await?;
         // Those the destruction removed from the team (not those who had left before), who
-        // can still sign in, whose devices may hold the case (the audit shows the relay
-        // serving it to them, or stopped noting what it served them), and none of whose
-        // devices has confirmed since.
-        let waiting_for: Vec<String> = sqlx::query_scalar(
-            "SELECT p.name FROM departures d JOIN professionals p ON p.id = d.professional_id
+        // can still sign in, and none of whose devices has confirmed since; with whether the
+        // audit shows the case served to them (or stopped noting what it served them).
+        let unconfirmed: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT p.name, (
+                 SELECT COUNT(*) FROM audit a
+                 WHERE a.actor_professional_id = d.professional_id AND a.event = 'sync_access'
+                   AND ((a.case_id = d.case_id AND a.outcome = 'served')
+                        OR a.outcome = 'audit_suppressed'))
+             FROM departures d JOIN professionals p ON p.id = d.professional_id
              WHERE d.case_id = $1 AND d.left_at >= $2 AND p.active = 1 AND NOT EXISTS (
                  SELECT 1 FROM device_copies_removed r
                  WHERE r.case_id = d.case_id AND r.professional_id = d.professional_id
                    AND r.removed_at >= $2)
-               AND EXISTS (
-                 SELECT 1 FROM audit a
-                 WHERE a.actor_professional_id = d.professional_id AND a.event = 'sync_access'
-                   AND ((a.case_id = d.case_id AND a.outcome = 'served')
-                        OR a.outcome = 'audit_suppressed'))
              ORDER BY p.name",
         )
         .bind(&case_id)
         .bind(destroyed_at)
         .fetch_all(&state.db)
         .await?;
+        let (served, never): (Vec<_>, Vec<_>) =
+            unconfirmed.into_iter().partition(|(_, served)| *served > 0);
+        let waiting_for = served.into_iter().map(|(name, _)| name).collect();
+        let never_opened = never.into_iter().map(|(name, _)| name).collect();
         out.push(DestroyedCase {
             case_id,
             rule,
@@ -577,6 +580,7 @@ async fn destroyed(
             destroyed_at,
             devices_confirmed: devices_confirmed.max(0) as usize,
             waiting_for,
+            never_opened,
         });
     }
     Ok(Json(out))

@@ -270,6 +270,7 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     assert_eq!(entry["approved_by"], "Rita Records");
     assert_eq!(entry["devices_confirmed"], 1);
     assert_eq!(entry["waiting_for"], serde_json::json!(["Lee Lead"]));
+    assert_eq!(entry["never_opened"], serde_json::json!(["Nia Never"]));
 
     // The audit names the case by id only.
     let audited: i64 = sqlx::query_scalar(

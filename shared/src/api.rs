@@ -457,8 +457,13 @@ pub struct DestroyedCase {
     pub destroyed_at: i64,
     /// Devices that have confirmed their copy is gone.
     pub devices_confirmed: usize,
-    /// People on the team when it was destroyed none of whose devices has confirmed yet.
+    /// People on the team when it was destroyed none of whose devices has confirmed yet, and
+    /// who the relay's audit shows it was served to.
     pub waiting_for: Vec<String>,
+    /// The same, with no record of the case ever served to them (they never opened it on a
+    /// device, or the record was lost): shown apart, never left out.
+    #[serde(default)]
+    pub never_opened: Vec<String>,
 }
 
 /// `GET /api/device-policy`: how the council wants devices to treat cases.

@@ -249,12 +249,19 @@ fn DestroyedList(changed: RwSignal<u32>) -> impl IntoView {
                                     d.rule)}
                             </p>
                             <p class="govuk-body" data-testid="waiting-for">
-                                {if d.waiting_for.is_empty() {
+                                {if d.waiting_for.is_empty() && d.never_opened.is_empty() {
                                     format!("Everyone's devices have removed it ({} confirmed).", d.devices_confirmed)
+                                } else if d.waiting_for.is_empty() {
+                                    format!("Devices that had it have removed it ({} confirmed).", d.devices_confirmed)
                                 } else {
                                     format!("Still to remove it from their devices: {}.", d.waiting_for.join(", "))
                                 }}
                             </p>
+                            {(!d.never_opened.is_empty()).then(|| view! {
+                                <p class="govuk-body" data-testid="never-opened">
+                                    {format!("No record of it being opened on a device by: {}. Check with them if unsure.", d.never_opened.join(", "))}
+                                </p>
+                            })}
                         </li>
                     }).collect_view()}
                 </ul>

@@ -38,7 +38,7 @@ impl RetentionRule {
     pub fn in_words(self) -> String {
         match self {
             RetentionRule::AfterBirth { years } => format!(
-                "Kept until {years} years after the youngest child's date of birth (or expected date of delivery)"
+                "Kept until {years} years after the youngest child's date of birth (or expected date of delivery), counting younger brothers and sisters"
             ),
             RetentionRule::AfterAdulthoodAndQuiet { years } => format!(
                 "Kept until {years} years after the youngest child turns 18 or the case last changed, whichever is later"
@@ -86,10 +86,6 @@ pub fn disposal_due(record: &CaseRecord, rule: RetentionRule, last_change: Optio
         let date = match person.role {
             Role::Child => &person.date_of_birth,
             Role::UnbornBaby => &person.expected_date,
-            // A family's record is kept until its youngest child's time is up (the IRMS
-            // schedule councils follow): a brother or sister with a recorded birth counts too.
-            // Without one, a sibling may well be an adult, so the gap does not hold the case.
-            Role::Sibling if Day::parse(&person.date_of_birth).is_some() => &person.date_of_birth,
             _ => continue,
         };
         let Some(day) = Day::parse(date) else {
@@ -97,9 +93,19 @@ pub fn disposal_due(record: &CaseRecord, rule: RetentionRule, last_change: Optio
         };
         youngest = Some(youngest.map_or(day, |y| y.max(day)));
     }
-    let Some(born) = youngest else {
+    let Some(mut born) = youngest else {
         return Due::On(years(closed, ADULTS_ONLY_YEARS));
     };
+    // A family's record is kept until its youngest child's time is up (the IRMS schedule
+    // councils follow): a younger brother or sister with a recorded birth keeps it longer.
+    // A sibling only ever lengthens it, since one may well be an adult.
+    for person in &record.family.people {
+        if person.role == Role::Sibling {
+            if let Some(day) = Day::parse(&person.date_of_birth) {
+                born = born.max(day);
+            }
+        }
+    }
     let due = match rule {
         RetentionRule::AfterBirth { years: n } => years(born, n),
         RetentionRule::AfterAdulthoodAndQuiet { years: n } => {
@@ -173,6 +179,27 @@ mod tests {
         assert_eq!(
             disposal_due(&r, RetentionRule::default(), None),
             Due::On(day("2044-07-04"))
+        );
+        // An older sibling changes nothing, and a grown-up one never shortens a record about
+        // adults only.
+        let older = case(
+            "2026-03-01",
+            &[(Role::Child, "2012-05-10"), (Role::Sibling, "1995-01-01")],
+        );
+        assert_eq!(
+            disposal_due(&older, RetentionRule::default(), None),
+            Due::On(day("2037-05-10"))
+        );
+        let adults = case(
+            "2026-03-01",
+            &[
+                (Role::ParentCarer, "1970-01-01"),
+                (Role::Sibling, "1995-01-01"),
+            ],
+        );
+        assert_eq!(
+            disposal_due(&adults, RetentionRule::default(), None),
+            Due::On(day("2032-03-01"))
         );
     }
 
