@@ -442,6 +442,8 @@ impl Repos {
             }
         }
         self.inner.lobby.repo.stop().await;
+        // Breaks the lobby's repo/acceptor cycle too (see `Shard::stop`).
+        self.inner.lobby.acceptor.close();
     }
 }
 
