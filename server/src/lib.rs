@@ -83,6 +83,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The other relays serving the same database at once, if any ([`cluster`]).
     pub cluster: Option<cluster::Cluster>,
+    /// When each case falls due for disposal, as last worked out ([`records::DueCache`]).
+    pub due_cache: records::DueCache,
 }
 
 /// Opens the database and the samod repos, and returns the router to serve.
@@ -177,6 +179,7 @@ pub async fn build(
         public_url: config.public_url.as_deref().map(Arc::from),
         http: oidc::client(),
         cluster,
+        due_cache: Default::default(),
     };
     Ok((routes::router(state.clone(), &config.dist_dir), state))
 }

@@ -36,6 +36,8 @@ use shared::record::dates::{uk_day, Day};
 use shared::record::retention::{disposal_due, Due, RetentionRule};
 use shared::record::CaseRecord;
 use sqlx::AnyPool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,6 +50,46 @@ pub fn router() -> Router<AppState> {
 
 /// The longest reason for a legal hold.
 const MAX_REASON: usize = 500;
+
+/// When each case falls due, as last worked out from its document, keyed by the rule and the
+/// case's last change: the due list then reads only the cases that changed since it last
+/// asked (and, for their children's names, the few that are due), not every case on every
+/// request. Per relay and in memory only; it holds no names.
+#[derive(Clone, Default)]
+pub struct DueCache(Arc<Mutex<HashMap<String, Known>>>);
+
+struct Known {
+    rule: RetentionRule,
+    last_change_ms: Option<i64>,
+    due: Due,
+}
+
+impl DueCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        // Cached answers only: a panic elsewhere cannot leave one half-written.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, case: &str, rule: RetentionRule, last_change_ms: Option<i64>) -> Option<Due> {
+        self.lock()
+            .get(case)
+            .filter(|k| k.rule == rule && k.last_change_ms == last_change_ms)
+            .map(|k| k.due.clone())
+    }
+
+    fn put(&self, case: &str, rule: RetentionRule, last_change_ms: Option<i64>, due: Due) {
+        let known = Known {
+            rule,
+            last_change_ms,
+            due,
+        };
+        self.lock().insert(case.to_string(), known);
+    }
+
+    fn forget(&self, case: &str) {
+        self.lock().remove(case);
+    }
+}
 
 /// Whether a case has been destroyed.
 pub async fn is_destroyed(db: &AnyPool, case: &str) -> Result<bool, sqlx::Error> {
@@ -264,19 +306,34 @@ async fn due(
     let today = uk_day(crate::accounts::now_ms());
     let mut out = Vec::new();
     for case in cases {
-        let last_change = last.get(&case).map(|ms| uk_day(*ms));
-        let Some((child_name, Due::On(day))) = due_of(&state, &case, rule, last_change).await
-        else {
-            continue;
+        let last_ms = last.get(&case).copied();
+        let last_change = last_ms.map(uk_day);
+        let (due, mut name) = match state.due_cache.get(&case, rule, last_ms) {
+            Some(due) => (due, None),
+            None => {
+                let Some((name, due)) = due_of(&state, &case, rule, last_change).await else {
+                    continue;
+                };
+                state.due_cache.put(&case, rule, last_ms, due.clone());
+                (due, Some(name))
+            }
         };
-        if day <= today {
-            out.push(DueCase {
-                hold: holds.remove(&case),
-                case_id: case,
-                child_name,
-                due: day.iso(),
-            });
+        let Due::On(day) = due else { continue };
+        if day > today {
+            continue;
         }
+        if name.is_none() {
+            name = due_of(&state, &case, rule, last_change)
+                .await
+                .map(|(n, _)| n);
+        }
+        let Some(child_name) = name else { continue };
+        out.push(DueCase {
+            hold: holds.remove(&case),
+            case_id: case,
+            child_name,
+            due: day.iso(),
+        });
     }
     out.sort_by(|a, b| a.due.cmp(&b.due));
     // The list names children: who looked at it is on record.
@@ -466,6 +523,7 @@ async fn destroy(
 /// Every step of destroying after the tombstone; each can be repeated.
 async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Error> {
     state.repos.destroyed(case);
+    state.due_cache.forget(case);
     if let Some(cluster) = &state.cluster {
         cluster.tell_destroyed(case).await;
     }

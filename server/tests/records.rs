@@ -162,6 +162,38 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     assert_eq!(row["child_name"], "Jo Old");
     assert_eq!(row["due"], "2000-01-01");
 
+    // The relay keeps what it worked out, until the case changes: asked again, the same; once
+    // a younger child is recorded, not due; put back, due again.
+    let due_ids = |token: String| async move {
+        let listed = http(addr, "GET", "/api/records/due", Some(&token), None).await;
+        assert_eq!(listed.status, 200);
+        listed
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["case_id"].as_str().unwrap().to_string(),
+                    c["child_name"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let jo = (id.to_string(), serde_json::json!("Jo Old"));
+    assert!(due_ids(rita_login.token.clone()).await.contains(&jo));
+    for (born, listed) in [("2020-01-01", false), ("1970-01-01", true)] {
+        let doc = lead.client.document_mut(&id).unwrap();
+        let mut record = CaseRecord::from_document(doc).unwrap();
+        record.family.people[0].date_of_birth = born.into();
+        record.write(doc).unwrap();
+        lead.flush(&id).await;
+        lead.until("the change stored", |p| p.client.unsent_changes(&id) == 0)
+            .await;
+        let now = due_ids(rita_login.token.clone()).await;
+        assert_eq!(now.contains(&jo), listed, "born {born}: {now:?}");
+    }
+
     // A legal hold stops it; lifted, the case can go.
     let path = |what: &str| format!("/api/records/{id}/{what}");
     let hold = http(
