@@ -212,6 +212,20 @@ impl Journal {
         &self,
         cases: impl IntoIterator<Item = &'a str>,
     ) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+        let marks = self.change_marks(cases).await?;
+        Ok(marks
+            .into_iter()
+            .map(|(case, (last, _))| (case, last))
+            .collect())
+    }
+
+    /// For each of `cases` that has any: when it last took a change (Unix ms) and how many
+    /// changes it has taken. Receipts are never deleted, so the pair moves with every change,
+    /// even one stamped earlier than the newest (a clock stepped back).
+    pub async fn change_marks<'a>(
+        &self,
+        cases: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, (i64, i64)>, sqlx::Error> {
         let mut out = std::collections::HashMap::new();
         // One query per few hundred cases: SQLite limits how many values one query binds.
         let cases: Vec<&str> = cases.into_iter().collect();
@@ -221,14 +235,15 @@ impl Journal {
                 .collect::<Vec<_>>()
                 .join(",");
             let sql = format!(
-                "SELECT case_id, MAX(received_at) FROM change_receipts
+                "SELECT case_id, MAX(received_at), COUNT(*) FROM change_receipts
                  WHERE case_id IN ({marks}) GROUP BY case_id"
             );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
             for case in part {
                 query = query.bind(*case);
             }
-            out.extend(query.fetch_all(&self.pool).await?);
+            let rows = query.fetch_all(&self.pool).await?;
+            out.extend(rows.into_iter().map(|(case, last, n)| (case, (last, n))));
         }
         Ok(out)
     }

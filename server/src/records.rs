@@ -52,16 +52,28 @@ pub fn router() -> Router<AppState> {
 const MAX_REASON: usize = 500;
 
 /// When each case falls due, as last worked out from its document, keyed by the rule and the
-/// case's last change: the due list then reads only the cases that changed since it last
-/// asked (and, for their children's names, the few that are due), not every case on every
-/// request. Per relay and in memory only; it holds no names.
+/// case's change marks ([`crate::journal::Journal::change_marks`]): the due list then reads
+/// only the cases that changed since it last asked and those that are due (for their
+/// children's names), not every case on every request. Per relay and in memory only; it holds
+/// no names.
 #[derive(Clone, Default)]
 pub struct DueCache(Arc<Mutex<HashMap<String, Known>>>);
 
+/// A case's change marks: its newest change (Unix ms) and how many it has taken.
+type Marks = Option<(i64, i64)>;
+
 struct Known {
     rule: RetentionRule,
-    last_change_ms: Option<i64>,
+    marks: Marks,
     due: Due,
+}
+
+/// A case changed more recently than this is read afresh: its receipt is written before the
+/// change reaches the relay's copy, and another relay saves its copy a moment later.
+const SETTLED_MS: i64 = 10 * 60 * 1000;
+
+fn settled(marks: Marks, now: i64) -> bool {
+    marks.is_none_or(|(last, _)| now - last >= SETTLED_MS)
 }
 
 impl DueCache {
@@ -70,20 +82,24 @@ impl DueCache {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn get(&self, case: &str, rule: RetentionRule, last_change_ms: Option<i64>) -> Option<Due> {
+    /// What is known of `case` under `rule`, if it still holds: the case has not changed
+    /// since, and had been quiet a while when it was worked out (`now`, Unix ms).
+    fn get(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64) -> Option<Due> {
+        if !settled(marks, now) {
+            return None;
+        }
         self.lock()
             .get(case)
-            .filter(|k| k.rule == rule && k.last_change_ms == last_change_ms)
+            .filter(|k| k.rule == rule && k.marks == marks)
             .map(|k| k.due.clone())
     }
 
-    fn put(&self, case: &str, rule: RetentionRule, last_change_ms: Option<i64>, due: Due) {
-        let known = Known {
-            rule,
-            last_change_ms,
-            due,
-        };
-        self.lock().insert(case.to_string(), known);
+    /// Keeps what was worked out, unless the case changed too lately to trust it.
+    fn put(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64, due: Due) {
+        if settled(marks, now) {
+            let known = Known { rule, marks, due };
+            self.lock().insert(case.to_string(), known);
+        }
     }
 
     fn forget(&self, case: &str) {
@@ -298,42 +314,37 @@ async fn due(
     )
     .fetch_all(&state.db)
     .await?;
-    let last = state
+    let marks = state
         .journal
-        .last_changes(cases.iter().map(String::as_str))
+        .change_marks(cases.iter().map(String::as_str))
         .await?;
     let mut holds = holds(&state).await?;
-    let today = uk_day(crate::accounts::now_ms());
+    let now = crate::accounts::now_ms();
+    let today = uk_day(now);
     let mut out = Vec::new();
     for case in cases {
-        let last_ms = last.get(&case).copied();
-        let last_change = last_ms.map(uk_day);
-        let (due, mut name) = match state.due_cache.get(&case, rule, last_ms) {
-            Some(due) => (due, None),
-            None => {
-                let Some((name, due)) = due_of(&state, &case, rule, last_change).await else {
-                    continue;
-                };
-                state.due_cache.put(&case, rule, last_ms, due.clone());
-                (due, Some(name))
-            }
-        };
-        let Due::On(day) = due else { continue };
-        if day > today {
+        let marks = marks.get(&case).copied();
+        // Known not to be due: nothing to read. Due, or not known: read it (a due case for its
+        // child's name).
+        match state.due_cache.get(&case, rule, marks, now) {
+            Some(Due::NotYet(_)) => continue,
+            Some(Due::On(day)) if day > today => continue,
+            _ => {}
+        }
+        let last_change = marks.map(|(last, _)| uk_day(last));
+        let Some((child_name, due)) = due_of(&state, &case, rule, last_change).await else {
             continue;
+        };
+        state.due_cache.put(&case, rule, marks, now, due.clone());
+        let Due::On(day) = due else { continue };
+        if day <= today {
+            out.push(DueCase {
+                hold: holds.remove(&case),
+                case_id: case,
+                child_name,
+                due: day.iso(),
+            });
         }
-        if name.is_none() {
-            name = due_of(&state, &case, rule, last_change)
-                .await
-                .map(|(n, _)| n);
-        }
-        let Some(child_name) = name else { continue };
-        out.push(DueCase {
-            hold: holds.remove(&case),
-            case_id: case,
-            child_name,
-            due: day.iso(),
-        });
     }
     out.sort_by(|a, b| a.due.cmp(&b.due));
     // The list names children: who looked at it is on record.
@@ -642,4 +653,41 @@ async fn destroyed(
         });
     }
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 60 * 60 * 1000;
+
+    #[test]
+    fn a_due_date_is_kept_only_for_a_quiet_case_and_until_it_changes() {
+        let cache = DueCache::default();
+        let rule = RetentionRule::default();
+        let due = Due::On(Day::parse("2030-01-01").unwrap());
+        let now = 100 * HOUR;
+        let quiet = Some((now - HOUR, 40));
+        cache.put("c", rule, quiet, now, due.clone());
+        assert_eq!(cache.get("c", rule, quiet, now), Some(due.clone()));
+        // Any new change moves the marks, even one stamped earlier than the newest.
+        assert_eq!(cache.get("c", rule, Some((now - HOUR, 41)), now), None);
+        assert_eq!(cache.get("c", rule, Some((now, 41)), now), None);
+        // Another rule is another question.
+        let other = RetentionRule::AfterBirth { years: 30 };
+        assert_eq!(cache.get("c", other, quiet, now), None);
+        // A case changed a minute ago may not have taken that change in yet: never kept.
+        let lately = Some((now - 60_000, 41));
+        cache.put(
+            "c",
+            rule,
+            lately,
+            now,
+            Due::NotYet("the case is not closed"),
+        );
+        assert_eq!(cache.get("c", rule, lately, now), None);
+        assert_eq!(cache.get("c", rule, quiet, now), Some(due));
+        cache.forget("c");
+        assert_eq!(cache.get("c", rule, quiet, now), None);
+    }
 }

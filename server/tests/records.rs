@@ -162,8 +162,7 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     assert_eq!(row["child_name"], "Jo Old");
     assert_eq!(row["due"], "2000-01-01");
 
-    // The relay keeps what it worked out, until the case changes: asked again, the same; once
-    // a younger child is recorded, not due; put back, due again.
+    // The list follows the case: once a younger child is recorded, not due; put back, due.
     let due_ids = |token: String| async move {
         let listed = http(addr, "GET", "/api/records/due", Some(&token), None).await;
         assert_eq!(listed.status, 200);

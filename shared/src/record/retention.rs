@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RetentionRule {
     /// Until the youngest child's date of birth (or an unborn baby's expected date of
-    /// delivery) plus `years`; brothers and sisters with a recorded birth count as children.
+    /// delivery) plus `years`; a younger brother or sister with a recorded birth lengthens it.
     AfterBirth { years: u32 },
     /// Until `years` after the youngest child turns 18 or the case last changed, whichever
     /// is later.
