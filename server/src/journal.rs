@@ -207,13 +207,16 @@ impl Journal {
         }
     }
 
-    /// When each of `cases` last took a change (Unix ms), for those that have any.
+    /// When each of `cases` last took a change (Unix ms), for those that have any. Asked for
+    /// every device's case list: the newest receipt only, read off the index's end.
     pub async fn last_changes<'a>(
         &self,
         cases: impl IntoIterator<Item = &'a str>,
     ) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
-        let marks = self.change_marks(cases).await?;
-        Ok(marks
+        let rows = self
+            .per_case(cases, "MAX(received_at), CAST(0 AS BIGINT)")
+            .await?;
+        Ok(rows
             .into_iter()
             .map(|(case, (last, _))| (case, last))
             .collect())
@@ -226,6 +229,15 @@ impl Journal {
         &self,
         cases: impl IntoIterator<Item = &'a str>,
     ) -> Result<std::collections::HashMap<String, (i64, i64)>, sqlx::Error> {
+        self.per_case(cases, "MAX(received_at), COUNT(*)").await
+    }
+
+    /// Two figures over each case's receipts (`figures`, two SQL aggregates).
+    async fn per_case<'a>(
+        &self,
+        cases: impl IntoIterator<Item = &'a str>,
+        figures: &str,
+    ) -> Result<std::collections::HashMap<String, (i64, i64)>, sqlx::Error> {
         let mut out = std::collections::HashMap::new();
         // One query per few hundred cases: SQLite limits how many values one query binds.
         let cases: Vec<&str> = cases.into_iter().collect();
@@ -235,7 +247,7 @@ impl Journal {
                 .collect::<Vec<_>>()
                 .join(",");
             let sql = format!(
-                "SELECT case_id, MAX(received_at), COUNT(*) FROM change_receipts
+                "SELECT case_id, {figures} FROM change_receipts
                  WHERE case_id IN ({marks}) GROUP BY case_id"
             );
             let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
@@ -243,7 +255,7 @@ impl Journal {
                 query = query.bind(*case);
             }
             let rows = query.fetch_all(&self.pool).await?;
-            out.extend(rows.into_iter().map(|(case, last, n)| (case, (last, n))));
+            out.extend(rows.into_iter().map(|(case, a, b)| (case, (a, b))));
         }
         Ok(out)
     }
