@@ -709,6 +709,7 @@ impl Peer {
                 Err(_) => panic!("the relay did not close the connection"),
                 Ok(Some(Ok(WsMessage::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
                 Ok(None | Some(Err(_))) => return None,
+                Ok(Some(Ok(WsMessage::Binary(frame)))) => self.answer(&frame).await,
                 Ok(Some(Ok(_))) => {}
             }
         }
@@ -721,8 +722,17 @@ impl Peer {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return false,
                 Ok(None | Some(Err(_)) | Some(Ok(WsMessage::Close(_)))) => return true,
+                Ok(Some(Ok(WsMessage::Binary(frame)))) => self.answer(&frame).await,
                 Ok(Some(Ok(_))) => {}
             }
+        }
+    }
+
+    /// Answers a frame as a real device would while waiting to be closed: the change that
+    /// should get us closed may go out only in a later round of sync, after the relay's reply.
+    async fn answer(&mut self, frame: &[u8]) {
+        if let Ok(effects) = self.client.receive(frame) {
+            self.run(effects).await;
         }
     }
 
