@@ -317,12 +317,25 @@ pub async fn directory(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// A leaver: the account is closed, and each case they were in the team for becomes one of
+/// their departures, so their devices hand over and remove their copies (crate::departure).
+/// Their memberships are kept, for the record.
 pub async fn deactivate(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE professionals SET active = 0 WHERE id = $1")
         .bind(id)
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO departures (case_id, professional_id, left_at)
+         SELECT case_id, professional_id, $2 FROM case_members WHERE professional_id = $1
+         ON CONFLICT(case_id, professional_id) DO UPDATE SET left_at = excluded.left_at",
+    )
+    .bind(id)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// The ids of professionals who may not sign in or sync any more.

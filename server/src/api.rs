@@ -7,7 +7,7 @@
 use crate::access::Registered;
 use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
-use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
+use crate::auth::{token_from, ClientAddr, HandingOver, SignedIn, SESSION_ENDED};
 use crate::sign_in_limit::Verdict;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -120,6 +120,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/session", post(sign_in).get(session).delete(sign_out))
+        .route("/leaving", get(leaving))
         .route("/cases", get(cases).post(register_case))
         .route("/cases/{id}/members", get(members).post(add_member))
         .route(
@@ -269,6 +270,18 @@ fn use_provider() -> ApiError {
     )
 }
 
+/// `GET /api/leaving`: who this device's session belongs to, if they have left the service
+/// (deactivated) and the device may still hand over its copies; 401 otherwise.
+async fn leaving(HandingOver(session): HandingOver) -> ApiResult<Json<Me>> {
+    if session.professional.active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "This account is still open.",
+        ));
+    }
+    Ok(Json(session.view()))
+}
+
 async fn session(SignedIn(session): SignedIn) -> Json<Me> {
     Json(session.view())
 }
@@ -279,7 +292,8 @@ async fn sign_out(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some(token) = token_from(&headers) {
-        if let Some(session) = state.sessions.find(&token).await? {
+        // A leaver's device ends its session too, once it has handed over its copies.
+        if let Some(session) = state.sessions.find_handing_over(&token).await? {
             state.sessions.revoke(session.id).await?;
             state
                 .audit
@@ -942,8 +956,9 @@ pub(crate) async fn managed_target(
     Ok(target)
 }
 
-/// A leaver: the account stops working at once, everywhere (sessions revoked, open sync
-/// connections closed with 4401, and access withdrawn from every case).
+/// A leaver: the account stops working at once, everywhere (open sync connections closed with
+/// 4401, and access withdrawn from every case). Their sessions are not revoked: a device still
+/// signed in may hand over its last edits and remove its copies ([`crate::auth::HandingOver`]).
 async fn deactivate(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
@@ -965,7 +980,7 @@ async fn deactivate(
     // Refuse in memory first, so no frame of theirs is served once SQL says they have left.
     state.access.deactivated(target.id).await?;
     accounts::deactivate(&state.db, target.id).await?;
-    state.sessions.revoke_all(target.id).await?;
+    state.sessions.owner_left().await;
     state
         .audit
         .record(

@@ -3,8 +3,9 @@
 //!
 //! The cookie holds a random 32-byte token; the database keeps only its SHA-256, so a copy of
 //! the database cannot be used to sign in. A session ends when it expires, when its owner signs
-//! out, when an administrator revokes it (lost laptop) or deactivates its owner (leaver); open
-//! sync connections watch for that through [`Sessions::ended`].
+//! out, or when an administrator revokes it (lost laptop); open sync connections watch for that
+//! through [`Sessions::ended`]. When an administrator deactivates its owner (a leaver), it stops
+//! working for everything but handing over the device's copies ([`HandingOver`]).
 
 use crate::accounts::{self, now, Professional};
 use crate::api::ApiError;
@@ -116,11 +117,21 @@ impl Sessions {
 
     /// The live session for a token: not expired, not revoked, its professional active.
     pub async fn find(&self, token: &str) -> Result<Option<Session>, sqlx::Error> {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        self.find_where(token, " AND p.active = 1").await
+    }
+
+    /// A live session, or one of someone who has since left the service (deactivated) that
+    /// was neither revoked nor has expired: see [`HandingOver`].
+    pub async fn find_handing_over(&self, token: &str) -> Result<Option<Session>, sqlx::Error> {
+        self.find_where(token, "").await
+    }
+
+    async fn find_where(&self, token: &str, owner: &str) -> Result<Option<Session>, sqlx::Error> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(&format!(
             "SELECT s.id, s.expires_at, s.professional_id FROM sessions s
              JOIN professionals p ON p.id = s.professional_id
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND p.active = 1",
-        )
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2{owner}"
+        ))
         .bind(token_hash(token))
         .bind(now())
         .fetch_optional(&self.pool)
@@ -173,6 +184,14 @@ impl Sessions {
         self.revoked.send_modify(|n| *n += 1);
         self.tell_relays().await;
         Ok(n)
+    }
+
+    /// Someone has left the service (deactivated): their sessions stop working for anything
+    /// but handing over ([`HandingOver`]), and open connections, here and on the other relays,
+    /// re-check theirs and close.
+    pub async fn owner_left(&self) {
+        self.revoked.send_modify(|n| *n += 1);
+        self.tell_relays().await;
     }
 
     /// From now on, tells the other relays sharing the database when sessions end here.
@@ -285,6 +304,25 @@ impl FromRequestParts<AppState> for SignedIn {
         let token = token_from(&parts.headers).ok_or_else(ApiError::session_ended)?;
         match state.sessions.find(&token).await? {
             Some(session) => Ok(SignedIn(session)),
+            None => Err(ApiError::session_ended()),
+        }
+    }
+}
+
+/// The signed-in professional, or someone who has left the service (deactivated) on a device
+/// whose session was neither revoked nor has expired. Only the routes by which a device hands
+/// over its last edits and says its copies are gone take it, so a leaver's laptop empties
+/// itself without losing what was typed on it. An administrator who revokes the sessions (a
+/// lost laptop) ends this too.
+pub struct HandingOver(pub Session);
+
+impl FromRequestParts<AppState> for HandingOver {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from(&parts.headers).ok_or_else(ApiError::session_ended)?;
+        match state.sessions.find_handing_over(&token).await? {
+            Some(session) => Ok(HandingOver(session)),
             None => Err(ApiError::session_ended()),
         }
     }

@@ -8,10 +8,14 @@
 //! yet shared are taken, checked and journalled as from any member, and audited), deletes the
 //! case once the relay holds everything, and says so ([`copy_removed`]), so the relay knows
 //! which devices still hold a copy. Sync itself stays closed to them.
+//!
+//! Someone who leaves the service (an administrator deactivates them) has left every case of
+//! theirs at once: a device of theirs still signed in does the same for each, with nothing
+//! else open to it ([`crate::auth::HandingOver`]), then clears itself.
 
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
-use crate::auth::{ClientAddr, SignedIn};
+use crate::auth::{ClientAddr, HandingOver, SignedIn};
 use crate::cluster::Place;
 use crate::journal::JournalError;
 use crate::untrusted::Kind;
@@ -46,8 +50,9 @@ async fn device_policy(State(state): State<AppState>, SignedIn(_): SignedIn) -> 
 
 async fn departures(
     State(state): State<AppState>,
-    SignedIn(me): SignedIn,
+    HandingOver(me): HandingOver,
 ) -> ApiResult<Json<Vec<Departure>>> {
+    let left_service = !me.professional.active;
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT d.case_id, d.left_at,
                 (SELECT COUNT(*) FROM disposals x WHERE x.case_id = d.case_id)
@@ -56,10 +61,13 @@ async fn departures(
     .bind(me.professional.id)
     .fetch_all(&state.db)
     .await?;
-    // A member again (memory is the first to know): not a departure.
+    // A member again (memory is the first to know): not a departure. A leaver's memberships
+    // are kept for the record, but every case of theirs is one.
     Ok(Json(
         rows.into_iter()
-            .filter(|(case, _, _)| state.access.role(case, me.professional.id).is_none())
+            .filter(|(case, _, _)| {
+                left_service || state.access.role(case, me.professional.id).is_none()
+            })
             .map(|(case_id, left_at, destroyed)| Departure {
                 case_id,
                 left_at,
@@ -91,7 +99,7 @@ async fn recently_left(state: &AppState, case: &str, professional: i64) -> ApiRe
 /// shared record. Answers how many changes were new.
 async fn final_edits(
     State(state): State<AppState>,
-    SignedIn(me): SignedIn,
+    HandingOver(me): HandingOver,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -131,7 +139,7 @@ async fn final_edits(
         };
     }
     let me_id = me.professional.id;
-    let member = state.access.role(&case, me_id).is_some();
+    let member = me.professional.active && state.access.role(&case, me_id).is_some();
     if !member && !recently_left(&state, &case, me_id).await? {
         return Err(ApiError::not_found("case"));
     }
@@ -218,7 +226,7 @@ async fn final_edits(
 /// long ago.
 async fn copy_removed(
     State(state): State<AppState>,
-    SignedIn(me): SignedIn,
+    HandingOver(me): HandingOver,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
     Body(body): Body<CopyRemoved>,
@@ -227,7 +235,9 @@ async fn copy_removed(
     let me_id = me.professional.id;
     let allowed = match body.because {
         RemovedBecause::Left => has_left(&state, &case, me_id).await?,
-        RemovedBecause::Closed => state.access.role(&case, me_id).is_some(),
+        RemovedBecause::Closed => {
+            me.professional.active && state.access.role(&case, me_id).is_some()
+        }
         RemovedBecause::Destroyed => {
             has_left(&state, &case, me_id).await?
                 && crate::records::is_destroyed(&state.db, &case).await?

@@ -1,12 +1,17 @@
 //! Leaving a case's team: a member removed while offline, with edits not yet shared, hands
 //! them over (checked and journalled as theirs, reaching the lead live), then their device
 //! says its copy is gone. Someone never on the team, or a copy forged under another's name,
-//! is refused. Joining again clears the departure.
+//! is refused. Joining again clears the departure. Someone who leaves the service has left
+//! every case: a device of theirs still signed in hands over and says its copies are gone, and
+//! may do nothing else.
 
 mod common;
 
 use automerge::transaction::Transactable;
-use common::{http, http_bytes, invite, practitioner, stored_case, Peer, TestRelay};
+use common::{
+    http, http_bytes, invite, practitioner, professional, sign_in, stored_case, Peer, TestRelay,
+    PASSWORD,
+};
 use shared::authorship::author_of;
 use shared::sync::Holding;
 
@@ -228,6 +233,136 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
     let r = http(relay.addr, "GET", "/api/departures", Some(&bob.token), None).await;
     assert_eq!(r.json(), serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(data.path()).await;
+    let url = relay.ws_url();
+    let ann = practitioner(&relay, "ann").await;
+    let bob = practitioner(&relay, "bob").await;
+    professional(
+        &relay,
+        "Test Agency",
+        "Ada",
+        "ada@example.org",
+        "system_admin",
+    )
+    .await;
+    let admin = sign_in(relay.addr, "ada@example.org", PASSWORD).await;
+    let mut lead = Peer::connect(&url, &ann, ann.client("laptop")).await;
+    let id = stored_case(&relay, &ann, &mut lead).await;
+    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
+
+    // Bob fetches the case, goes offline, and types; meanwhile he leaves the service.
+    let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
+    assert_eq!(bob_peer.ask(id).await, Holding::Have);
+    let mut offline = bob_peer.client;
+    offline.disconnected();
+    let doc = offline.document_mut(&id).unwrap();
+    doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
+        .unwrap();
+    doc.commit();
+    let get = |token: &str, path: &str| {
+        let token = token.to_string();
+        let path = path.to_string();
+        async move { http(relay.addr, "GET", &path, Some(&token), None).await }
+    };
+    assert_eq!(get(&bob.token, "/api/leaving").await.status, 409);
+    let r = http(
+        relay.addr,
+        "POST",
+        &format!("/api/professionals/{}/deactivate", bob.id),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    // His laptop's session works for nothing but handing over.
+    assert_eq!(get(&bob.token, "/api/session").await.status, 401);
+    assert_eq!(get(&bob.token, "/api/cases").await.status, 401);
+    assert_eq!(get(&bob.token, "/api/device-policy").await.status, 401);
+    let me = get(&bob.token, "/api/leaving").await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["id"], bob.id);
+    let left = get(&bob.token, "/api/departures").await.json();
+    assert_eq!(left[0]["case_id"], id.to_string(), "{left}");
+    assert_eq!(left[0]["destroyed"], false);
+
+    // What he typed reaches Ann, as his, after he left; then his copy is recorded as gone.
+    let copy = offline.document_mut(&id).unwrap().save();
+    let path = format!("/api/cases/{id}/final-edits");
+    let (status, head, body) = post_raw(&relay, &path, &bob.token, &copy).await;
+    assert_eq!(status, 200, "{head} {}", String::from_utf8_lossy(&body));
+    let taken: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(taken["new"], 1, "{taken}");
+    lead.until("Bob's last words to reach Ann", |p| {
+        p.client.document(&id).is_some_and(|d| {
+            automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    })
+    .await;
+    let removed = format!("/api/cases/{id}/device-copy-removed");
+    let closed = serde_json::json!({ "device": "bob-store", "because": "closed" });
+    let r = http(
+        relay.addr,
+        "POST",
+        &removed,
+        Some(&bob.token),
+        Some(&closed),
+    )
+    .await;
+    assert_eq!(r.status, 404, "a leaver's copy goes because he left");
+    let body = serde_json::json!({ "device": "bob-store" });
+    let r = http(relay.addr, "POST", &removed, Some(&bob.token), Some(&body)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let events: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event, outcome FROM audit
+         WHERE case_id = $1 AND actor_professional_id = $2 AND event IN ('final_edits', 'device_copy_removed')
+         ORDER BY id",
+    )
+    .bind(id.to_string())
+    .bind(bob.id)
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    let row = |e: &str, o: &str| (e.to_string(), o.to_string());
+    assert_eq!(
+        events,
+        vec![
+            row("final_edits", "success_after_leaving"),
+            row("device_copy_removed", "left")
+        ]
+    );
+
+    // Signing out ends that session too: nothing more is taken from it.
+    let r = http(relay.addr, "DELETE", "/api/session", Some(&bob.token), None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(get(&bob.token, "/api/leaving").await.status, 401);
+    let (status, _, _) = post_raw(&relay, &path, &bob.token, &copy).await;
+    assert_eq!(status, 401);
+
+    // A leaver whose sessions an administrator revoked (a lost laptop) cannot hand over.
+    let carl = practitioner(&relay, "carl").await;
+    assert_eq!(invite(&relay, &ann, &id, &carl).await.status, 201);
+    for action in ["deactivate", "revoke-sessions"] {
+        let r = http(
+            relay.addr,
+            "POST",
+            &format!("/api/professionals/{}/{action}", carl.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+        assert!(r.status < 300, "{action}: {} {}", r.status, r.body);
+    }
+    assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
+    assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
 }
 
 /// A POST of raw bytes, as the app sends a copy of a case.
