@@ -179,6 +179,12 @@ pub async fn reset_second_factor(professional_id: i64) -> Result<(), CallError> 
     call("POST", &path, None).await.map(drop)
 }
 
+/// Who this device's session belongs to, if they have left the service (their account was
+/// closed) and the device may still hand over its cases.
+pub async fn leaving() -> Result<Me, CallError> {
+    get("/api/leaving").await
+}
+
 pub async fn sign_out() -> Result<(), CallError> {
     call("DELETE", "/api/session", None).await.map(drop)
 }

@@ -8,7 +8,7 @@
 
 use crate::api::{self, CallError};
 use crate::sync::Repo;
-use leptos::prelude::WithUntracked;
+use leptos::prelude::{Update, WithUntracked};
 use shared::api::Me;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -16,6 +16,8 @@ use wasm_bindgen_futures::JsFuture;
 
 /// Set while a sign-out has cleared the device but not yet reached the relay.
 const SIGN_OUT_PENDING: &str = "tac-sign-out-pending";
+/// Set when a leaver's device has handed over its cases and cleared itself.
+const ACCOUNT_CLOSED: &str = "tac-account-closed";
 /// Tabs of the app tell each other when the device is cleared.
 const CHANNEL: &str = "tac-planner-session";
 
@@ -78,6 +80,45 @@ pub async fn sign_out(repo: &Repo) -> Result<(), String> {
     tell_other_tabs();
     reload_at("/sign-in");
     Ok(())
+}
+
+/// This person has left the service (an administrator closed their account), and this device's
+/// session may still hand over: every case goes to the relay with anything not yet shared and
+/// leaves the device, then the session ends and the device is cleared. A case that could not
+/// be handed over (never shared, say) stays, with everything else, and the person is told.
+/// Offline or interrupted, it is tried again the next time the app starts.
+pub async fn left_service(repo: &Repo) {
+    let kept = match repo.hand_over_everything().await {
+        Ok(kept) => kept,
+        Err(_) => return,
+    };
+    if !kept.is_empty() {
+        repo.notices().update(|n| {
+            n.push(format!(
+                "Your TAC Planner account has been closed. These cases could not be handed to their teams, so they are still on this device: {}. Contact your administrator.",
+                kept.join(", ")
+            ))
+        });
+        return;
+    }
+    let _ = api::sign_out().await;
+    if repo.wipe().await.is_err() {
+        return;
+    }
+    clear_caches().await;
+    tell_other_tabs();
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(ACCOUNT_CLOSED, "1");
+    }
+    reload_at("/sign-in");
+}
+
+/// Said once on the sign-in page after [`left_service`] cleared this device.
+pub fn account_closed_notice() -> Option<&'static str> {
+    let storage = local_storage()?;
+    storage.get_item(ACCOUNT_CLOSED).ok().flatten()?;
+    let _ = storage.remove_item(ACCOUNT_CLOSED);
+    Some("Your TAC Planner account has been closed, so your cases have been removed from this device. Anything you had not shared was sent to their teams first.")
 }
 
 /// Finishes a sign-out that was made offline, once the relay can be reached.

@@ -353,13 +353,45 @@ impl Repo {
         }
     }
 
-    /// The relay says the session has ended: keep everything, ask the person to sign in.
+    /// The relay says the session has ended: keep everything, ask the person to sign in. If
+    /// it ended because the person has left the service, this device hands over its cases and
+    /// clears itself ([`crate::session::left_service`]).
     fn session_ended(&self) {
         self.disconnect();
         let account = self.0.account.get_untracked();
         if let Account::SignedIn(me) = account {
-            self.0.account.set(Account::Ended(me));
+            self.0.account.set(Account::Ended(me.clone()));
+            let repo = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Only their own session: someone else may have signed in on this browser since.
+                if api::leaving().await.is_ok_and(|left| left.id == me.id) {
+                    crate::session::left_service(&repo).await;
+                }
+            });
         }
+    }
+
+    /// This person has left the service: each case the relay lists as theirs is handed over
+    /// and removed from this device, as when leaving one team. Answers the names of the cases
+    /// still here (never shared with the relay, or refused); the rest are gone.
+    pub async fn hand_over_everything(&self) -> Result<Vec<String>, CallError> {
+        self.report_removed_copies().await?;
+        for departure in api::departures().await? {
+            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
+                continue;
+            };
+            let because = if departure.destroyed {
+                RemovedBecause::Destroyed
+            } else {
+                RemovedBecause::Left
+            };
+            self.hand_over(id, because).await?;
+        }
+        let kept: Vec<DocumentId> = self
+            .0
+            .cases
+            .with_untracked(|c| c.iter().map(|c| c.id).collect());
+        Ok(kept.iter().map(|id| self.child_name_of(id)).collect())
     }
 
     /// Tells the relay about cases made on this device that it does not know yet, so they

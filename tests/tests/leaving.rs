@@ -1,6 +1,7 @@
 //! Leaving a case's team in Chromium: Bob types in a case while offline, and while he is away
 //! Lena removes him from the team. When his browser is back, his words reach Lena, then the
-//! case leaves his caseload and his browser's storage, and he is told why.
+//! case leaves his caseload and his browser's storage, and he is told why. The same when he
+//! leaves the service altogether (his account closed): then his browser is cleared.
 
 use e2e::accounts::{Api, COUNCIL};
 use e2e::bench::Conn;
@@ -150,6 +151,144 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
     assert!(
         events.contains(&"device_copy_removed left".to_string()),
         "{events:?}"
+    );
+}
+
+/// Every key this browser's storage holds, in all its stores.
+async fn stored_keys(b: &Client) -> String {
+    let v = b
+        .execute_async(
+            "const [done] = arguments; const open = indexedDB.open('tac-planner');\
+             open.onsuccess = () => { const db = open.result; const names = [...db.objectStoreNames];\
+               const tx = db.transaction(names, 'readonly');\
+               const counts = names.map(n => tx.objectStore(n).count());\
+               tx.oncomplete = () => { db.close(); done(counts.reduce((a, c) => a + c.result, 0)); }; };\
+             open.onerror = () => done(-1);",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    v.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let admin = Api::admin(&relay);
+    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
+    let bob_id = admin.add_practitioner("Bob Brown", "bob@council.test", COUNCIL);
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let (ws, id, desk) = e2e::case_from_another_device(
+        &relay,
+        &lena,
+        CaseRecord::new("Sam Smith").into_document().unwrap(),
+    )
+    .await;
+    let (status, body) = lena.call(
+        "POST",
+        &format!("/api/cases/{id}/members"),
+        Some(json!({ "professional_id": bob_id })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let case = id.to_string();
+
+    let b = driver.browser().await;
+    sign_in(&b, &relay, "bob@council.test").await;
+    b.goto(&format!("{}/case/{id}/assessment", relay.url()))
+        .await
+        .unwrap();
+    find(&b, "#field-assessment-childvoice").await;
+    synced(&b).await;
+
+    // Offline, he writes down what Sam said, and closes the app.
+    relay.stop();
+    type_into(&b, "field-assessment-childvoice", WORDS).await;
+    eventually(20, "his words saved on the laptop", || async {
+        let unsent = js(
+            &b,
+            "document.querySelector('[data-testid=sync-status]').dataset.unsent",
+        )
+        .await;
+        (unsent != "0" && !unsent.is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    b.goto("about:blank").await.unwrap();
+
+    // Meanwhile he leaves the council, and an administrator closes his account.
+    relay.restart();
+    let (status, body) = Api::admin(&relay).call(
+        "POST",
+        &format!("/api/professionals/{bob_id}/deactivate"),
+        None,
+    );
+    assert!(status < 300, "{status} {body}");
+
+    // His laptop is opened once more: his words reach Lena, then the laptop is cleared.
+    b.goto(&relay.url()).await.unwrap();
+    wait_for_text(
+        &b,
+        "[data-testid=account-closed]",
+        "Your TAC Planner account has been closed, so your cases have been removed from this device.",
+    )
+    .await;
+    find(&b, "[data-testid=sign-in-form]").await;
+    screenshot(&b, "98-account-closed").await;
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let mut desk = Conn::connect_with(desk.client, &ws, Some(&lena))
+        .await
+        .unwrap();
+    let effects = desk.client.resync(&id);
+    desk.carry_out(effects).await.unwrap();
+    let voice = |c: &mut Conn| {
+        c.client
+            .document(&id)
+            .and_then(|d| CaseRecord::from_document(d).ok())
+            .map(|r| r.assessment.child_voice.as_str().to_string())
+            .unwrap_or_default()
+    };
+    let reached = desk.until(|c| voice(c) == WORDS).await;
+    assert!(
+        reached.is_ok(),
+        "Lena has {:?}; audit: {}",
+        voice(&mut desk),
+        admin_audit(&relay, &case).1
+    );
+    assert_eq!(
+        stored_keys(&b).await,
+        "0",
+        "nothing of anyone's left in the browser"
+    );
+    let (_, rows) = admin_audit(&relay, &case);
+    let events: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in [
+        "final_edits success_after_leaving",
+        "device_copy_removed left",
+    ] {
+        assert!(events.contains(&expected.to_string()), "{events:?}");
+    }
+    // The message is said once; the laptop stays signed out.
+    b.refresh().await.unwrap();
+    find(&b, "[data-testid=sign-in-form]").await;
+    assert_eq!(
+        js(
+            &b,
+            "String(!!document.querySelector('[data-testid=account-closed]'))"
+        )
+        .await,
+        "false"
     );
 }
 

@@ -31,6 +31,7 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let step = RwSignal::new(Step::Email);
     let error = RwSignal::new(session::provider_refusal().map(str::to_string));
+    let account_closed = session::account_closed_notice();
     let busy = RwSignal::new(false);
 
     let enter = {
@@ -255,6 +256,16 @@ pub fn SignIn(#[prop(optional)] again: Option<String>) -> impl IntoView {
     }
     };
     view! {
+        {account_closed.map(|said| view! {
+            <div class="govuk-notification-banner" role="region" aria-labelledby="closed-title" data-testid="account-closed">
+                <div class="govuk-notification-banner__header">
+                    <h2 class="govuk-notification-banner__title" id="closed-title">"Important"</h2>
+                </div>
+                <div class="govuk-notification-banner__content">
+                    <p class="govuk-notification-banner__heading">{said}</p>
+                </div>
+            </div>
+        })}
         {move || error.get().map(|e| view! {
             <div class="govuk-error-summary" role="alert" tabindex="-1" data-testid="sign-in-error">
                 <h2 class="govuk-error-summary__title">"There is a problem"</h2>
