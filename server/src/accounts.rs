@@ -322,10 +322,15 @@ pub async fn directory(
 /// Their memberships are kept, for the record.
 pub async fn deactivate(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE professionals SET active = 0 WHERE id = $1")
+    let closed = sqlx::query("UPDATE professionals SET active = 0 WHERE id = $1 AND active = 1")
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    // Already closed: their departures keep the day they left (it bounds their hand-over).
+    if closed == 0 {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO departures (case_id, professional_id, left_at)
          SELECT case_id, professional_id, $2 FROM case_members WHERE professional_id = $1

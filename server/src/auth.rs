@@ -25,6 +25,10 @@ pub const COOKIE: &str = "tac_session";
 
 pub const SESSION_ENDED: &str = "Your session has ended. Sign in again.";
 
+/// How long after signing in on a device its session may still hand over cases, if its owner
+/// leaves the service: as long as someone removed from one case may (90 days).
+pub const HANDOVER_SECS: i64 = crate::departure::FINAL_EDITS_WINDOW_SECS;
+
 /// The peer id prefix bound to a professional, `p<id>-` (one definition, shared with the app,
 /// which checks presence senders with it). The dash ends the number, so `p1-` is never a
 /// prefix of `p12-...`.
@@ -117,23 +121,31 @@ impl Sessions {
 
     /// The live session for a token: not expired, not revoked, its professional active.
     pub async fn find(&self, token: &str) -> Result<Option<Session>, sqlx::Error> {
-        self.find_where(token, " AND p.active = 1").await
+        // No session began after the end of time: a leaver's never qualifies.
+        self.find_since(token, i64::MAX).await
     }
 
     /// A live session, or one of someone who has since left the service (deactivated) that
-    /// was neither revoked nor has expired: see [`HandingOver`].
+    /// was not revoked and began within [`HANDOVER_SECS`], expired or not: see [`HandingOver`].
     pub async fn find_handing_over(&self, token: &str) -> Result<Option<Session>, sqlx::Error> {
-        self.find_where(token, "").await
+        self.find_since(token, now() - HANDOVER_SECS).await
     }
 
-    async fn find_where(&self, token: &str, owner: &str) -> Result<Option<Session>, sqlx::Error> {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(&format!(
+    /// A live session, or a leaver's begun after `leaver_since`.
+    async fn find_since(
+        &self,
+        token: &str,
+        leaver_since: i64,
+    ) -> Result<Option<Session>, sqlx::Error> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
             "SELECT s.id, s.expires_at, s.professional_id FROM sessions s
              JOIN professionals p ON p.id = s.professional_id
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2{owner}"
-        ))
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL
+               AND (p.active = 1 AND s.expires_at > $2 OR p.active = 0 AND s.created_at > $3)",
+        )
         .bind(token_hash(token))
         .bind(now())
+        .bind(leaver_since)
         .fetch_optional(&self.pool)
         .await?;
         let Some((id, expires_at, professional_id)) = row else {
@@ -238,12 +250,15 @@ impl Sessions {
         }
     }
 
-    /// `Set-Cookie` for a new session.
+    /// `Set-Cookie` for a new session. The browser keeps it for [`HANDOVER_SECS`] beyond the
+    /// session's end: it is good for nothing then unless its owner leaves the service, when
+    /// it still lets the device hand over ([`HandingOver`]); a laptop left in a drawer when its
+    /// owner left the council empties itself the next time it is opened.
     pub fn cookie(&self, token: &str) -> String {
         let secure = if self.secure_cookies { "; Secure" } else { "" };
         format!(
             "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-            self.lifetime.as_secs()
+            self.lifetime.as_secs() + HANDOVER_SECS as u64
         )
     }
 
@@ -279,7 +294,8 @@ pub async fn end_session_on_browser(
     client: Option<IpAddr>,
 ) -> Result<(), sqlx::Error> {
     if let Some(token) = token_from(headers) {
-        if let Some(previous) = state.sessions.find(&token).await? {
+        // A leaver's session that could still hand over ends too.
+        if let Some(previous) = state.sessions.find_handing_over(&token).await? {
             state.sessions.revoke(previous.id).await?;
             state
                 .audit
@@ -310,10 +326,10 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// The signed-in professional, or someone who has left the service (deactivated) on a device
-/// whose session was neither revoked nor has expired. Only the routes by which a device hands
-/// over its last edits and says its copies are gone take it, so a leaver's laptop empties
-/// itself without losing what was typed on it. An administrator who revokes the sessions (a
-/// lost laptop) ends this too.
+/// whose session was not revoked and began within [`HANDOVER_SECS`], even if it has expired.
+/// Only the routes by which a device hands over its last edits and says its copies are gone
+/// take it, so a leaver's laptop empties itself without losing what was typed on it. An
+/// administrator who signs them out everywhere (a lost laptop) ends this too.
 pub struct HandingOver(pub Session);
 
 impl FromRequestParts<AppState> for HandingOver {

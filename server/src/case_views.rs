@@ -5,7 +5,7 @@
 
 use crate::api::{self, ApiError, ApiResult, Body};
 use crate::audit::Event;
-use crate::auth::{ClientAddr, SignedIn};
+use crate::auth::{ClientAddr, HandingOver};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,7 +23,8 @@ pub fn router() -> Router<AppState> {
 /// case's trail with noise.
 async fn report(
     State(state): State<AppState>,
-    SignedIn(me): SignedIn,
+    // A leaver's device reports what was opened on it before it clears itself.
+    HandingOver(me): HandingOver,
     ClientAddr(client): ClientAddr,
     Body(views): Body<Vec<CaseView>>,
 ) -> ApiResult<StatusCode> {
@@ -40,7 +41,10 @@ async fn report(
             continue;
         }
         // The device's clock, as it said: the same view sent again matches itself.
-        let outcome = if state.access.role(&case, me.professional.id).is_some() {
+        // A leaver's memberships are kept for the record: they left them all when they left.
+        let member =
+            me.professional.active && state.access.role(&case, me.professional.id).is_some();
+        let outcome = if member {
             "success"
         } else {
             match state.access.left_at(&case, me.professional.id).await? {

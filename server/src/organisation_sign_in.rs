@@ -289,7 +289,12 @@ async fn invitation(
 /// The session this browser has now, if its cookie came with the request.
 async fn session_on_browser(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<i64>> {
     Ok(match token_from(headers) {
-        Some(token) => state.sessions.find(&token).await?.map(|s| s.id),
+        // A leaver's too: it ends when someone signs in on this browser.
+        Some(token) => state
+            .sessions
+            .find_handing_over(&token)
+            .await?
+            .map(|s| s.id),
         None => None,
     })
 }

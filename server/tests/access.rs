@@ -551,7 +551,8 @@ async fn sign_in_sign_out_and_too_many_attempts() {
         "HttpOnly",
         "SameSite=Strict",
         "Path=/",
-        "Max-Age=43200",
+        // 12 hours, then 90 days in which only a leaver's device may use it to hand over.
+        "Max-Age=7819200",
     ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }

@@ -9,8 +9,8 @@ mod common;
 
 use automerge::transaction::Transactable;
 use common::{
-    http, http_bytes, invite, practitioner, professional, sign_in, stored_case, Peer, TestRelay,
-    PASSWORD,
+    http, http_bytes, invite, practitioner, professional, sign_in, stored_case, upgrade_status,
+    Peer, TestRelay, PASSWORD,
 };
 use shared::authorship::author_of;
 use shared::sync::Holding;
@@ -255,11 +255,13 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     let id = stored_case(&relay, &ann, &mut lead).await;
     assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
 
-    // Bob fetches the case, goes offline, and types; meanwhile he leaves the service.
+    // Bob fetches the case, goes offline, and types; meanwhile he leaves the service (his
+    // phone, still connected, is cut off).
     let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
     assert_eq!(bob_peer.ask(id).await, Holding::Have);
     let mut offline = bob_peer.client;
     offline.disconnected();
+    let mut phone = Peer::connect(&url, &bob, bob.client("phone")).await;
     let doc = offline.document_mut(&id).unwrap();
     doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
         .unwrap();
@@ -279,8 +281,19 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(phone.close_code().await, Some(4401));
 
     // His laptop's session works for nothing but handing over.
+    assert_eq!(upgrade_status(&url, Some(&bob.token)).await, 401);
+    let r = http(
+        relay.addr,
+        "POST",
+        &format!("/api/cases/{id}/members"),
+        Some(&bob.token),
+        Some(&serde_json::json!({ "professional_id": ann.id })),
+    )
+    .await;
+    assert_eq!(r.status, 401);
     assert_eq!(get(&bob.token, "/api/session").await.status, 401);
     assert_eq!(get(&bob.token, "/api/cases").await.status, 401);
     assert_eq!(get(&bob.token, "/api/device-policy").await.status, 401);
@@ -321,9 +334,29 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     let body = serde_json::json!({ "device": "bob-store" });
     let r = http(relay.addr, "POST", &removed, Some(&bob.token), Some(&body)).await;
     assert_eq!(r.status, 204, "{}", r.body);
+    // The cases opened on it go in their audit trails: before he left, and after.
+    let ms = |s: i64| s * 1000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let views = serde_json::json!([
+        { "case_id": id.to_string(), "at": ms(now - 3600) },
+        { "case_id": id.to_string(), "at": ms(now + 5) },
+    ]);
+    let r = http(
+        relay.addr,
+        "POST",
+        "/api/views",
+        Some(&bob.token),
+        Some(&views),
+    )
+    .await;
+    assert!(r.status < 300, "{} {}", r.status, r.body);
     let events: Vec<(String, String)> = sqlx::query_as(
         "SELECT event, outcome FROM audit
-         WHERE case_id = $1 AND actor_professional_id = $2 AND event IN ('final_edits', 'device_copy_removed')
+         WHERE case_id = $1 AND actor_professional_id = $2
+           AND event IN ('final_edits', 'device_copy_removed', 'case_viewed')
          ORDER BY id",
     )
     .bind(id.to_string())
@@ -336,7 +369,9 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
         events,
         vec![
             row("final_edits", "success_after_leaving"),
-            row("device_copy_removed", "left")
+            row("device_copy_removed", "left"),
+            row("case_viewed", "success"),
+            row("case_viewed", "not_a_member"),
         ]
     );
 
@@ -347,20 +382,44 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     let (status, _, _) = post_raw(&relay, &path, &bob.token, &copy).await;
     assert_eq!(status, 401);
 
-    // A leaver whose sessions an administrator revoked (a lost laptop) cannot hand over.
+    // A laptop signed in on 80 days ago and left in a drawer: its session has long expired,
+    // and is good for nothing while its owner is on the staff...
     let carl = practitioner(&relay, "carl").await;
     assert_eq!(invite(&relay, &ann, &id, &carl).await.status, 201);
-    for action in ["deactivate", "revoke-sessions"] {
-        let r = http(
-            relay.addr,
-            "POST",
-            &format!("/api/professionals/{}/{action}", carl.id),
-            Some(&admin.token),
-            None,
-        )
-        .await;
-        assert!(r.status < 300, "{action}: {} {}", r.status, r.body);
-    }
+    let shift = |days: i64| {
+        let db = relay.state.db.clone();
+        async move {
+            sqlx::query(
+                "UPDATE sessions SET created_at = created_at + $1, expires_at = expires_at + $1
+                 WHERE professional_id = $2",
+            )
+            .bind(days * 86_400)
+            .bind(carl.id)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+    };
+    shift(-80).await;
+    assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
+    assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
+    let deactivate = format!("/api/professionals/{}/deactivate", carl.id);
+    let r = http(relay.addr, "POST", &deactivate, Some(&admin.token), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // ...but once he has left the service, it may still hand over (and only that),
+    assert_eq!(get(&carl.token, "/api/leaving").await.status, 200);
+    assert_eq!(get(&carl.token, "/api/session").await.status, 401);
+    let left = get(&carl.token, "/api/departures").await.json();
+    assert_eq!(left[0]["case_id"], id.to_string(), "{left}");
+    // not once 90 days have passed since that sign-in,
+    shift(-11).await;
+    assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
+    shift(11).await;
+    assert_eq!(get(&carl.token, "/api/leaving").await.status, 200);
+    // and not once an administrator has signed him out everywhere (a lost laptop).
+    let revoke = format!("/api/professionals/{}/revoke-sessions", carl.id);
+    let r = http(relay.addr, "POST", &revoke, Some(&admin.token), None).await;
+    assert!(r.status < 300, "{} {}", r.status, r.body);
     assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
     assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
 }
