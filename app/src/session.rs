@@ -28,6 +28,7 @@ pub async fn signed_in_as(repo: &Repo, me: Me) -> Result<(), String> {
     if let Some(storage) = local_storage() {
         // Any sign-out still to finish was for the previous session, not this one.
         let _ = storage.remove_item(SIGN_OUT_PENDING);
+        let _ = storage.remove_item(ACCOUNT_CLOSED);
     }
     let stored = repo.stored_identity().await;
     let has_cases = repo.cases().with_untracked(|c| !c.is_empty());
@@ -82,42 +83,68 @@ pub async fn sign_out(repo: &Repo) -> Result<(), String> {
     Ok(())
 }
 
-/// This person has left the service (an administrator closed their account), and this device's
-/// session may still hand over: every case goes to the relay with anything not yet shared and
-/// leaves the device, then the session ends and the device is cleared. A case that could not
-/// be handed over (never shared, say) stays, with everything else, and the person is told.
-/// Offline or interrupted, it is tried again the next time the app starts.
-pub async fn left_service(repo: &Repo) {
-    let kept = match repo.hand_over_everything().await {
-        Ok(kept) => kept,
-        Err(_) => return,
-    };
-    if !kept.is_empty() {
-        repo.notices().update(|n| {
-            n.push(format!(
-                "Your TAC Planner account has been closed. These cases could not be handed to their teams, so they are still on this device: {}. Contact your administrator.",
-                kept.join(", ")
-            ))
-        });
-        return;
+/// How often, and how many times, a hand-over that could not finish is tried again while the
+/// page stays open (it starts again whenever the app does).
+const LEAVING_RETRY_MS: u32 = 30_000;
+const LEAVING_TRIES: u32 = 20;
+
+/// This person (`me`) has left the service (an administrator closed their account), and this
+/// device's session may still hand over: every case goes to the relay with anything not yet
+/// shared and leaves the device, then the cases opened here go in their audit trails, the
+/// session ends and the device is cleared. A case that could not be handed over (never
+/// shared, say) stays, with everything else, and the person is told.
+pub async fn left_service(repo: &Repo, me: i64) {
+    for _ in 0..LEAVING_TRIES {
+        match repo.hand_over_everything().await {
+            Ok(kept) if kept.is_empty() => {
+                // Still theirs? Someone else may have signed in on this browser meanwhile.
+                if !api::leaving().await.is_ok_and(|left| left.id == me) {
+                    return;
+                }
+                let _ = crate::viewed::report(me).await;
+                if let Err(CallError::Offline) = api::sign_out().await {
+                    if let Some(s) = local_storage() {
+                        let _ = s.set_item(SIGN_OUT_PENDING, "1");
+                    }
+                }
+                if repo.wipe().await.is_err() {
+                    break;
+                }
+                clear_caches().await;
+                tell_other_tabs();
+                if let Some(s) = local_storage() {
+                    let _ = s.set_item(ACCOUNT_CLOSED, "1");
+                }
+                reload_at("/sign-in");
+                return;
+            }
+            Ok(kept) => {
+                repo.notices().update(|n| {
+                    n.push(format!(
+                        "These cases could not be handed to their teams, so they are still on this device: {}. Contact your administrator.",
+                        kept.join(", ")
+                    ))
+                });
+                return;
+            }
+            // Offline, or the server could not take a copy just now: try again shortly.
+            Err(_) => {
+                gloo_timers::future::sleep(std::time::Duration::from_millis(
+                    LEAVING_RETRY_MS.into(),
+                ))
+                .await
+            }
+        }
     }
-    let _ = api::sign_out().await;
-    if repo.wipe().await.is_err() {
-        return;
-    }
-    clear_caches().await;
-    tell_other_tabs();
-    if let Some(s) = local_storage() {
-        let _ = s.set_item(ACCOUNT_CLOSED, "1");
-    }
-    reload_at("/sign-in");
+    repo.notices().update(|n| {
+        n.push("The server could not be reached, so your cases are still on this device. Open TAC Planner again when you are online.".into())
+    });
 }
 
-/// Said once on the sign-in page after [`left_service`] cleared this device.
+/// Shown on the sign-in page after [`left_service`] cleared this device, until someone signs
+/// in on it.
 pub fn account_closed_notice() -> Option<&'static str> {
-    let storage = local_storage()?;
-    storage.get_item(ACCOUNT_CLOSED).ok().flatten()?;
-    let _ = storage.remove_item(ACCOUNT_CLOSED);
+    local_storage()?.get_item(ACCOUNT_CLOSED).ok().flatten()?;
     Some("Your TAC Planner account has been closed, so your cases have been removed from this device. Anything you had not shared was sent to their teams first.")
 }
 

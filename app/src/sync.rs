@@ -68,13 +68,16 @@ pub enum Account {
     /// Their session ended (expired, revoked, or signed out elsewhere): they keep working on
     /// this device, and sign in again to share their changes.
     Ended(Me),
+    /// Their account was closed (they left the service): the device is handing its cases to
+    /// their teams before clearing itself; nothing can be changed meanwhile.
+    Leaving(Me),
 }
 
 impl Account {
     pub fn me(&self) -> Option<&Me> {
         match self {
             Account::SignedOut => None,
-            Account::SignedIn(me) | Account::Ended(me) => Some(me),
+            Account::SignedIn(me) | Account::Ended(me) | Account::Leaving(me) => Some(me),
         }
     }
 }
@@ -365,7 +368,8 @@ impl Repo {
             wasm_bindgen_futures::spawn_local(async move {
                 // Only their own session: someone else may have signed in on this browser since.
                 if api::leaving().await.is_ok_and(|left| left.id == me.id) {
-                    crate::session::left_service(&repo).await;
+                    repo.0.account.set(Account::Leaving(me.clone()));
+                    crate::session::left_service(&repo, me.id).await;
                 }
             });
         }

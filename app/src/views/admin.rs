@@ -129,7 +129,7 @@ pub fn Admin() -> impl IntoView {
                         " "
                         <button type="button" class="govuk-button govuk-button--warning app-small-button"
                             on:click=move |_| { let (id, n) = (id2, n2.clone()); leptos::task::spawn_local(async move {
-                                report(api::deactivate(id).await.map(|()| format!("{n} can no longer sign in or open any case. A device of theirs that is still signed in will send the team anything not yet shared, then remove their cases.")));
+                                report(api::deactivate(id).await.map(|()| format!("{n} can no longer sign in or open any case. A device of theirs signed in during the last 90 days will send the team anything not yet shared, then remove their cases. If they should not send anything more (a dismissal, or a lost laptop), choose Sign out everywhere.")));
                             }); }>
                             "Remove access"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>

@@ -77,6 +77,13 @@ fn Screens() -> impl IntoView {
                             <Pages/>
                         }.into_any(),
                         Account::SignedIn(_) => view! { <Pages/> }.into_any(),
+                        // Nothing to work on: the cases are on their way to their teams.
+                        Account::Leaving(_) => view! {
+                            <div data-testid="leaving">
+                                <h1 class="govuk-heading-l">"Your account has been closed"</h1>
+                                <p class="govuk-body">"This device is sending anything you had not shared to the teams, then removing your cases from it. Keep this page open until it has finished."</p>
+                            </div>
+                        }.into_any(),
                     }}
                 </main>
             </div>
