@@ -235,9 +235,8 @@ async fn copy_removed(
     let me_id = me.professional.id;
     let allowed = match body.because {
         RemovedBecause::Left => has_left(&state, &case, me_id).await?,
-        RemovedBecause::Closed => {
-            me.professional.active && state.access.role(&case, me_id).is_some()
-        }
+        // A leaver's too (their memberships are kept): a report their device made before.
+        RemovedBecause::Closed => state.access.role(&case, me_id).is_some(),
         RemovedBecause::Destroyed => {
             has_left(&state, &case, me_id).await?
                 && crate::records::is_destroyed(&state.db, &case).await?

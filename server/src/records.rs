@@ -54,10 +54,18 @@ const MAX_REASON: usize = 500;
 /// When each case falls due, as last worked out from its document, keyed by the rule and the
 /// case's change marks ([`crate::journal::Journal::change_marks`]): the due list then reads
 /// only the cases that changed since it last asked and those that are due (for their
-/// children's names), not every case on every request. Per relay and in memory only; it holds
-/// no names.
+/// children's names), not every case on every request. Kept in memory and in the database
+/// (`disposal_due`), so a restarted relay, or another sharing the database, need not read every
+/// case again; it holds no names.
 #[derive(Clone, Default)]
-pub struct DueCache(Arc<Mutex<HashMap<String, Known>>>);
+pub struct DueCache {
+    known: Arc<Mutex<HashMap<String, Known>>>,
+    /// Whether what the database holds has been read in (once, at the first due list).
+    loaded: Arc<tokio::sync::OnceCell<()>>,
+}
+
+/// Why a case read back from the database is not due: what was worked out then is not kept.
+const NOT_YET_STORED: &str = "not due when last worked out";
 
 /// A case's change marks: its newest change (Unix ms) and how many it has taken.
 type Marks = Option<(i64, i64)>;
@@ -79,7 +87,72 @@ fn settled(marks: Marks, now: i64) -> bool {
 impl DueCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
         // Cached answers only: a panic elsewhere cannot leave one half-written.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads in what the database holds, once; what this relay worked out since it started
+    /// stays. A row that does not read back is left out (worked out again when asked).
+    async fn load(&self, db: &AnyPool) -> Result<(), sqlx::Error> {
+        self.loaded
+            .get_or_try_init(|| async {
+                type Row = (String, String, Option<i64>, Option<i64>, Option<String>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT case_id, rule, last_change, changes, due FROM disposal_due",
+                )
+                .fetch_all(db)
+                .await?;
+                let mut known = self.lock();
+                for (case, rule, last, changes, due) in rows {
+                    let Ok(rule) = serde_json::from_str(&rule) else {
+                        continue;
+                    };
+                    let due = match due {
+                        None => Due::NotYet(NOT_YET_STORED),
+                        Some(day) => match Day::parse(&day) {
+                            Some(day) => Due::On(day),
+                            None => continue,
+                        },
+                    };
+                    let marks = last.zip(changes);
+                    known.entry(case).or_insert(Known { rule, marks, due });
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// [`DueCache::put`], and into the database when it is new there.
+    async fn keep(
+        &self,
+        db: &AnyPool,
+        case: &str,
+        rule: RetentionRule,
+        marks: Marks,
+        now: i64,
+        due: Due,
+    ) -> Result<(), sqlx::Error> {
+        if !self.put(case, rule, marks, now, due.clone()) {
+            return Ok(());
+        }
+        let day = match due {
+            Due::On(day) => Some(day.iso()),
+            Due::NotYet(_) => None,
+        };
+        sqlx::query(
+            "INSERT INTO disposal_due (case_id, rule, last_change, changes, due)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (case_id) DO UPDATE SET rule = excluded.rule,
+                 last_change = excluded.last_change, changes = excluded.changes, due = excluded.due",
+        )
+        .bind(case)
+        .bind(serde_json::to_string(&rule).unwrap_or_default())
+        .bind(marks.map(|(last, _)| last))
+        .bind(marks.map(|(_, n)| n))
+        .bind(day)
+        .execute(db)
+        .await
+        .map(|_| ())
     }
 
     /// What is known of `case` under `rule`, if it still holds: the case has not changed
@@ -94,16 +167,33 @@ impl DueCache {
             .map(|k| k.due.clone())
     }
 
-    /// Keeps what was worked out, unless the case changed too lately to trust it.
-    fn put(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64, due: Due) {
-        if settled(marks, now) {
-            let known = Known { rule, marks, due };
-            self.lock().insert(case.to_string(), known);
+    /// Keeps what was worked out, unless the case changed too lately to trust it; answers
+    /// whether that is news (not already known just so).
+    fn put(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64, due: Due) -> bool {
+        if !settled(marks, now) {
+            return false;
         }
+        let mut known = self.lock();
+        let same = known.get(case).is_some_and(|k| {
+            k.rule == rule
+                && k.marks == marks
+                && match (&k.due, &due) {
+                    (Due::On(a), Due::On(b)) => a == b,
+                    (Due::NotYet(_), Due::NotYet(_)) => true,
+                    _ => false,
+                }
+        });
+        known.insert(case.to_string(), Known { rule, marks, due });
+        !same
     }
 
-    fn forget(&self, case: &str) {
+    async fn forget(&self, db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
         self.lock().remove(case);
+        sqlx::query("DELETE FROM disposal_due WHERE case_id = $1")
+            .bind(case)
+            .execute(db)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -321,6 +411,7 @@ async fn due(
     let mut holds = holds(&state).await?;
     let now = crate::accounts::now_ms();
     let today = uk_day(now);
+    state.due_cache.load(&state.db).await?;
     let mut out = Vec::new();
     for case in cases {
         let marks = marks.get(&case).copied();
@@ -335,7 +426,10 @@ async fn due(
         let Some((child_name, due)) = due_of(&state, &case, rule, last_change).await else {
             continue;
         };
-        state.due_cache.put(&case, rule, marks, now, due.clone());
+        state
+            .due_cache
+            .keep(&state.db, &case, rule, marks, now, due.clone())
+            .await?;
         let Due::On(day) = due else { continue };
         if day <= today {
             out.push(DueCase {
@@ -534,7 +628,7 @@ async fn destroy(
 /// Every step of destroying after the tombstone; each can be repeated.
 async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Error> {
     state.repos.destroyed(case);
-    state.due_cache.forget(case);
+    state.due_cache.forget(&state.db, case).await?;
     if let Some(cluster) = &state.cluster {
         cluster.tell_destroyed(case).await;
     }
@@ -687,7 +781,56 @@ mod tests {
         );
         assert_eq!(cache.get("c", rule, lately, now), None);
         assert_eq!(cache.get("c", rule, quiet, now), Some(due));
-        cache.forget("c");
-        assert_eq!(cache.get("c", rule, quiet, now), None);
+    }
+
+    #[tokio::test]
+    async fn what_was_worked_out_outlives_a_restart_and_goes_with_the_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = crate::database::open(&url).await.unwrap();
+        let rule = RetentionRule::default();
+        let now = 100 * HOUR;
+        let quiet = Some((now - HOUR, 40));
+        let lately = Some((now - 60_000, 3));
+        let due = Due::On(Day::parse("2030-01-01").unwrap());
+        let first = DueCache::default();
+        first.load(&db).await.unwrap();
+        first
+            .keep(&db, "a", rule, quiet, now, due.clone())
+            .await
+            .unwrap();
+        let open = Due::NotYet("the case is not closed");
+        first.keep(&db, "b", rule, None, now, open).await.unwrap();
+        first
+            .keep(&db, "c", rule, lately, now, due.clone())
+            .await
+            .unwrap();
+
+        // A restarted relay (or another sharing the database) knows what was kept.
+        let again = DueCache::default();
+        again.load(&db).await.unwrap();
+        assert_eq!(again.get("a", rule, quiet, now), Some(due.clone()));
+        assert!(matches!(
+            again.get("b", rule, None, now),
+            Some(Due::NotYet(_))
+        ));
+        assert_eq!(again.get("c", rule, lately, now + HOUR), None);
+        // What it works out itself is not overwritten by reading in later.
+        again.put(
+            "a",
+            rule,
+            Some((now, 41)),
+            now + HOUR,
+            Due::NotYet("the case is not closed"),
+        );
+        again.load(&db).await.unwrap();
+        assert!(again.get("a", rule, quiet, now).is_none());
+
+        // A destroyed case is forgotten everywhere.
+        again.forget(&db, "a").await.unwrap();
+        let third = DueCache::default();
+        third.load(&db).await.unwrap();
+        assert_eq!(third.get("a", rule, quiet, now), None);
+        assert!(third.get("b", rule, None, now).is_some());
     }
 }
