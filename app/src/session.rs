@@ -92,8 +92,51 @@ const LEAVING_TRIES: u32 = 20;
 /// device's session may still hand over: every case goes to the relay with anything not yet
 /// shared and leaves the device, then the cases opened here go in their audit trails, the
 /// session ends and the device is cleared. A case that could not be handed over (never
-/// shared, say) stays, with everything else, and the person is told.
+/// shared, say) stays, with everything else, and the person is told. One tab does it; the
+/// others wait, and reload when it has cleared the device.
 pub async fn left_service(repo: &Repo, me: i64) {
+    let repo = repo.clone();
+    in_one_tab_only("tac-planner-leaving", async move {
+        hand_over_and_clear(&repo, me).await;
+    })
+    .await;
+}
+
+/// Runs `work` unless another tab of the app holds `lock` (the Web Locks API; without it, in
+/// every tab).
+async fn in_one_tab_only(lock: &str, work: impl std::future::Future<Output = ()> + 'static) {
+    use js_sys::{Function, Object, Promise, Reflect};
+    let locks = web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok())
+        .filter(|l| !l.is_undefined());
+    let request = locks.as_ref().and_then(|l| {
+        Reflect::get(l, &"request".into())
+            .ok()
+            .and_then(|r| r.dyn_into::<Function>().ok())
+    });
+    let (Some(locks), Some(request)) = (locks, request) else {
+        return work.await;
+    };
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
+    let mut work = Some(work);
+    let held = Closure::once(move |granted: wasm_bindgen::JsValue| -> Promise {
+        match work.take() {
+            // Another tab is doing it.
+            _ if granted.is_null() => Promise::resolve(&wasm_bindgen::JsValue::NULL),
+            Some(work) => wasm_bindgen_futures::future_to_promise(async move {
+                work.await;
+                Ok(wasm_bindgen::JsValue::UNDEFINED)
+            }),
+            None => Promise::resolve(&wasm_bindgen::JsValue::NULL),
+        }
+    });
+    if let Ok(done) = request.call3(&locks, &lock.into(), &options, held.as_ref()) {
+        let _ = JsFuture::from(Promise::from(done)).await;
+    }
+}
+
+async fn hand_over_and_clear(repo: &Repo, me: i64) {
     for _ in 0..LEAVING_TRIES {
         match repo.hand_over_everything().await {
             Ok(kept) if kept.is_empty() => {
@@ -107,8 +150,11 @@ pub async fn left_service(repo: &Repo, me: i64) {
                         let _ = s.set_item(SIGN_OUT_PENDING, "1");
                     }
                 }
-                if repo.wipe().await.is_err() {
-                    break;
+                if let Err(e) = repo.wipe().await {
+                    repo.notices().update(|n| {
+                        n.push(format!("Your cases were handed to their teams, but this device could not be cleared: {e} Contact your administrator."))
+                    });
+                    return;
                 }
                 clear_caches().await;
                 tell_other_tabs();
@@ -124,6 +170,13 @@ pub async fn left_service(repo: &Repo, me: i64) {
                         "These cases could not be handed to their teams, so they are still on this device: {}. Contact your administrator.",
                         kept.join(", ")
                     ))
+                });
+                return;
+            }
+            // An administrator has since signed them out everywhere: nothing more is taken.
+            Err(CallError::SignedOut) => {
+                repo.notices().update(|n| {
+                    n.push("You have been signed out on every device, so the cases on this device could not be handed to their teams. Contact your administrator.".into())
                 });
                 return;
             }
