@@ -92,20 +92,22 @@ const LEAVING_TRIES: u32 = 20;
 /// device's session may still hand over: every case goes to the relay with anything not yet
 /// shared and leaves the device, then the cases opened here go in their audit trails, the
 /// session ends and the device is cleared. A case that could not be handed over (never
-/// shared, say) stays, with everything else, and the person is told. One tab does it; the
-/// others wait, and reload when it has cleared the device.
+/// shared, say) stays, with everything else, and the person is told. One tab does it at a
+/// time; the others wait, and reload when it has cleared the device.
 pub async fn left_service(repo: &Repo, me: i64) {
     let repo = repo.clone();
-    in_one_tab_only("tac-planner-leaving", async move {
+    one_tab_at_a_time("tac-planner-leaving", async move {
         hand_over_and_clear(&repo, me).await;
     })
     .await;
 }
 
-/// Runs `work` unless another tab of the app holds `lock` (the Web Locks API; without it, in
-/// every tab).
-async fn in_one_tab_only(lock: &str, work: impl std::future::Future<Output = ()> + 'static) {
-    use js_sys::{Function, Object, Promise, Reflect};
+/// Runs `work` in one tab at a time (the Web Locks API): the others wait their turn, and a tab
+/// whose turn comes after the device was cleared has reloaded by then. Without the API, or if
+/// the browser refuses the lock (storage blocked, say), it runs at once.
+async fn one_tab_at_a_time(lock: &str, work: impl std::future::Future<Output = ()> + 'static) {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::JsValue;
     let locks = web_sys::window()
         .and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok())
         .filter(|l| !l.is_undefined());
@@ -117,22 +119,23 @@ async fn in_one_tab_only(lock: &str, work: impl std::future::Future<Output = ()>
     let (Some(locks), Some(request)) = (locks, request) else {
         return work.await;
     };
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
-    let mut work = Some(work);
-    let held = Closure::once(move |granted: wasm_bindgen::JsValue| -> Promise {
-        match work.take() {
-            // Another tab is doing it.
-            _ if granted.is_null() => Promise::resolve(&wasm_bindgen::JsValue::NULL),
-            Some(work) => wasm_bindgen_futures::future_to_promise(async move {
-                work.await;
-                Ok(wasm_bindgen::JsValue::UNDEFINED)
-            }),
-            None => Promise::resolve(&wasm_bindgen::JsValue::NULL),
-        }
+    let work = std::rc::Rc::new(std::cell::RefCell::new(Some(work)));
+    let mine = work.clone();
+    let held = Closure::once(move |_lock: JsValue| -> Promise {
+        let Some(work) = mine.borrow_mut().take() else {
+            return Promise::resolve(&JsValue::NULL);
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
+            work.await;
+            Ok(JsValue::UNDEFINED)
+        })
     });
-    if let Ok(done) = request.call3(&locks, &lock.into(), &options, held.as_ref()) {
-        let _ = JsFuture::from(Promise::from(done)).await;
+    if let Ok(asked) = request.call2(&locks, &lock.into(), held.as_ref()) {
+        let _ = JsFuture::from(Promise::from(asked)).await;
+    }
+    let not_run = work.borrow_mut().take();
+    if let Some(work) = not_run {
+        work.await;
     }
 }
 

@@ -57,6 +57,10 @@ const MAX_REASON: usize = 500;
 /// children's names), not every case on every request. Kept in memory and in the database
 /// (`disposal_due`), so a restarted relay, or another sharing the database, need not read every
 /// case again; it holds no names.
+///
+/// An answer is trusted for [`TRUSTED_MS`] at most: a change can reach a case's copy without
+/// moving its marks (sent again after a relay restart, its receipt already written), so a
+/// wrong answer lasts no longer than that. Retention runs in years; a week is nothing to it.
 #[derive(Clone, Default)]
 pub struct DueCache {
     known: Arc<Mutex<HashMap<String, Known>>>,
@@ -67,13 +71,25 @@ pub struct DueCache {
 /// Why a case read back from the database is not due: what was worked out then is not kept.
 const NOT_YET_STORED: &str = "not due when last worked out";
 
+/// How long an answer is trusted (see [`DueCache`]).
+const TRUSTED_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// A case's change marks: its newest change (Unix ms) and how many it has taken.
 type Marks = Option<(i64, i64)>;
 
+#[derive(Clone)]
 struct Known {
     rule: RetentionRule,
     marks: Marks,
     due: Due,
+    /// When it was worked out (Unix ms).
+    at: i64,
+}
+
+impl Known {
+    fn answers(&self, rule: RetentionRule, marks: Marks, now: i64) -> bool {
+        self.rule == rule && self.marks == marks && now - self.at < TRUSTED_MS
+    }
 }
 
 /// A case changed more recently than this is read afresh: its receipt is written before the
@@ -91,18 +107,28 @@ impl DueCache {
     }
 
     /// Reads in what the database holds, once; what this relay worked out since it started
-    /// stays. A row that does not read back is left out (worked out again when asked).
-    async fn load(&self, db: &AnyPool) -> Result<(), sqlx::Error> {
+    /// stays. A row that does not read back, or is too old to trust, is left out (worked out
+    /// again when asked).
+    async fn load(&self, db: &AnyPool, now: i64) -> Result<(), sqlx::Error> {
         self.loaded
             .get_or_try_init(|| async {
-                type Row = (String, String, Option<i64>, Option<i64>, Option<String>);
+                type Row = (
+                    String,
+                    String,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<String>,
+                    i64,
+                );
                 let rows: Vec<Row> = sqlx::query_as(
-                    "SELECT case_id, rule, last_change, changes, due FROM disposal_due",
+                    "SELECT case_id, rule, last_change, changes, due, worked_out_at
+                     FROM disposal_due WHERE worked_out_at > $1",
                 )
+                .bind(now - TRUSTED_MS)
                 .fetch_all(db)
                 .await?;
                 let mut known = self.lock();
-                for (case, rule, last, changes, due) in rows {
+                for (case, rule, last, changes, due, at) in rows {
                     let Ok(rule) = serde_json::from_str(&rule) else {
                         continue;
                     };
@@ -114,7 +140,12 @@ impl DueCache {
                         },
                     };
                     let marks = last.zip(changes);
-                    known.entry(case).or_insert(Known { rule, marks, due });
+                    known.entry(case).or_insert(Known {
+                        rule,
+                        marks,
+                        due,
+                        at,
+                    });
                 }
                 Ok(())
             })
@@ -122,69 +153,82 @@ impl DueCache {
             .map(|_| ())
     }
 
-    /// [`DueCache::put`], and into the database when it is new there.
-    async fn keep(
-        &self,
-        db: &AnyPool,
-        case: &str,
-        rule: RetentionRule,
-        marks: Marks,
-        now: i64,
-        due: Due,
-    ) -> Result<(), sqlx::Error> {
-        if !self.put(case, rule, marks, now, due.clone()) {
-            return Ok(());
-        }
-        let day = match due {
-            Due::On(day) => Some(day.iso()),
-            Due::NotYet(_) => None,
-        };
-        sqlx::query(
-            "INSERT INTO disposal_due (case_id, rule, last_change, changes, due)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (case_id) DO UPDATE SET rule = excluded.rule,
-                 last_change = excluded.last_change, changes = excluded.changes, due = excluded.due",
-        )
-        .bind(case)
-        .bind(serde_json::to_string(&rule).unwrap_or_default())
-        .bind(marks.map(|(last, _)| last))
-        .bind(marks.map(|(_, n)| n))
-        .bind(day)
-        .execute(db)
-        .await
-        .map(|_| ())
-    }
-
     /// What is known of `case` under `rule`, if it still holds: the case has not changed
-    /// since, and had been quiet a while when it was worked out (`now`, Unix ms).
+    /// since, had been quiet a while when it was worked out, and that was recent enough (`now`,
+    /// Unix ms).
     fn get(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64) -> Option<Due> {
         if !settled(marks, now) {
             return None;
         }
         self.lock()
             .get(case)
-            .filter(|k| k.rule == rule && k.marks == marks)
+            .filter(|k| k.answers(rule, marks, now))
             .map(|k| k.due.clone())
     }
 
-    /// Keeps what was worked out, unless the case changed too lately to trust it; answers
-    /// whether that is news (not already known just so).
-    fn put(&self, case: &str, rule: RetentionRule, marks: Marks, now: i64, due: Due) -> bool {
+    /// Keeps what was worked out at `now`, unless the case changed too lately to trust it;
+    /// answers it if the database should have it too (news, or what it has is getting old).
+    fn put(
+        &self,
+        case: &str,
+        rule: RetentionRule,
+        marks: Marks,
+        now: i64,
+        due: Due,
+    ) -> Option<Known> {
         if !settled(marks, now) {
-            return false;
+            return None;
         }
         let mut known = self.lock();
-        let same = known.get(case).is_some_and(|k| {
-            k.rule == rule
-                && k.marks == marks
+        let fresh = known.get(case).is_some_and(|k| {
+            k.answers(rule, marks, now + TRUSTED_MS / 2)
                 && match (&k.due, &due) {
                     (Due::On(a), Due::On(b)) => a == b,
                     (Due::NotYet(_), Due::NotYet(_)) => true,
                     _ => false,
                 }
         });
-        known.insert(case.to_string(), Known { rule, marks, due });
-        !same
+        if fresh {
+            return None;
+        }
+        let new = Known {
+            rule,
+            marks,
+            due,
+            at: now,
+        };
+        known.insert(case.to_string(), new.clone());
+        Some(new)
+    }
+
+    /// Writes what [`DueCache::put`] said the database should have, in one transaction.
+    async fn store(&self, db: &AnyPool, rows: &[(String, Known)]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = db.begin().await?;
+        for (case, k) in rows {
+            let day = match &k.due {
+                Due::On(day) => Some(day.iso()),
+                Due::NotYet(_) => None,
+            };
+            sqlx::query(
+                "INSERT INTO disposal_due (case_id, rule, last_change, changes, due, worked_out_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (case_id) DO UPDATE SET rule = excluded.rule,
+                     last_change = excluded.last_change, changes = excluded.changes,
+                     due = excluded.due, worked_out_at = excluded.worked_out_at",
+            )
+            .bind(case)
+            .bind(serde_json::to_string(&k.rule).unwrap_or_default())
+            .bind(k.marks.map(|(last, _)| last))
+            .bind(k.marks.map(|(_, n)| n))
+            .bind(day)
+            .bind(k.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
     }
 
     async fn forget(&self, db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
@@ -411,7 +455,11 @@ async fn due(
     let mut holds = holds(&state).await?;
     let now = crate::accounts::now_ms();
     let today = uk_day(now);
-    state.due_cache.load(&state.db).await?;
+    // Only a cache: if the database cannot give it, every case is read.
+    if let Err(e) = state.due_cache.load(&state.db, now).await {
+        tracing::warn!(error = %e, "could not read the due dates worked out before");
+    }
+    let mut fresh = Vec::new();
     let mut out = Vec::new();
     for case in cases {
         let marks = marks.get(&case).copied();
@@ -426,10 +474,9 @@ async fn due(
         let Some((child_name, due)) = due_of(&state, &case, rule, last_change).await else {
             continue;
         };
-        state
-            .due_cache
-            .keep(&state.db, &case, rule, marks, now, due.clone())
-            .await?;
+        if let Some(known) = state.due_cache.put(&case, rule, marks, now, due.clone()) {
+            fresh.push((case.clone(), known));
+        }
         let Due::On(day) = due else { continue };
         if day <= today {
             out.push(DueCase {
@@ -439,6 +486,9 @@ async fn due(
                 due: day.iso(),
             });
         }
+    }
+    if let Err(e) = state.due_cache.store(&state.db, &fresh).await {
+        tracing::warn!(error = %e, "could not keep the due dates worked out");
     }
     out.sort_by(|a, b| a.due.cmp(&b.due));
     // The list names children: who looked at it is on record.
@@ -628,7 +678,6 @@ async fn destroy(
 /// Every step of destroying after the tombstone; each can be repeated.
 async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Error> {
     state.repos.destroyed(case);
-    state.due_cache.forget(&state.db, case).await?;
     if let Some(cluster) = &state.cluster {
         cluster.tell_destroyed(case).await;
     }
@@ -640,7 +689,12 @@ async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Err
         .map(|(p, _)| p)
         .collect();
     state.access.remove_all(case, &members).await?;
-    erase(&state.db, case).await
+    erase(&state.db, case).await?;
+    // Last, and not worth failing for: the due list leaves destroyed cases out anyway.
+    if let Err(e) = state.due_cache.forget(&state.db, case).await {
+        tracing::warn!(case = %case, error = %e, "could not forget a destroyed case's due date");
+    }
+    Ok(())
 }
 
 /// Deletes every stored part of a case, and what the database keeps of deleted rows where it
@@ -784,53 +838,52 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn what_was_worked_out_outlives_a_restart_and_goes_with_the_case() {
+    async fn what_was_worked_out_outlives_a_restart_for_a_week_and_goes_with_the_case() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let db = crate::database::open(&url).await.unwrap();
         let rule = RetentionRule::default();
-        let now = 100 * HOUR;
+        let now = 1_000 * HOUR;
         let quiet = Some((now - HOUR, 40));
         let lately = Some((now - 60_000, 3));
         let due = Due::On(Day::parse("2030-01-01").unwrap());
-        let first = DueCache::default();
-        first.load(&db).await.unwrap();
-        first
-            .keep(&db, "a", rule, quiet, now, due.clone())
-            .await
-            .unwrap();
         let open = Due::NotYet("the case is not closed");
-        first.keep(&db, "b", rule, None, now, open).await.unwrap();
-        first
-            .keep(&db, "c", rule, lately, now, due.clone())
-            .await
-            .unwrap();
+        let first = DueCache::default();
+        first.load(&db, now).await.unwrap();
+        let mut rows = Vec::new();
+        for (case, marks, due) in [("a", quiet, &due), ("b", None, &open), ("c", lately, &due)] {
+            if let Some(k) = first.put(case, rule, marks, now, due.clone()) {
+                rows.push((case.to_string(), k));
+            }
+        }
+        assert_eq!(rows.len(), 2, "a case changed a minute ago is not kept");
+        // The same answer again is no news.
+        assert!(first
+            .put("a", rule, quiet, now + HOUR, due.clone())
+            .is_none());
+        first.store(&db, &rows).await.unwrap();
 
-        // A restarted relay (or another sharing the database) knows what was kept.
+        // A restarted relay (or another sharing the database) knows what was kept...
         let again = DueCache::default();
-        again.load(&db).await.unwrap();
-        assert_eq!(again.get("a", rule, quiet, now), Some(due.clone()));
+        again.load(&db, now + HOUR).await.unwrap();
+        assert_eq!(again.get("a", rule, quiet, now + HOUR), Some(due.clone()));
         assert!(matches!(
             again.get("b", rule, None, now),
             Some(Due::NotYet(_))
         ));
         assert_eq!(again.get("c", rule, lately, now + HOUR), None);
-        // What it works out itself is not overwritten by reading in later.
-        again.put(
-            "a",
-            rule,
-            Some((now, 41)),
-            now + HOUR,
-            Due::NotYet("the case is not closed"),
-        );
-        again.load(&db).await.unwrap();
-        assert!(again.get("a", rule, quiet, now).is_none());
+        // ...for a week at most, in memory or read back.
+        let week_on = now + TRUSTED_MS + 1;
+        assert_eq!(again.get("a", rule, quiet, week_on), None);
+        let later = DueCache::default();
+        later.load(&db, week_on).await.unwrap();
+        assert_eq!(later.get("a", rule, quiet, now + HOUR), None);
 
         // A destroyed case is forgotten everywhere.
         again.forget(&db, "a").await.unwrap();
         let third = DueCache::default();
-        third.load(&db).await.unwrap();
-        assert_eq!(third.get("a", rule, quiet, now), None);
-        assert!(third.get("b", rule, None, now).is_some());
+        third.load(&db, now + HOUR).await.unwrap();
+        assert_eq!(third.get("a", rule, quiet, now + HOUR), None);
+        assert!(third.get("b", rule, None, now + HOUR).is_some());
     }
 }

@@ -321,6 +321,17 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     })
     .await;
     let removed = format!("/api/cases/{id}/device-copy-removed");
+    // A report his device made earlier (the case closed long ago) is recorded too.
+    let closed = serde_json::json!({ "device": "bob-phone", "because": "closed" });
+    let r = http(
+        relay.addr,
+        "POST",
+        &removed,
+        Some(&bob.token),
+        Some(&closed),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
     let body = serde_json::json!({ "device": "bob-store" });
     let r = http(relay.addr, "POST", &removed, Some(&bob.token), Some(&body)).await;
     assert_eq!(r.status, 204, "{}", r.body);
@@ -359,6 +370,7 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
         events,
         vec![
             row("final_edits", "success_after_leaving"),
+            row("device_copy_removed", "closed"),
             row("device_copy_removed", "left"),
             row("case_viewed", "success"),
             row("case_viewed", "not_a_member"),

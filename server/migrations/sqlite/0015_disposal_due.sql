@@ -5,5 +5,7 @@ CREATE TABLE disposal_due (
     rule        TEXT NOT NULL,
     last_change BIGINT,
     changes     BIGINT,
-    due         TEXT
+    due         TEXT,
+    -- When it was worked out (Unix ms): trusted for a week at most.
+    worked_out_at BIGINT NOT NULL
 );
