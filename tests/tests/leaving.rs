@@ -34,16 +34,23 @@ async fn stored_for(b: &Client, case: &str) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_browser() {
-    let mut relay = Relay::start();
-    let mut driver = Driver::start();
-    let admin = Api::admin(&relay);
+/// Lena's case for Sam with Bob in its team, on Bob's laptop. While the relay could not be
+/// reached he wrote down what Sam said, and closed the app; the relay is back.
+struct WroteOffline {
+    b: Client,
+    bob_id: i64,
+    id: shared::DocumentId,
+    ws: String,
+    desk: Conn,
+}
+
+async fn bob_wrote_offline(relay: &mut Relay, driver: &mut Driver) -> WroteOffline {
+    let admin = Api::admin(relay);
     admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
     let bob_id = admin.add_practitioner("Bob Brown", "bob@council.test", COUNCIL);
-    let lena = Api::sign_in(&relay, "lena@council.test");
+    let lena = Api::sign_in(relay, "lena@council.test");
     let (ws, id, desk) = e2e::case_from_another_device(
-        &relay,
+        relay,
         &lena,
         CaseRecord::new("Sam Smith").into_document().unwrap(),
     )
@@ -54,13 +61,13 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
         Some(json!({ "professional_id": bob_id })),
     );
     assert_eq!(status, 201, "{body}");
-    let case = id.to_string();
-    let link = format!("{}/case/{id}", relay.url());
 
     // Bob has the case on his laptop.
     let b = driver.browser().await;
-    sign_in(&b, &relay, "bob@council.test").await;
-    b.goto(&format!("{link}/assessment")).await.unwrap();
+    sign_in(&b, relay, "bob@council.test").await;
+    b.goto(&format!("{}/case/{id}/assessment", relay.url()))
+        .await
+        .unwrap();
     find(&b, "#field-assessment-childvoice").await;
     synced(&b).await;
 
@@ -76,25 +83,25 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
         (unsent != "0" && !unsent.is_empty()).then_some(())
     })
     .await;
-    // Stored on the laptop well before she closes the app (typing is stored within ~0.4 s).
+    // Stored on the laptop well before he closes the app (typing is stored within ~0.4 s).
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     b.goto("about:blank").await.unwrap();
-
-    // Meanwhile Lena removes him from the team.
     relay.restart();
-    let lena = Api::sign_in(&relay, "lena@council.test");
-    let (status, body) = lena.call("DELETE", &format!("/api/cases/{id}/members/{bob_id}"), None);
-    assert!(status < 300, "{status} {body}");
+    WroteOffline {
+        b,
+        bob_id,
+        id,
+        ws,
+        desk,
+    }
+}
 
-    // He opens the app again: his words reach Lena, and the case leaves his laptop.
-    b.goto(&relay.url()).await.unwrap();
-    wait_for_text(
-        &b,
-        "[data-testid=notices]",
-        "You are no longer in the team for Sam Smith. The case has been removed from this device.",
-    )
-    .await;
-    screenshot(&b, "98-left-the-team").await;
+/// Waits for Bob's words to reach Lena's desk.
+async fn lena_has_his_words(relay: &Relay, away: WroteOffline) -> Client {
+    let WroteOffline {
+        b, id, ws, desk, ..
+    } = away;
+    let lena = Api::sign_in(relay, "lena@council.test");
     let mut desk = Conn::connect_with(desk.client, &ws, Some(&lena))
         .await
         .unwrap();
@@ -112,8 +119,34 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
         reached.is_ok(),
         "Lena has {:?}; audit: {}",
         voice(&mut desk),
-        admin_audit(&relay, &case).1
+        admin_audit(relay, &id.to_string()).1
     );
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_browser() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let away = bob_wrote_offline(&mut relay, &mut driver).await;
+    let (id, bob_id) = (away.id, away.bob_id);
+    let case = id.to_string();
+
+    // Meanwhile Lena removes him from the team.
+    let lena = Api::sign_in(&relay, "lena@council.test");
+    let (status, body) = lena.call("DELETE", &format!("/api/cases/{id}/members/{bob_id}"), None);
+    assert!(status < 300, "{status} {body}");
+
+    // He opens the app again: his words reach Lena, and the case leaves his laptop.
+    away.b.goto(&relay.url()).await.unwrap();
+    wait_for_text(
+        &away.b,
+        "[data-testid=notices]",
+        "You are no longer in the team for Sam Smith. The case has been removed from this device.",
+    )
+    .await;
+    screenshot(&away.b, "98-left-the-team").await;
+    let b = lena_has_his_words(&relay, away).await;
     let stored = eventually(20, "the case gone from the browser's storage", || async {
         let s = stored_for(&b, &case).await;
         (s == "0 false").then_some(s)
@@ -176,49 +209,10 @@ async fn stored_keys(b: &Client) -> Vec<String> {
 async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
     let mut relay = Relay::start();
     let mut driver = Driver::start();
-    let admin = Api::admin(&relay);
-    admin.add_practitioner("Lena Lead", "lena@council.test", COUNCIL);
-    let bob_id = admin.add_practitioner("Bob Brown", "bob@council.test", COUNCIL);
-    let lena = Api::sign_in(&relay, "lena@council.test");
-    let (ws, id, desk) = e2e::case_from_another_device(
-        &relay,
-        &lena,
-        CaseRecord::new("Sam Smith").into_document().unwrap(),
-    )
-    .await;
-    let (status, body) = lena.call(
-        "POST",
-        &format!("/api/cases/{id}/members"),
-        Some(json!({ "professional_id": bob_id })),
-    );
-    assert_eq!(status, 201, "{body}");
-    let case = id.to_string();
-
-    let b = driver.browser().await;
-    sign_in(&b, &relay, "bob@council.test").await;
-    b.goto(&format!("{}/case/{id}/assessment", relay.url()))
-        .await
-        .unwrap();
-    find(&b, "#field-assessment-childvoice").await;
-    synced(&b).await;
-
-    // Offline, he writes down what Sam said, and closes the app.
-    relay.stop();
-    type_into(&b, "field-assessment-childvoice", WORDS).await;
-    eventually(20, "his words saved on the laptop", || async {
-        let unsent = js(
-            &b,
-            "document.querySelector('[data-testid=sync-status]').dataset.unsent",
-        )
-        .await;
-        (unsent != "0" && !unsent.is_empty()).then_some(())
-    })
-    .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    b.goto("about:blank").await.unwrap();
+    let away = bob_wrote_offline(&mut relay, &mut driver).await;
+    let (case, bob_id) = (away.id.to_string(), away.bob_id);
 
     // Meanwhile he leaves the council, and an administrator closes his account.
-    relay.restart();
     let (status, body) = Api::admin(&relay).call(
         "POST",
         &format!("/api/professionals/{bob_id}/deactivate"),
@@ -227,35 +221,16 @@ async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
     assert!(status < 300, "{status} {body}");
 
     // His laptop is opened once more: his words reach Lena, then the laptop is cleared.
-    b.goto(&relay.url()).await.unwrap();
+    away.b.goto(&relay.url()).await.unwrap();
     wait_for_text(
-        &b,
+        &away.b,
         "[data-testid=account-closed]",
         "Your TAC Planner account has been closed, so your cases have been removed from this device.",
     )
     .await;
-    find(&b, "[data-testid=sign-in-form]").await;
-    screenshot(&b, "98-account-closed").await;
-    let lena = Api::sign_in(&relay, "lena@council.test");
-    let mut desk = Conn::connect_with(desk.client, &ws, Some(&lena))
-        .await
-        .unwrap();
-    let effects = desk.client.resync(&id);
-    desk.carry_out(effects).await.unwrap();
-    let voice = |c: &mut Conn| {
-        c.client
-            .document(&id)
-            .and_then(|d| CaseRecord::from_document(d).ok())
-            .map(|r| r.assessment.child_voice.as_str().to_string())
-            .unwrap_or_default()
-    };
-    let reached = desk.until(|c| voice(c) == WORDS).await;
-    assert!(
-        reached.is_ok(),
-        "Lena has {:?}; audit: {}",
-        voice(&mut desk),
-        admin_audit(&relay, &case).1
-    );
+    find(&away.b, "[data-testid=sign-in-form]").await;
+    screenshot(&away.b, "98-account-closed").await;
+    let b = lena_has_his_words(&relay, away).await;
     // Nothing of anyone's is left: at most the id the app gives this browser's storage.
     let keys = stored_keys(&b).await;
     assert!(
