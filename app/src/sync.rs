@@ -379,18 +379,7 @@ impl Repo {
     /// and removed from this device, as when leaving one team. Answers the names of the cases
     /// still here (never shared with the relay, or refused); the rest are gone.
     pub async fn hand_over_everything(&self) -> Result<Vec<String>, CallError> {
-        self.report_removed_copies().await?;
-        for departure in api::departures().await? {
-            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
-                continue;
-            };
-            let because = if departure.destroyed {
-                RemovedBecause::Destroyed
-            } else {
-                RemovedBecause::Left
-            };
-            self.hand_over(id, because).await?;
-        }
+        self.hand_over_departures().await?;
         let kept: Vec<DocumentId> = self
             .0
             .cases
@@ -480,35 +469,11 @@ impl Repo {
         Ok(())
     }
 
-    /// Cases this person has left (removed from the team, or consent withdrawn), then cases
-    /// closed longer ago than the council keeps them on devices: each one on this device is
-    /// handed to the relay and removed ([`Repo::hand_over`]).
+    /// Cases this person has left ([`Repo::hand_over_departures`]), then cases closed longer ago
+    /// than the council keeps them on devices: each one on this device is handed to the relay
+    /// and removed ([`Repo::hand_over`]).
     async fn put_away_cases(&self) -> Result<(), CallError> {
-        self.report_removed_copies().await?;
-        for departure in api::departures().await? {
-            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
-                continue;
-            };
-            if departure.destroyed {
-                let name = self.child_name_of(&id);
-                if self
-                    .hand_over(id, RemovedBecause::Destroyed)
-                    .await?
-                    .is_some()
-                {
-                    self.tell(format!(
-                        "The case for {name} has reached the end of the time your organisation keeps records, and your records manager has destroyed it. It has been removed from this device."
-                    ));
-                }
-                continue;
-            }
-            if self.hand_over(id, RemovedBecause::Left).await?.is_some() {
-                let name = self.child_name_of(&id);
-                self.tell(format!(
-                    "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
-                ));
-            }
-        }
+        self.hand_over_departures().await?;
         let policy = api::device_policy().await?;
         let now = js_sys::Date::now() as i64;
         let today = shared::record::dates::uk_day(now);
@@ -576,6 +541,35 @@ impl Repo {
                 many.len(),
                 many.join(", ")
             )),
+        }
+        Ok(())
+    }
+
+    /// Cases this person has left (removed from the team, consent withdrawn, or they left the
+    /// service) or that were destroyed: each one on this device is handed to the relay and
+    /// removed ([`Repo::hand_over`]), and the person told.
+    async fn hand_over_departures(&self) -> Result<(), CallError> {
+        self.report_removed_copies().await?;
+        for departure in api::departures().await? {
+            let Ok(id) = departure.case_id.parse::<DocumentId>() else {
+                continue;
+            };
+            let name = self.child_name_of(&id);
+            if departure.destroyed {
+                if self
+                    .hand_over(id, RemovedBecause::Destroyed)
+                    .await?
+                    .is_some()
+                {
+                    self.tell(format!(
+                        "The case for {name} has reached the end of the time your organisation keeps records, and your records manager has destroyed it. It has been removed from this device."
+                    ));
+                }
+            } else if self.hand_over(id, RemovedBecause::Left).await?.is_some() {
+                self.tell(format!(
+                    "You are no longer in the team for {name}. The case has been removed from this device. Anything you had not shared yet was sent to the team first."
+                ));
+            }
         }
         Ok(())
     }

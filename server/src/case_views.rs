@@ -41,10 +41,8 @@ async fn report(
             continue;
         }
         // The device's clock, as it said: the same view sent again matches itself.
-        // A leaver's memberships are kept for the record: they left them all when they left.
-        let member =
-            me.professional.active && state.access.role(&case, me.professional.id).is_some();
-        let outcome = if member {
+        // On the team still (a leaver's memberships are kept only for the record).
+        let outcome = if state.access.may_sync(&case, me.professional.id) {
             "success"
         } else {
             match state.access.left_at(&case, me.professional.id).await? {

@@ -52,7 +52,6 @@ async fn departures(
     State(state): State<AppState>,
     HandingOver(me): HandingOver,
 ) -> ApiResult<Json<Vec<Departure>>> {
-    let left_service = !me.professional.active;
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT d.case_id, d.left_at,
                 (SELECT COUNT(*) FROM disposals x WHERE x.case_id = d.case_id)
@@ -65,9 +64,7 @@ async fn departures(
     // are kept for the record, but every case of theirs is one.
     Ok(Json(
         rows.into_iter()
-            .filter(|(case, _, _)| {
-                left_service || state.access.role(case, me.professional.id).is_none()
-            })
+            .filter(|(case, _, _)| !state.access.may_sync(case, me.professional.id))
             .map(|(case_id, left_at, destroyed)| Departure {
                 case_id,
                 left_at,
@@ -139,7 +136,8 @@ async fn final_edits(
         };
     }
     let me_id = me.professional.id;
-    let member = me.professional.active && state.access.role(&case, me_id).is_some();
+    // On the team still (a leaver's memberships are kept only for the record).
+    let member = state.access.may_sync(&case, me_id);
     if !member && !recently_left(&state, &case, me_id).await? {
         return Err(ApiError::not_found("case"));
     }

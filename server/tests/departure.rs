@@ -10,32 +10,24 @@ mod common;
 use automerge::transaction::Transactable;
 use common::{
     http, http_bytes, invite, practitioner, professional, sign_in, stored_case, upgrade_status,
-    Peer, TestRelay, PASSWORD,
+    Login, Peer, TestRelay, PASSWORD,
 };
 use shared::authorship::author_of;
-use shared::sync::Holding;
+use shared::sync::{Holding, SyncClient};
+use shared::DocumentId;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
-    let url = relay.ws_url();
-    let ann = practitioner(&relay, "ann").await;
-    let bob = practitioner(&relay, "bob").await;
+    let BobOffline {
+        ann,
+        bob,
+        mut lead,
+        id,
+        mut offline,
+    } = bob_typed_offline(&relay).await;
     let stranger = practitioner(&relay, "stranger").await;
-    let mut lead = Peer::connect(&url, &ann, ann.client("laptop")).await;
-    let id = stored_case(&relay, &ann, &mut lead).await;
-    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
-
-    // Bob fetches the case, goes offline, and types.
-    let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
-    assert_eq!(bob_peer.ask(id).await, Holding::Have);
-    let mut offline = bob_peer.client;
-    offline.disconnected();
-    let doc = offline.document_mut(&id).unwrap();
-    doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
-        .unwrap();
-    doc.commit();
 
     // Meanwhile Ann removes him from the team.
     let r = http(
@@ -72,15 +64,7 @@ async fn a_removed_member_hands_over_final_edits_then_removes_their_copy() {
     let taken: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(taken["new"], 1, "{taken}");
     assert!(taken["at"].as_i64().unwrap() > 0);
-    lead.until("Bob's last words to reach Ann", |p| {
-        p.client.document(&id).is_some_and(|d| {
-            automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")
-                .ok()
-                .flatten()
-                .is_some()
-        })
-    })
-    .await;
+    ann_has_his_words(&mut lead, &id).await;
     let receipts = relay.state.journal.for_case(&id.to_string()).await.unwrap();
     assert!(receipts.iter().any(|r| r.professional_id == bob.id));
 
@@ -240,8 +224,15 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     let data = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(data.path()).await;
     let url = relay.ws_url();
-    let ann = practitioner(&relay, "ann").await;
-    let bob = practitioner(&relay, "bob").await;
+    let BobOffline {
+        ann,
+        bob,
+        mut lead,
+        id,
+        mut offline,
+    } = bob_typed_offline(&relay).await;
+    // Meanwhile he leaves the service; his phone, still connected, is cut off.
+    let mut phone = Peer::connect(&url, &bob, bob.client("phone")).await;
     professional(
         &relay,
         "Test Agency",
@@ -251,21 +242,6 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     )
     .await;
     let admin = sign_in(relay.addr, "ada@example.org", PASSWORD).await;
-    let mut lead = Peer::connect(&url, &ann, ann.client("laptop")).await;
-    let id = stored_case(&relay, &ann, &mut lead).await;
-    assert_eq!(invite(&relay, &ann, &id, &bob).await.status, 201);
-
-    // Bob fetches the case, goes offline, and types; meanwhile he leaves the service (his
-    // phone, still connected, is cut off).
-    let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
-    assert_eq!(bob_peer.ask(id).await, Holding::Have);
-    let mut offline = bob_peer.client;
-    offline.disconnected();
-    let mut phone = Peer::connect(&url, &bob, bob.client("phone")).await;
-    let doc = offline.document_mut(&id).unwrap();
-    doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
-        .unwrap();
-    doc.commit();
     let get = |token: &str, path: &str| {
         let token = token.to_string();
         let path = path.to_string();
@@ -311,15 +287,7 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     assert_eq!(status, 200, "{head} {}", String::from_utf8_lossy(&body));
     let taken: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(taken["new"], 1, "{taken}");
-    lead.until("Bob's last words to reach Ann", |p| {
-        p.client.document(&id).is_some_and(|d| {
-            automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")
-                .ok()
-                .flatten()
-                .is_some()
-        })
-    })
-    .await;
+    ann_has_his_words(&mut lead, &id).await;
     let removed = format!("/api/cases/{id}/device-copy-removed");
     // A report his device made earlier (the case closed long ago) is recorded too.
     let closed = serde_json::json!({ "device": "bob-phone", "because": "closed" });
@@ -424,6 +392,53 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     assert!(r.status < 300, "{} {}", r.status, r.body);
     assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
     assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
+}
+
+/// Ann's case with Bob on its team. Ann's laptop is connected; Bob's fetched the case, went
+/// offline, and holds a note of a home visit the relay does not have.
+struct BobOffline {
+    ann: Login,
+    bob: Login,
+    lead: Peer,
+    id: DocumentId,
+    offline: SyncClient,
+}
+
+async fn bob_typed_offline(relay: &TestRelay) -> BobOffline {
+    let url = relay.ws_url();
+    let ann = practitioner(relay, "ann").await;
+    let bob = practitioner(relay, "bob").await;
+    let mut lead = Peer::connect(&url, &ann, ann.client("laptop")).await;
+    let id = stored_case(relay, &ann, &mut lead).await;
+    assert_eq!(invite(relay, &ann, &id, &bob).await.status, 201);
+    let mut bob_peer = Peer::connect(&url, &bob, bob.client("laptop")).await;
+    assert_eq!(bob_peer.ask(id).await, Holding::Have);
+    let mut offline = bob_peer.client;
+    offline.disconnected();
+    let doc = offline.document_mut(&id).unwrap();
+    doc.put(automerge::ROOT, "home_visit", "Sam was calm today")
+        .unwrap();
+    doc.commit();
+    BobOffline {
+        ann,
+        bob,
+        lead,
+        id,
+        offline,
+    }
+}
+
+/// Waits until Bob's note of the home visit has reached Ann's laptop, live.
+async fn ann_has_his_words(lead: &mut Peer, id: &DocumentId) {
+    lead.until("Bob's last words to reach Ann", |p| {
+        p.client.document(id).is_some_and(|d| {
+            automerge::ReadDoc::get(d, automerge::ROOT, "home_visit")
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    })
+    .await;
 }
 
 /// A POST of raw bytes, as the app sends a copy of a case.

@@ -165,18 +165,7 @@ async fn a_removed_member_offline_keeps_their_words_then_the_case_leaves_their_b
     // The relay knows this device's copy is gone.
     let (status, rows) = admin_audit(&relay, &case);
     assert_eq!(status, 200);
-    let events: Vec<String> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["event"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let events = events_of(&rows);
     assert!(
         events.contains(&"final_edits success_after_leaving".to_string()),
         "{events:?}"
@@ -238,18 +227,7 @@ async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
         "{keys:?}"
     );
     let (_, rows) = admin_audit(&relay, &case);
-    let events: Vec<String> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["event"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let events = events_of(&rows);
     for expected in [
         "final_edits success_after_leaving",
         "device_copy_removed left",
@@ -260,6 +238,21 @@ async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
     b.refresh().await.unwrap();
     find(&b, "[data-testid=sign-in-form]").await;
     find(&b, "[data-testid=account-closed]").await;
+}
+
+/// "event outcome" for each row of a case's audit trail.
+fn events_of(rows: &serde_json::Value) -> Vec<String> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 fn admin_audit(relay: &Relay, case: &str) -> (u16, serde_json::Value) {

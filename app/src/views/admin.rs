@@ -109,23 +109,21 @@ pub fn Admin() -> impl IntoView {
                 <td class="govuk-table__cell">{p.role.label()}</td>
                 <td class="govuk-table__cell">{if p.active { "Can sign in" } else { "Access removed" }}</td>
                 <td class="govuk-table__cell">
-                    // A leaver's devices may still hand over their cases until signed out
-                    // everywhere (a lost laptop): so that stays possible after access is removed.
-                    {(!p.active && Some(p.id) != me().map(|m| m.id)).then(|| { let (n0, id0) = (n1.clone(), id1); view! {
+                    // Offered after access is removed too: a leaver's devices may still hand
+                    // over their cases until signed out everywhere (a dismissal, a lost laptop).
+                    {(Some(p.id) != me().map(|m| m.id)).then(|| { let left = !p.active; view! {
                         <button type="button" class="govuk-button govuk-button--secondary app-small-button"
-                            on:click=move |_| { let (id, n) = (id0, n0.clone()); leptos::task::spawn_local(async move {
-                                report(api::revoke_sessions(id).await.map(|()| format!("{n} has been signed out on every device. Their devices can no longer send the team anything they had not shared.")));
+                            on:click=move |_| { let (id, n) = (id1, n1.clone()); leptos::task::spawn_local(async move {
+                                report(api::revoke_sessions(id).await.map(|()| if left {
+                                    format!("{n} has been signed out on every device. Their devices can no longer send the team anything they had not shared.")
+                                } else {
+                                    format!("{n} has been signed out on every device.")
+                                }));
                             }); }>
                             "Sign out everywhere"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>
                     }})}
                     {(p.active && Some(p.id) != me().map(|m| m.id)).then(|| view! {
-                        <button type="button" class="govuk-button govuk-button--secondary app-small-button"
-                            on:click=move |_| { let (id, n) = (id1, n1.clone()); leptos::task::spawn_local(async move {
-                                report(api::revoke_sessions(id).await.map(|()| format!("{n} has been signed out on every device.")));
-                            }); }>
-                            "Sign out everywhere"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
-                        </button>
                         " "
                         <button type="button" class="govuk-button govuk-button--warning app-small-button"
                             on:click=move |_| { let (id, n) = (id2, n2.clone()); leptos::task::spawn_local(async move {
