@@ -391,14 +391,14 @@ async fn set_settings(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A case's child's name and when it is due under `rule`, from the relay's copy; `None` if
-/// the relay holds no readable copy.
+/// A case's child's name, whether it was ever closed, and when it is due under `rule`, from the
+/// relay's copy; `None` if the relay holds no readable copy.
 async fn due_of(
     state: &AppState,
     case: &str,
     rule: RetentionRule,
     last_change: Option<Day>,
-) -> Option<(String, Due)> {
+) -> Option<(String, bool, Due)> {
     let record = crate::journal::read_case(&state.repos, &state.db, case, |doc| {
         CaseRecord::from_document(doc).ok()
     })
@@ -410,7 +410,8 @@ async fn due_of(
         .find(|p| p.is_child_of_case())
         .map(|p| p.name.clone())
         .unwrap_or_default();
-    Some((name, disposal_due(&record, rule, last_change)))
+    let closed = !record.closure.date.trim().is_empty();
+    Some((name, closed, disposal_due(&record, rule, last_change)))
 }
 
 async fn holds(state: &AppState) -> ApiResult<std::collections::HashMap<String, LegalHold>> {
@@ -435,7 +436,8 @@ async fn holds(state: &AppState) -> ApiResult<std::collections::HashMap<String, 
         .collect())
 }
 
-/// Closed cases whose retention period has ended, held or not.
+/// Cases whose retention period has ended (an open one counted from its last change), held or
+/// not.
 async fn due(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
@@ -471,7 +473,7 @@ async fn due(
             _ => {}
         }
         let last_change = marks.map(|(last, _)| uk_day(last));
-        let Some((child_name, due)) = due_of(&state, &case, rule, last_change).await else {
+        let Some((child_name, closed, due)) = due_of(&state, &case, rule, last_change).await else {
             continue;
         };
         if let Some(known) = state.due_cache.put(&case, rule, marks, now, due.clone()) {
@@ -484,6 +486,7 @@ async fn due(
                 case_id: case,
                 child_name,
                 due: day.iso(),
+                never_closed: last_change.filter(|_| !closed).map(|d| d.iso()),
             });
         }
     }
@@ -616,8 +619,8 @@ async fn destroy(
     let today = uk_day(crate::accounts::now_ms());
     let day =
         match due_of(&state, &case, rule, last_change).await {
-            Some((_, Due::On(day))) if day <= today => day,
-            Some((_, Due::On(day))) => {
+            Some((_, _, Due::On(day))) if day <= today => day,
+            Some((_, _, Due::On(day))) => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!(
@@ -626,7 +629,7 @@ async fn destroy(
                     ),
                 ))
             }
-            Some((_, Due::NotYet(why))) => {
+            Some((_, _, Due::NotYet(why))) => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!("This case cannot be destroyed: {why}."),

@@ -161,6 +161,7 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
         .expect("the case is due");
     assert_eq!(row["child_name"], "Jo Old");
     assert_eq!(row["due"], "2000-01-01");
+    assert!(row["never_closed"].is_null(), "{row}");
 
     // The list follows the case: once a younger child is recorded, not due; put back, due.
     let due_ids = |token: String| async move {
@@ -192,6 +193,35 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
         let now = due_ids(rita_login.token.clone()).await;
         assert_eq!(now.contains(&jo), listed, "born {born}: {now:?}");
     }
+
+    // A case never closed counts from its last change: one about a grown-up "child" is due
+    // from today, and the list says it was never closed.
+    let mut open = CaseRecord::new("Mo Open");
+    open.family.people[0].date_of_birth = "1990-01-01".into();
+    let (mo, effects) = lead.client.create(open.into_document().unwrap());
+    assert_eq!(common::register(&relay, &lee, &mo).await, 201);
+    lead.run(effects).await;
+    lead.until("the open case stored", |p| {
+        p.client.unsent_changes(&mo) == 0
+    })
+    .await;
+    let listed = http(
+        addr,
+        "GET",
+        "/api/records/due",
+        Some(&rita_login.token),
+        None,
+    )
+    .await;
+    let listed = listed.json();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == mo.to_string())
+        .expect("the open case is due");
+    assert!(row["never_closed"].is_string(), "{row}");
+    assert_eq!(row["never_closed"], row["due"]);
 
     // A legal hold stops it; lifted, the case can go.
     let path = |what: &str| format!("/api/records/{id}/{what}");

@@ -441,6 +441,10 @@ pub struct DueCase {
     /// `YYYY-MM-DD`: the day it became due.
     pub due: String,
     pub hold: Option<LegalHold>,
+    /// Set when the case was never closed: the day it last changed (`YYYY-MM-DD`), from which
+    /// its time is counted.
+    #[serde(default)]
+    pub never_closed: Option<String>,
 }
 
 /// `GET /api/records/destroyed`: the destruction log, with who has not yet confirmed that

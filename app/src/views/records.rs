@@ -186,6 +186,12 @@ fn DueList(
                             <li class="app-due" data-testid="due-case">
                                 <h3 class="govuk-heading-s">{name}</h3>
                                 <p class="govuk-body">{format!("Due to be destroyed since {}.", day_in_words(&c.due))}</p>
+                                {c.never_closed.clone().map(|last| view! {
+                                    <p class="govuk-body" data-testid="never-closed">
+                                        <strong>"This case was never closed. "</strong>
+                                        {format!("It last changed on {}, and its time is counted from then. Check with its team before you destroy it.", day_in_words(&last))}
+                                    </p>
+                                })}
                                 {match c.hold.clone() {
                                     Some(h) => view! {
                                         <p class="govuk-body" data-testid="legal-hold">

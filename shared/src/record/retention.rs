@@ -4,8 +4,10 @@
 //! Councils set this in their records policy: until the child's date of birth plus 25 years
 //! (Lincolnshire, Derbyshire), until the child is 30 (North Somerset), or 3 years after the
 //! child turns 18 or the case last changed, whichever is later (Devon). A record about adults
-//! only is kept until 6 years after it closed. A case that is still open, or whose children's
-//! dates are not recorded, is never due: nothing is destroyed on a guess.
+//! only is kept until 6 years after it closed. A case never closed counts from the day it last
+//! changed, so an abandoned case is kept no longer than a closed one (the records manager is
+//! told it is still open). A case whose children's dates are not recorded is never due:
+//! nothing is destroyed on a guess.
 
 use super::dates::Day;
 use super::family::Role;
@@ -78,8 +80,9 @@ fn years(day: Day, years: u32) -> Day {
 
 /// When `record` is due for disposal under `rule`; `last_change` is the day it last changed.
 pub fn disposal_due(record: &CaseRecord, rule: RetentionRule, last_change: Option<Day>) -> Due {
-    let Some(closed) = Day::parse(&record.closure.date) else {
-        return Due::NotYet("the case is not closed");
+    // An open case's work ended, as far as anyone can tell, when it last changed.
+    let Some(closed) = Day::parse(&record.closure.date).or(last_change) else {
+        return Due::NotYet("the case is not closed and no change to it is on record");
     };
     let mut youngest: Option<Day> = None;
     for person in &record.family.people {
@@ -243,6 +246,28 @@ mod tests {
         assert_eq!(
             disposal_due(&r, RetentionRule::default(), None),
             Due::On(day("2037-03-01"))
+        );
+    }
+
+    #[test]
+    fn a_case_never_closed_counts_from_its_last_change() {
+        let adults = case("", &[(Role::ParentCarer, "1980-01-01")]);
+        let rule = RetentionRule::default();
+        assert_eq!(
+            disposal_due(&adults, rule, Some(day("2019-04-02"))),
+            Due::On(day("2025-04-02"))
+        );
+        // Still being worked on: not before its last change, however old the child.
+        let grown = case("", &[(Role::Child, "1990-01-01")]);
+        assert_eq!(
+            disposal_due(&grown, rule, Some(day("2026-11-27"))),
+            Due::On(day("2026-11-27"))
+        );
+        let quiet = RetentionRule::AfterAdulthoodAndQuiet { years: 3 };
+        let devon = case("", &[(Role::Child, "2002-06-01")]);
+        assert_eq!(
+            disposal_due(&devon, quiet, Some(day("2021-02-01"))),
+            Due::On(day("2024-02-01"))
         );
     }
 
