@@ -4,9 +4,9 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::api::{
-    Agency, AgencySignIn, ApiError, CodeAccepted, CodeEntry, Export, Invite, Me, Member, MyCase,
-    NewAgency, NewProfessional, Professional, RegisterCase, SecondFactorNeeded, SignIn, SignInLink,
-    SignInMethod, SignInStart,
+    Agency, AgencySignIn, ApiError, CodeAccepted, CodeEntry, Export, Invite, Leaving, Me, Member,
+    MyCase, NewAgency, NewProfessional, Professional, RegisterCase, SecondFactorNeeded, SignIn,
+    SignInLink, SignInMethod, SignInStart,
 };
 use shared::DocumentId;
 use wasm_bindgen::{JsCast, JsValue};
@@ -179,9 +179,9 @@ pub async fn reset_second_factor(professional_id: i64) -> Result<(), CallError> 
     call("POST", &path, None).await.map(drop)
 }
 
-/// Who this device's session belongs to, if they have left the service (their account was
-/// closed) and the device may still hand over its cases.
-pub async fn leaving() -> Result<Me, CallError> {
+/// Who this device's session belonged to, if they have left the service (their account was
+/// closed), and whether the device may still hand over its cases or may only remove them.
+pub async fn leaving() -> Result<Leaving, CallError> {
     get("/api/leaving").await
 }
 

@@ -9,7 +9,7 @@
 use crate::api::{self, CallError};
 use crate::sync::Repo;
 use leptos::prelude::{Update, WithUntracked};
-use shared::api::Me;
+use shared::api::{Leaving, Me};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -18,6 +18,9 @@ use wasm_bindgen_futures::JsFuture;
 const SIGN_OUT_PENDING: &str = "tac-sign-out-pending";
 /// Set when a leaver's device has handed over its cases and cleared itself.
 const ACCOUNT_CLOSED: &str = "tac-account-closed";
+/// What [`ACCOUNT_CLOSED`] holds: whether the cases were handed over first or only removed.
+const HANDED_OVER: &str = "1";
+const ONLY_REMOVED: &str = "removed";
 /// Tabs of the app tell each other when the device is cleared.
 const CHANNEL: &str = "tac-planner-session";
 
@@ -88,16 +91,18 @@ pub async fn sign_out(repo: &Repo) -> Result<(), String> {
 const LEAVING_RETRY_MS: u32 = 30_000;
 const LEAVING_TRIES: u32 = 20;
 
-/// This person (`me`) has left the service (an administrator closed their account), and this
-/// device's session may still hand over: every case goes to the relay with anything not yet
-/// shared and leaves the device, then the cases opened here go in their audit trails, the
-/// session ends and the device is cleared. A case that could not be handed over (never
-/// shared, say) stays, with everything else, and the person is told. One tab does it at a
-/// time; the others wait, and reload when it has cleared the device.
-pub async fn left_service(repo: &Repo, me: i64) {
+/// This person has left the service (an administrator closed their account). If this
+/// device's session may still hand over, every case goes to the relay with anything not yet
+/// shared and leaves the device, then the cases opened here go in their audit trails. Then the
+/// session ends and the device is cleared. A case that could not be handed over (never shared,
+/// say) stays, with everything else, and the person is told. If the relay takes nothing more
+/// from this device (signed out everywhere, or signed in here too long ago), it is cleared
+/// at once. One tab does it at a time; the others wait, and reload when it has cleared the
+/// device.
+pub async fn left_service(repo: &Repo, left: Leaving) {
     let repo = repo.clone();
     one_tab_at_a_time("tac-planner-leaving", async move {
-        hand_over_and_clear(&repo, me).await;
+        hand_over_and_clear(&repo, left).await;
     })
     .await;
 }
@@ -139,15 +144,24 @@ async fn one_tab_at_a_time(lock: &str, work: impl std::future::Future<Output = (
     }
 }
 
-async fn hand_over_and_clear(repo: &Repo, me: i64) {
+async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
+    let me = left.id;
+    let mut hand_over = left.hand_over;
     for _ in 0..LEAVING_TRIES {
-        match repo.hand_over_everything().await {
+        let handed = if hand_over {
+            repo.hand_over_everything().await
+        } else {
+            Ok(Vec::new())
+        };
+        match handed {
             Ok(kept) if kept.is_empty() => {
                 // Still theirs? Someone else may have signed in on this browser meanwhile.
                 if !api::leaving().await.is_ok_and(|left| left.id == me) {
                     return;
                 }
-                let _ = crate::viewed::report(me).await;
+                if hand_over {
+                    let _ = crate::viewed::report(me).await;
+                }
                 if let Err(CallError::Offline) = api::sign_out().await {
                     if let Some(s) = local_storage() {
                         let _ = s.set_item(SIGN_OUT_PENDING, "1");
@@ -155,14 +169,17 @@ async fn hand_over_and_clear(repo: &Repo, me: i64) {
                 }
                 if let Err(e) = repo.wipe().await {
                     repo.notices().update(|n| {
-                        n.push(format!("Your cases were handed to their teams, but this device could not be cleared: {e} Contact your administrator."))
+                        n.push(format!(
+                            "This device could not be cleared: {e} Contact your administrator."
+                        ))
                     });
                     return;
                 }
                 clear_caches().await;
                 tell_other_tabs();
                 if let Some(s) = local_storage() {
-                    let _ = s.set_item(ACCOUNT_CLOSED, "1");
+                    let said = if hand_over { HANDED_OVER } else { ONLY_REMOVED };
+                    let _ = s.set_item(ACCOUNT_CLOSED, said);
                 }
                 reload_at("/sign-in");
                 return;
@@ -176,13 +193,12 @@ async fn hand_over_and_clear(repo: &Repo, me: i64) {
                 });
                 return;
             }
-            // An administrator has since signed them out everywhere: nothing more is taken.
-            Err(CallError::SignedOut) => {
-                repo.notices().update(|n| {
-                    n.push("You have been signed out on every device, so the cases on this device could not be handed to their teams. Contact your administrator.".into())
-                });
-                return;
-            }
+            // An administrator has since signed them out everywhere (or the hand-over time ran
+            // out): nothing more is taken, so the device only removes what it holds.
+            Err(CallError::SignedOut) => match api::leaving().await {
+                Ok(left) if left.id == me && !left.hand_over => hand_over = false,
+                _ => return,
+            },
             // Offline, or the server could not take a copy just now: try again shortly.
             Err(_) => {
                 gloo_timers::future::sleep(std::time::Duration::from_millis(
@@ -200,8 +216,12 @@ async fn hand_over_and_clear(repo: &Repo, me: i64) {
 /// Shown on the sign-in page after [`left_service`] cleared this device, until someone signs
 /// in on it.
 pub fn account_closed_notice() -> Option<&'static str> {
-    local_storage()?.get_item(ACCOUNT_CLOSED).ok().flatten()?;
-    Some("Your TAC Planner account has been closed, so your cases have been removed from this device. Anything you had not shared was sent to their teams first.")
+    let said = local_storage()?.get_item(ACCOUNT_CLOSED).ok().flatten()?;
+    Some(if said == ONLY_REMOVED {
+        "Your TAC Planner account has been closed, so your cases have been removed from this device."
+    } else {
+        "Your TAC Planner account has been closed, so your cases have been removed from this device. Anything you had not shared was sent to their teams first."
+    })
 }
 
 /// Finishes a sign-out that was made offline, once the relay can be reached.

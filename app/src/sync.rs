@@ -69,15 +69,16 @@ pub enum Account {
     /// this device, and sign in again to share their changes.
     Ended(Me),
     /// Their account was closed (they left the service): the device is handing its cases to
-    /// their teams before clearing itself; nothing can be changed meanwhile.
-    Leaving(Me),
+    /// their teams (if it still may: `true`) before clearing itself; nothing can be changed
+    /// meanwhile.
+    Leaving(Me, bool),
 }
 
 impl Account {
     pub fn me(&self) -> Option<&Me> {
         match self {
             Account::SignedOut => None,
-            Account::SignedIn(me) | Account::Ended(me) | Account::Leaving(me) => Some(me),
+            Account::SignedIn(me) | Account::Ended(me) | Account::Leaving(me, _) => Some(me),
         }
     }
 }
@@ -367,9 +368,14 @@ impl Repo {
             let repo = self.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 // Only their own session: someone else may have signed in on this browser since.
-                if api::leaving().await.is_ok_and(|left| left.id == me.id) {
-                    repo.0.account.set(Account::Leaving(me.clone()));
-                    crate::session::left_service(&repo, me.id).await;
+                match api::leaving().await {
+                    Ok(left) if left.id == me.id => {
+                        repo.0
+                            .account
+                            .set(Account::Leaving(me.clone(), left.hand_over));
+                        crate::session::left_service(&repo, left).await;
+                    }
+                    _ => {}
                 }
             });
         }

@@ -7,7 +7,7 @@
 use crate::access::Registered;
 use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
-use crate::auth::{token_from, ClientAddr, HandingOver, SignedIn, SESSION_ENDED};
+use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
 use crate::sign_in_limit::Verdict;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -19,8 +19,8 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use shared::api::{
-    Agency, CaseRole, Export, Invite, Me, Member, MyCase, NewAgency, NewProfessional, RegisterCase,
-    Role, SignIn,
+    Agency, CaseRole, Export, Invite, Leaving, Me, Member, MyCase, NewAgency, NewProfessional,
+    RegisterCase, Role, SignIn,
 };
 
 /// A refusal or failure, sent as `{"error": "<sentence>"}`.
@@ -270,16 +270,44 @@ fn use_provider() -> ApiError {
     )
 }
 
-/// `GET /api/leaving`: who this device's session belongs to, if they have left the service
-/// (deactivated) and the device may still hand over its copies; 401 otherwise.
-async fn leaving(HandingOver(session): HandingOver) -> ApiResult<Json<Me>> {
-    if session.professional.active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "This account is still open.",
-        ));
+/// `GET /api/leaving`: whether this device's session belongs to someone who has left the
+/// service (deactivated), and if so whether it may still hand over its copies or may only remove
+/// them (its session revoked, or begun more than [`crate::auth::HANDOVER_SECS`] ago). 409 for an
+/// open account, 401 for a session nobody has.
+async fn leaving(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Json<Leaving>> {
+    let token = token_from(&headers).ok_or_else(ApiError::session_ended)?;
+    if let Some(session) = state.sessions.find_handing_over(&token).await? {
+        if session.professional.active {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "This account is still open.",
+            ));
+        }
+        return Ok(Json(Leaving {
+            id: session.professional.id,
+            hand_over: true,
+        }));
     }
-    Ok(Json(session.view()))
+    let Some(id) = state.sessions.closed_account(&token).await? else {
+        return Err(ApiError::session_ended());
+    };
+    // Only ever told to remove what it holds, which a leaver's device should: on record.
+    state
+        .audit
+        .record(
+            Event::new("leaver_device_told_to_clear", "no_hand_over")
+                .actor(id)
+                .client(client),
+        )
+        .await;
+    Ok(Json(Leaving {
+        id,
+        hand_over: false,
+    }))
 }
 
 async fn session(SignedIn(session): SignedIn) -> Json<Me> {

@@ -131,6 +131,19 @@ impl Sessions {
         self.find_since(token, now() - HANDOVER_SECS).await
     }
 
+    /// Whose session `token` was, if they have since left the service, however old or
+    /// revoked: their device is told to remove what it holds (see `GET /api/leaving`).
+    pub async fn closed_account(&self, token: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT s.professional_id FROM sessions s
+             JOIN professionals p ON p.id = s.professional_id
+             WHERE s.token_hash = $1 AND p.active = 0",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     /// A live session, or a leaver's begun after `leaver_since`.
     async fn find_since(
         &self,

@@ -276,6 +276,7 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     let me = get(&bob.token, "/api/leaving").await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json()["id"], bob.id);
+    assert_eq!(me.json()["hand_over"], true);
     let left = get(&bob.token, "/api/departures").await.json();
     assert_eq!(left[0]["case_id"], id.to_string(), "{left}");
     assert_eq!(left[0]["destroyed"], false);
@@ -348,7 +349,11 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     // Signing out ends that session too: nothing more is taken from it.
     let r = http(relay.addr, "DELETE", "/api/session", Some(&bob.token), None).await;
     assert_eq!(r.status, 204);
-    assert_eq!(get(&bob.token, "/api/leaving").await.status, 401);
+    let only_remove = |id: i64| serde_json::json!({ "id": id, "hand_over": false });
+    assert_eq!(
+        get(&bob.token, "/api/leaving").await.json(),
+        only_remove(bob.id)
+    );
     let (status, _, _) = post_raw(&relay, &path, &bob.token, &copy).await;
     assert_eq!(status, 401);
 
@@ -381,17 +386,37 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     assert_eq!(get(&carl.token, "/api/session").await.status, 401);
     let left = get(&carl.token, "/api/departures").await.json();
     assert_eq!(left[0]["case_id"], id.to_string(), "{left}");
-    // not once 90 days have passed since that sign-in,
+    // not once 90 days have passed since that sign-in (the device only removes its copies),
     shift(-11).await;
-    assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
+    assert_eq!(
+        get(&carl.token, "/api/leaving").await.json(),
+        only_remove(carl.id)
+    );
+    assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
     shift(11).await;
-    assert_eq!(get(&carl.token, "/api/leaving").await.status, 200);
+    assert_eq!(
+        get(&carl.token, "/api/leaving").await.json()["hand_over"],
+        true
+    );
     // and not once an administrator has signed him out everywhere (a lost laptop).
     let revoke = format!("/api/professionals/{}/revoke-sessions", carl.id);
     let r = http(relay.addr, "POST", &revoke, Some(&admin.token), None).await;
     assert!(r.status < 300, "{} {}", r.status, r.body);
-    assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
+    assert_eq!(
+        get(&carl.token, "/api/leaving").await.json(),
+        only_remove(carl.id)
+    );
     assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
+    // Telling a device to clear is on record, and a token nobody has learns nothing.
+    let told: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit WHERE event = 'leaver_device_told_to_clear' AND actor_professional_id = $1",
+    )
+    .bind(carl.id)
+    .fetch_one(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(told, 2);
+    assert_eq!(get("not-a-session", "/api/leaving").await.status, 401);
 }
 
 /// Ann's case with Bob on its team. Ann's laptop is connected; Bob's fetched the case, went

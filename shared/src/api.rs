@@ -50,6 +50,18 @@ pub struct SignIn {
     pub password: String,
 }
 
+/// `GET /api/leaving`: this device's session belongs to someone who has left the service
+/// (their account was closed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaving {
+    /// Whose account it was.
+    pub id: i64,
+    /// Whether the device may still hand its cases to their teams (unshared edits first). If
+    /// not (signed out everywhere, or signed in here more than 90 days ago), it only removes
+    /// them: nothing more is taken from it.
+    pub hand_over: bool,
+}
+
 /// The signed-in professional (`GET`/`POST /api/session`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

@@ -1,7 +1,8 @@
 //! Leaving a case's team in Chromium: Bob types in a case while offline, and while he is away
 //! Lena removes him from the team. When his browser is back, his words reach Lena, then the
 //! case leaves his caseload and his browser's storage, and he is told why. The same when he
-//! leaves the service altogether (his account closed): then his browser is cleared.
+//! leaves the service altogether (his account closed): then his browser is cleared. If he is
+//! dismissed (signed out everywhere too), his browser is cleared without taking anything.
 
 use e2e::accounts::{Api, COUNCIL};
 use e2e::bench::Conn;
@@ -238,6 +239,49 @@ async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
     b.refresh().await.unwrap();
     find(&b, "[data-testid=sign-in-form]").await;
     find(&b, "[data-testid=account-closed]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dismissed_leavers_browser_is_cleared_and_nothing_more_is_taken_from_it() {
+    let mut relay = Relay::start();
+    let mut driver = Driver::start();
+    let away = bob_wrote_offline(&mut relay, &mut driver).await;
+    let (case, bob_id) = (away.id.to_string(), away.bob_id);
+
+    // Meanwhile he is dismissed: his account is closed and he is signed out everywhere, so
+    // nothing more is taken from his devices.
+    let admin = Api::admin(&relay);
+    for step in ["deactivate", "revoke-sessions"] {
+        let (status, body) =
+            admin.call("POST", &format!("/api/professionals/{bob_id}/{step}"), None);
+        assert!(status < 300, "{step}: {status} {body}");
+    }
+
+    // His laptop is opened once more: it is cleared, and says so without promising anything
+    // was sent.
+    let b = away.b;
+    b.goto(&relay.url()).await.unwrap();
+    wait_for_text(
+        &b,
+        "[data-testid=account-closed]",
+        "Your TAC Planner account has been closed, so your cases have been removed from this device.",
+    )
+    .await;
+    let said = e2e::text_of(&b, "[data-testid=account-closed]").await;
+    assert!(!said.contains("sent to their teams"), "{said}");
+    find(&b, "[data-testid=sign-in-form]").await;
+    screenshot(&b, "98-account-closed-dismissed").await;
+    let keys = stored_keys(&b).await;
+    assert!(
+        keys.iter().all(|k| k == "meta/storage-adapter-id"),
+        "{keys:?}"
+    );
+    let (_, rows) = admin_audit(&relay, &case);
+    let events = events_of(&rows);
+    assert!(
+        !events.iter().any(|e| e.starts_with("final_edits")),
+        "{events:?}"
+    );
 }
 
 /// "event outcome" for each row of a case's audit trail.

@@ -115,7 +115,7 @@ pub fn Admin() -> impl IntoView {
                         <button type="button" class="govuk-button govuk-button--secondary app-small-button"
                             on:click=move |_| { let (id, n) = (id1, n1.clone()); leptos::task::spawn_local(async move {
                                 report(api::revoke_sessions(id).await.map(|()| if left {
-                                    format!("{n} has been signed out on every device. Their devices can no longer send the team anything they had not shared.")
+                                    format!("{n} has been signed out on every device. Their devices will not send the team anything more: the next time one is opened, it removes their cases.")
                                 } else {
                                     format!("{n} has been signed out on every device.")
                                 }));
@@ -127,7 +127,7 @@ pub fn Admin() -> impl IntoView {
                         " "
                         <button type="button" class="govuk-button govuk-button--warning app-small-button"
                             on:click=move |_| { let (id, n) = (id2, n2.clone()); leptos::task::spawn_local(async move {
-                                report(api::deactivate(id).await.map(|()| format!("{n} can no longer sign in or open any case. A device of theirs signed in during the last 90 days will send the team anything not yet shared, then remove their cases. If they should not send anything more (a dismissal, or a lost laptop), choose Sign out everywhere.")));
+                                report(api::deactivate(id).await.map(|()| format!("{n} can no longer sign in or open any case. The next time a device of theirs is opened, it removes their cases. One signed in during the last 90 days first sends the team anything not yet shared. If they should not send anything more (a dismissal, or a lost laptop), choose Sign out everywhere.")));
                             }); }>
                             "Remove access"<span class="govuk-visually-hidden">{format!(" ({})", p.name)}</span>
                         </button>

@@ -78,10 +78,14 @@ fn Screens() -> impl IntoView {
                         }.into_any(),
                         Account::SignedIn(_) => view! { <Pages/> }.into_any(),
                         // Nothing to work on: the cases are on their way to their teams.
-                        Account::Leaving(_) => view! {
+                        Account::Leaving(_, hand_over) => view! {
                             <div data-testid="leaving">
                                 <h1 class="govuk-heading-l">"Your account has been closed"</h1>
-                                <p class="govuk-body">"This device is sending anything you had not shared to the teams, then removing your cases from it. Keep this page open until it has finished."</p>
+                                <p class="govuk-body">{if hand_over {
+                                    "This device is sending anything you had not shared to the teams, then removing your cases from it. Keep this page open until it has finished."
+                                } else {
+                                    "This device is removing your cases from it."
+                                }}</p>
                             </div>
                         }.into_any(),
                     }}
