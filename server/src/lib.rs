@@ -42,6 +42,7 @@ pub mod proxy;
 pub mod records;
 pub mod repos;
 pub mod routes;
+pub mod sealing;
 pub mod second_factor;
 pub mod settled;
 pub mod sign_in_limit;
@@ -106,6 +107,17 @@ pub async fn build(
     let durable = store.durable().clone();
     // Nothing of a destroyed case stays stored (see records).
     records::sweep(&db).await?;
+    // Content stored before sealing began is sealed in the background (see sealing).
+    let sealing = store.clone();
+    tokio::spawn(async move {
+        match sealing.seal_stored().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(values = n, "sealed content stored before sealing began"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not seal content stored before; tried again at next start")
+            }
+        }
+    });
     let access = access::Access::load(db.clone()).await?;
     let sessions = auth::Sessions::new(
         db.clone(),

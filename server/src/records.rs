@@ -10,11 +10,15 @@
 //! refused (its `cases` row stays, with nobody on the team), sync is refused to everyone, and
 //! a device that comes back with a full copy is told the case is gone.
 //!
-//! SQLite deletes with `secure_delete` on, so deleted content is overwritten, and the
-//! write-ahead log is emptied afterwards (pages freed before this relay version may still hold
-//! old content: run `VACUUM` once). PostgreSQL keeps deleted rows' bytes in its files until
-//! they are reused, and in its WAL and backups: the relay runs `VACUUM documents`, which frees
-//! the space but does not overwrite it; the council's backups age out under its own policy.
+//! A case's content is stored sealed with a key of its own ([`crate::sealing`]), and
+//! destroying it deletes the key: PostgreSQL keeps deleted rows' bytes in its files until they
+//! are reused (`VACUUM documents` frees the space but does not overwrite it), but without the
+//! key they cannot be read, and the small key table is rewritten (`VACUUM FULL`) so the key's
+//! own bytes leave its files. SQLite deletes with `secure_delete` on, so deleted rows are
+//! overwritten, and its write-ahead log is emptied afterwards. Content stored before sealing
+//! began stays unsealed until samod rewrites it (pages freed before then may still hold it:
+//! run `VACUUM` once). A write-ahead log segment or backup made before the destruction still
+//! holds the key until the database recycles it or the council's backup policy ages it out.
 //!
 //! Destroying is resumable: asked again for a destroyed case, the relay repeats every step
 //! after the tombstone, and at start it erases what is stored for every tombstone (a write
@@ -266,6 +270,7 @@ pub async fn sweep(db: &AnyPool) -> Result<(), sqlx::Error> {
     for case in &destroyed {
         delete_parts(db, case).await?;
     }
+    crate::sealing::destroy_all_destroyed(db).await?;
     compact(db).await
 }
 
@@ -704,6 +709,8 @@ async fn finish_destroying(state: &AppState, case: &str) -> Result<(), sqlx::Err
 /// can (see the module's note).
 async fn erase(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
     delete_parts(db, case).await?;
+    // Whatever the database still keeps of its content cannot be read without its key.
+    crate::sealing::destroy(db, case).await?;
     compact(db).await
 }
 

@@ -78,6 +78,8 @@ struct Db {
     held: Arc<Mutex<Vec<Held>>>,
     /// What is on disk, for acknowledgements (see [`crate::durable`]).
     durable: crate::durable::Durable,
+    /// Each case's content is stored sealed with its own key ([`crate::sealing`]).
+    keys: crate::sealing::CaseKeys,
 }
 
 impl SqlStorage {
@@ -85,6 +87,7 @@ impl SqlStorage {
     pub async fn open(url: &str, health: Arc<Health>) -> Result<Self, StorageError> {
         let pool = crate::database::open(url).await?;
         let db = Db {
+            keys: crate::sealing::CaseKeys::new(pool.clone()),
             pool,
             writer: Arc::default(),
             url: url.into(),
@@ -151,6 +154,7 @@ impl SqlStorage {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(case_id.to_string());
+        self.db.keys.forget(case_id);
         // Writes held back while storage was failing would otherwise go in later.
         self.db.lock_held().retain(|h| {
             let key = match h {
@@ -170,6 +174,58 @@ impl SqlStorage {
             self.destroyed(&case);
         }
         Ok(())
+    }
+
+    /// Seals the case content stored before sealing began ([`crate::sealing`]), a page at a
+    /// time, once per database (a setting says it is done). A value samod rewrites or deletes
+    /// meanwhile is left as samod left it. Answers how many values it sealed.
+    pub async fn seal_stored(&self) -> Result<u64, sqlx::Error> {
+        const DONE: &str = "stored_content_sealed";
+        let pool = &self.db.pool;
+        let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(DONE)
+            .fetch_optional(pool)
+            .await?;
+        if done.is_some() {
+            return Ok(0);
+        }
+        let (mut after, mut sealed) = (String::new(), 0);
+        loop {
+            let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT key, data FROM documents WHERE key > $1 ORDER BY key LIMIT 100",
+            )
+            .bind(&after)
+            .fetch_all(pool)
+            .await?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            after = last.clone();
+            for (key, data) in rows {
+                let plain = crate::sealing::case_of(&key).is_some()
+                    && !crate::sealing::is_sealed(&data)
+                    && !self.of_destroyed(&key);
+                if !plain {
+                    continue;
+                }
+                let new = self.db.keys.seal(&key, &data).await?;
+                sealed +=
+                    sqlx::query("UPDATE documents SET data = $1 WHERE key = $2 AND data = $3")
+                        .bind(new)
+                        .bind(&key)
+                        .bind(&data)
+                        .execute(pool)
+                        .await?
+                        .rows_affected();
+            }
+        }
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, '1') ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(DONE)
+        .execute(pool)
+        .await?;
+        Ok(sealed)
     }
 
     /// Whether a key belongs to a destroyed case.
@@ -265,7 +321,10 @@ impl Db {
             Some(conn) => conn,
             None => writer.insert(crate::database::connect(&self.url).await?),
         };
-        let result = Self::commit_on(conn, writes).await;
+        let result = match self.sealed(writes).await {
+            Ok(sealed) => Self::commit_on(conn, &sealed).await,
+            Err(e) => Err(e),
+        };
         if result.is_err() {
             // Dropped, not reused: closing it rolls back whatever SQLite may still hold open.
             if let Some(conn) = writer.take() {
@@ -273,6 +332,34 @@ impl Db {
             }
         }
         result
+    }
+
+    /// The writes as stored: case content sealed with its case's key.
+    async fn sealed(&self, writes: &[Held]) -> Result<Vec<Held>, sqlx::Error> {
+        let mut sealed = Vec::with_capacity(writes.len());
+        for write in writes {
+            sealed.push(match write {
+                Held::Put(k, data) => Held::Put(k.clone(), self.keys.seal(k, data).await?),
+                Held::Delete(k) => Held::Delete(k.clone()),
+            });
+        }
+        Ok(sealed)
+    }
+
+    /// A stored value as samod wrote it: opened if sealed. `None` if it cannot be opened (its
+    /// case destroyed, or the bytes damaged), logged by key; left in place, like a chunk
+    /// automerge cannot read ([`SqlStorage::readable`]).
+    async fn opened(&self, key: &str, stored: Vec<u8>) -> Option<Vec<u8>> {
+        let opened = self
+            .with_retries("open", key, || self.keys.open(key, stored.clone()))
+            .await?;
+        match opened {
+            Ok(plain) => Some(plain),
+            Err(e) => {
+                tracing::error!(key, error = %e, "a stored value cannot be opened; left out");
+                None
+            }
+        }
     }
 
     async fn commit_on(conn: &mut AnyConnection, writes: &[Held]) -> Result<(), sqlx::Error> {
@@ -464,13 +551,15 @@ impl samod::storage::Storage for SqlStorage {
         }
         let db = self.db.clone();
         let read = async move {
-            db.with_retries("load", &k, || {
-                sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = $1")
-                    .bind(&k)
-                    .fetch_optional(&db.pool)
-            })
-            .await
-            .flatten()
+            let stored = db
+                .with_retries("load", &k, || {
+                    sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = $1")
+                        .bind(&k)
+                        .fetch_optional(&db.pool)
+                })
+                .await
+                .flatten()?;
+            db.opened(&k, stored).await
         };
         self.main.spawn(read).await.ok().flatten()
     }
@@ -485,16 +574,24 @@ impl samod::storage::Storage for SqlStorage {
         let (db, range) = (self.db.clone(), (p.clone(), lo.clone(), hi.clone()));
         let read = async move {
             let (p, lo, hi) = range;
-            db.with_retries("load_range", &p, || {
-                sqlx::query_as::<_, (String, Vec<u8>)>(
-                    "SELECT key, data FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)",
-                )
-                .bind(&p)
-                .bind(&lo)
-                .bind(&hi)
-                .fetch_all(&db.pool)
-            })
-            .await
+            let stored = db
+                .with_retries("load_range", &p, || {
+                    sqlx::query_as::<_, (String, Vec<u8>)>(
+                        "SELECT key, data FROM documents WHERE key = $1 OR (key >= $2 AND key < $3)",
+                    )
+                    .bind(&p)
+                    .bind(&lo)
+                    .bind(&hi)
+                    .fetch_all(&db.pool)
+                })
+                .await?;
+            let mut opened = Vec::with_capacity(stored.len());
+            for (k, data) in stored {
+                if let Some(plain) = db.opened(&k, data).await {
+                    opened.push((k, plain));
+                }
+            }
+            Some(opened)
         };
         let rows = self
             .main
@@ -542,5 +639,55 @@ impl samod::storage::Storage for SqlStorage {
 
     async fn delete(&self, key: StorageKey) {
         self.write(Held::Delete(flat(&key))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use samod::storage::Storage;
+
+    #[tokio::test]
+    async fn content_stored_before_sealing_is_sealed_once_and_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
+        let words = b"Sam said he likes his new teacher.".to_vec();
+        for key in ["case1/snapshot/h1", "storage-adapter-id"] {
+            sqlx::query("INSERT INTO documents (key, data) VALUES ($1, $2)")
+                .bind(key)
+                .bind(words.clone())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let stored = |key: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM documents WHERE key = $1")
+                    .bind(key)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(store.seal_stored().await.unwrap(), 1);
+        assert!(crate::sealing::is_sealed(
+            &stored("case1/snapshot/h1").await
+        ));
+        assert_eq!(
+            stored("storage-adapter-id").await,
+            words,
+            "not case content"
+        );
+        let key = StorageKey::from_parts(["case1", "snapshot", "h1"]).unwrap();
+        assert_eq!(store.load(key).await, Some(words));
+        // Done once: a value written unsealed later (it cannot be, but say it were) stays.
+        sqlx::query("UPDATE documents SET data = $1 WHERE key = 'case1/snapshot/h1'")
+            .bind(b"x".to_vec())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(store.seal_stored().await.unwrap(), 0);
     }
 }

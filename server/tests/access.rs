@@ -413,15 +413,27 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
         .status,
         403
     );
-    let rows = api(
-        &relay,
-        "GET",
-        &format!("/api/cases/{case1}/audit"),
-        &admin,
-        None,
-    )
-    .await
-    .json();
+    // A removal for withdrawn consent is recorded just after it takes effect, by the task that
+    // noticed the withdrawal: wait for its row (on a busy machine it can lag the removal).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let rows = api(
+            &relay,
+            "GET",
+            &format!("/api/cases/{case1}/audit"),
+            &admin,
+            None,
+        )
+        .await
+        .json();
+        let recorded = rows.as_array().unwrap().iter().any(|r| {
+            r["outcome"] == "consent_withdrawn" && r["subject_professional_id"] == teacher.id
+        });
+        if recorded || tokio::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let has = |event: &str, outcome: &str, actor: Option<i64>, subject: Option<i64>| {
         rows.as_array().unwrap().iter().any(|r| {
             r["event"] == event

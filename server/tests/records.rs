@@ -1,8 +1,9 @@
 //! Retention and disposal end to end on the relay: a closed case past its retention period is
 //! listed for the records manager, a legal hold blocks destroying it, destroying it removes
-//! its content from the database (the SQLite file and its log no longer hold a phrase from
-//! it), and a device that was offline meanwhile comes back with the whole case and cannot
-//! bring it back.
+//! its content from the database (its words are only ever stored sealed, and its key is gone
+//! from the database's files: SQLite's file and log, or PostgreSQL's files for the database),
+//! and a device that was offline meanwhile comes back with the whole case and cannot bring it
+//! back.
 
 mod common;
 
@@ -12,14 +13,52 @@ use shared::record::CaseRecord;
 /// A phrase found nowhere else, to look for in the database file.
 const PHRASE: &str = "Zebracorn-harbour-4471";
 
-fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
+/// Every byte of the database's files as they are on disk: SQLite's file and its log, or
+/// (PostgreSQL, after a checkpoint) every file of the test's database.
+async fn db_bytes(relay: &TestRelay, dir: &std::path::Path) -> Vec<u8> {
     let mut all = Vec::new();
-    for name in ["tac-planner.db", "tac-planner.db-wal"] {
-        if let Ok(b) = std::fs::read(dir.join(name)) {
+    if !common::on_postgres() {
+        for name in ["tac-planner.db", "tac-planner.db-wal"] {
+            if let Ok(b) = std::fs::read(dir.join(name)) {
+                all.extend(b);
+            }
+        }
+        return all;
+    }
+    let db = &relay.state.db;
+    sqlx::query("CHECKPOINT").execute(db).await.unwrap();
+    let data: String = sqlx::query_scalar("SHOW data_directory")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let oid: i64 = sqlx::query_scalar(
+        "SELECT oid::bigint FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let files = std::path::Path::new(&data)
+        .join("base")
+        .join(oid.to_string());
+    for entry in std::fs::read_dir(&files).unwrap() {
+        // A file may be unlinked between listing and reading.
+        if let Ok(b) = std::fs::read(entry.unwrap().path()) {
             all.extend(b);
         }
     }
     all
+}
+
+fn holds(bytes: &[u8], what: &[u8]) -> bool {
+    bytes.windows(what.len()).any(|w| w == what)
+}
+
+async fn case_key(relay: &TestRelay, id: &shared::DocumentId) -> Option<Vec<u8>> {
+    sqlx::query_scalar("SELECT key FROM case_keys WHERE case_id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&relay.state.db)
+        .await
+        .unwrap()
 }
 
 /// How many stored parts of the case the database holds.
@@ -30,10 +69,6 @@ async fn stored_rows(relay: &TestRelay, id: &shared::DocumentId) -> i64 {
         .fetch_one(&relay.state.db)
         .await
         .unwrap()
-}
-
-fn holds_phrase(bytes: &[u8]) -> bool {
-    bytes.windows(PHRASE.len()).any(|w| w == PHRASE.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,13 +153,14 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     let mut bea_device = Peer::connect(&relay.ws_url(), &bea, bea.client("bea")).await;
     assert_eq!(bea_device.ask(id).await, shared::sync::Holding::Have);
     let bea_client = bea_device.client;
-    let on_sqlite = !common::on_postgres();
-    if on_sqlite {
-        assert!(
-            holds_phrase(&db_bytes(dir.path())),
-            "the phrase should be in the database before (else this test proves nothing)"
-        );
-    }
+    // Its words are stored sealed; its key is in the database.
+    let key = case_key(&relay, &id).await.expect("the case has a key");
+    let before = db_bytes(&relay, dir.path()).await;
+    assert!(
+        holds(&before, &key),
+        "the case's key should be in the database's files before (else this test proves nothing)"
+    );
+    assert!(!holds(&before, PHRASE.as_bytes()), "stored unsealed");
 
     // The system administrator names the records manager; only she sees what is due.
     let sam = sign_in(addr, "sam@council.test", common::PASSWORD).await;
@@ -266,15 +302,13 @@ async fn a_case_past_its_retention_is_destroyed_everywhere_and_never_comes_back(
     .await;
     assert_eq!(again.status, 410);
 
-    // Nothing of it is stored, and (SQLite) no trace of its words in the file or its log.
+    // Nothing of it is stored, and neither its words nor its key are in the database's files.
     let rows = stored_rows(&relay, &id).await;
     assert_eq!(rows, 0);
-    if on_sqlite {
-        assert!(
-            !holds_phrase(&db_bytes(dir.path())),
-            "the case's words are still in the file"
-        );
-    }
+    assert_eq!(case_key(&relay, &id).await, None);
+    let after = db_bytes(&relay, dir.path()).await;
+    assert!(!holds(&after, &key), "the case's key is still in the files");
+    assert!(!holds(&after, PHRASE.as_bytes()));
 
     // Bea's device comes back online with the whole case: nothing of it is taken.
     let mut bea_device = Peer::connect(&relay.ws_url(), &bea, bea_client).await;
