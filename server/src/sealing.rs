@@ -36,7 +36,7 @@ pub struct Unopenable;
 
 /// `plain` sealed under `key`, bound to the storage key it is written at (so it cannot be
 /// passed off as another part of the case).
-fn seal(key: &LessSafeKey, at: &str, plain: &[u8], rng: &SystemRandom) -> Vec<u8> {
+pub fn seal(key: &LessSafeKey, at: &str, plain: &[u8], rng: &SystemRandom) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     // The system's random source does not fail on any platform the relay runs on.
     rng.fill(&mut nonce).expect("random bytes");
@@ -54,7 +54,8 @@ fn seal(key: &LessSafeKey, at: &str, plain: &[u8], rng: &SystemRandom) -> Vec<u8
     sealed
 }
 
-fn open(key: &LessSafeKey, at: &str, sealed: &[u8]) -> Result<Vec<u8>, Unopenable> {
+/// `sealed` opened with `key`, if it was sealed with it at `at`.
+pub fn open(key: &LessSafeKey, at: &str, sealed: &[u8]) -> Result<Vec<u8>, Unopenable> {
     let rest = sealed.strip_prefix(MAGIC).ok_or(Unopenable)?;
     if rest.len() < NONCE_LEN {
         return Err(Unopenable);
@@ -70,7 +71,8 @@ fn open(key: &LessSafeKey, at: &str, sealed: &[u8]) -> Result<Vec<u8>, Unopenabl
     Ok(body)
 }
 
-fn key_from(bytes: &[u8]) -> Option<Arc<LessSafeKey>> {
+/// A key from its 32 stored bytes.
+pub fn key_from(bytes: &[u8]) -> Option<Arc<LessSafeKey>> {
     UnboundKey::new(&CHACHA20_POLY1305, bytes)
         .ok()
         .map(|k| Arc::new(LessSafeKey::new(k)))
