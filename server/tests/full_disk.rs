@@ -131,18 +131,20 @@ async fn where_are(
     written: &[automerge::ChangeHash],
     fresh: &mut Peer,
 ) -> String {
-    let pool = sqlx::SqlitePool::connect(&relay.database_url)
-        .await
-        .unwrap();
+    let pool = sqlx::AnyPool::connect(&relay.database_url).await.unwrap();
     let rows: Vec<(String, Vec<u8>)> =
         sqlx::query_as("SELECT key, data FROM documents WHERE key LIKE $1")
             .bind(format!("{id}/%"))
             .fetch_all(&pool)
             .await
             .unwrap();
+    // Stored sealed with the case's key (server::sealing).
+    let keys = server::sealing::CaseKeys::new(pool.clone());
     let mut stored = automerge::AutoCommit::new();
-    for (_, data) in &rows {
-        let _ = stored.load_incremental(data);
+    for (key, data) in &rows {
+        if let Ok(Ok(plain)) = keys.open(key, data.clone()).await {
+            let _ = stored.load_incremental(&plain);
+        }
     }
     let doc = fresh.client.document_mut(id).unwrap();
     let missing: Vec<_> = written

@@ -56,9 +56,12 @@ async fn all_stored(url: &str, id: &shared::DocumentId, hashes: &[automerge::Cha
             .fetch_all(&pool)
             .await
             .unwrap();
+    // Stored sealed with the case's key (server::sealing).
+    let keys = server::sealing::CaseKeys::new(pool.clone());
     let mut stored = automerge::Automerge::new();
-    for (_, data) in &rows {
-        stored.load_incremental(data).unwrap();
+    for (key, data) in rows {
+        let plain = keys.open(&key, data).await.unwrap().unwrap();
+        stored.load_incremental(&plain).unwrap();
     }
     let missing = hashes
         .iter()
