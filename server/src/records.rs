@@ -16,9 +16,10 @@
 //! key they cannot be read, and the small key table is rewritten (`VACUUM FULL`) so the key's
 //! own bytes leave its files. SQLite deletes with `secure_delete` on, so deleted rows are
 //! overwritten, and its write-ahead log is emptied afterwards. Content stored before sealing
-//! began stays unsealed until samod rewrites it (pages freed before then may still hold it:
-//! run `VACUUM` once). A write-ahead log segment or backup made before the destruction still
-//! holds the key until the database recycles it or the council's backup policy ages it out.
+//! began is sealed once at start; what the database freed before then may still hold it (run
+//! `VACUUM` on SQLite, `VACUUM FULL documents` on PostgreSQL, once). A write-ahead log segment
+//! or backup made before the destruction still holds the key until the database recycles it
+//! or the council's backup policy ages it out.
 //!
 //! Destroying is resumable: asked again for a destroyed case, the relay repeats every step
 //! after the tombstone, and at start it erases what is stored for every tombstone (a write

@@ -6,13 +6,15 @@
 //! deleted rows itself), while rewriting the content table would stop every case's sync for
 //! as long as it takes.
 //!
-//! Only keys of the form `<case>/...` are sealed; a value stored before sealing began is read
-//! as it is, and sealed when samod next writes it.
+//! Only keys of the form `<case>/...` are sealed. A value stored before sealing began is read
+//! as it is, and sealed by a pass at the first start ([`crate::storage::SqlStorage::seal_stored`]);
+//! on PostgreSQL the unsealed bytes it replaced stay in the table's free space until reused,
+//! so after that upgrade `VACUUM FULL documents` should be run once, at a quiet time.
 
 use crate::database::Dialect;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -122,34 +124,22 @@ impl CaseKeys {
         Ok(key)
     }
 
-    /// The case's key, made and stored first if it has none. Another relay making one at the
-    /// same moment is fine: the first stored wins, and both read it back.
-    async fn for_writing(&self, case: &str) -> Result<Arc<LessSafeKey>, sqlx::Error> {
-        if let Some(key) = self.stored(case).await? {
-            return Ok(key);
-        }
-        let mut fresh = [0u8; 32];
-        self.rng.fill(&mut fresh).expect("random bytes");
-        sqlx::query(
-            "INSERT INTO case_keys (case_id, key, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (case_id) DO NOTHING",
-        )
-        .bind(case)
-        .bind(fresh.to_vec())
-        .bind(crate::accounts::now())
-        .execute(&self.pool)
-        .await?;
-        self.stored(case)
-            .await?
-            .ok_or_else(|| sqlx::Error::Protocol("a case key was stored but cannot be read".into()))
+    /// Keys stored by a transaction that has now committed.
+    pub fn remember(&self, keys: HashMap<String, Arc<LessSafeKey>>) {
+        self.known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(keys);
     }
 
-    /// `plain`, to be stored at `at`, sealed if it is case content.
-    pub async fn seal(&self, at: &str, plain: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
-        match case_of(at) {
-            Some(case) => Ok(seal(&*self.for_writing(case).await?, at, plain, &self.rng)),
-            None => Ok(plain.to_vec()),
-        }
+    /// The case's key if it is known here already.
+    pub fn known(&self, case: &str) -> Option<Arc<LessSafeKey>> {
+        self.cached(case)
+    }
+
+    /// `plain`, to be stored at `at`, sealed with `key`.
+    pub fn seal_with(&self, key: &LessSafeKey, at: &str, plain: &[u8]) -> Vec<u8> {
+        seal(key, at, plain, &self.rng)
     }
 
     /// What was stored at `at`, opened if it was sealed. `Ok(Err(_))` when it cannot be
@@ -180,6 +170,41 @@ impl CaseKeys {
     }
 }
 
+/// The case's key, made and stored first if it has none, in the transaction that writes the
+/// content it seals (so content is never committed without its key). `None` for a destroyed
+/// case: nothing of it may be written. Another relay making one at the same moment is fine:
+/// the first stored wins, and both read it back.
+pub async fn key_in(
+    conn: &mut AnyConnection,
+    case: &str,
+) -> Result<Option<Arc<LessSafeKey>>, sqlx::Error> {
+    const READ: &str = "SELECT key FROM case_keys WHERE case_id = $1";
+    if let Some(bytes) = sqlx::query_scalar::<_, Vec<u8>>(READ)
+        .bind(case)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(key_from(&bytes));
+    }
+    let mut fresh = [0u8; 32];
+    SystemRandom::new().fill(&mut fresh).expect("random bytes");
+    sqlx::query(
+        "INSERT INTO case_keys (case_id, key, created_at)
+         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM disposals WHERE case_id = $1)
+         ON CONFLICT (case_id) DO NOTHING",
+    )
+    .bind(case)
+    .bind(fresh.to_vec())
+    .bind(crate::accounts::now())
+    .execute(&mut *conn)
+    .await?;
+    let bytes = sqlx::query_scalar::<_, Vec<u8>>(READ)
+        .bind(case)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(bytes.as_deref().and_then(key_from))
+}
+
 /// Deletes a destroyed case's key, so nothing of its content the database still keeps can be
 /// read, and rewrites the key table so the key's own bytes are not left in it.
 pub async fn destroy(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
@@ -187,23 +212,57 @@ pub async fn destroy(db: &AnyPool, case: &str) -> Result<(), sqlx::Error> {
         .bind(case)
         .execute(db)
         .await?;
-    if Dialect::of(db) == Dialect::Postgres {
-        sqlx::query("VACUUM FULL case_keys").execute(db).await?;
-    }
+    rewrite_keys(db).await;
     Ok(())
 }
 
-/// Deletes the keys of every destroyed case still held (a destruction cut short), at start.
+/// Deletes the keys of every destroyed case still held (a destruction cut short), at start,
+/// and rewrites the key table if any case was ever destroyed (a rewrite may have been missed).
 pub async fn destroy_all_destroyed(db: &AnyPool) -> Result<(), sqlx::Error> {
-    let gone =
-        sqlx::query("DELETE FROM case_keys WHERE case_id IN (SELECT case_id FROM disposals)")
-            .execute(db)
-            .await?
-            .rows_affected();
-    if gone > 0 && Dialect::of(db) == Dialect::Postgres {
-        sqlx::query("VACUUM FULL case_keys").execute(db).await?;
-    }
+    sqlx::query("DELETE FROM case_keys WHERE case_id IN (SELECT case_id FROM disposals)")
+        .execute(db)
+        .await?;
+    rewrite_keys(db).await;
     Ok(())
+}
+
+/// PostgreSQL: rewrites the key table (`VACUUM FULL`), so deleted keys leave its files. It
+/// needs the table to itself: rather than queue every case's key lookup behind a long reader
+/// (a backup, say), it gives up after a few seconds and tries again in the background; the
+/// next start tries too. SQLite overwrites deleted rows itself (`secure_delete`).
+async fn rewrite_keys(db: &AnyPool) {
+    if Dialect::of(db) != Dialect::Postgres {
+        return;
+    }
+    if try_rewrite_keys(db).await.is_ok() {
+        return;
+    }
+    let db = db.clone();
+    tokio::spawn(async move {
+        for _ in 0..60 {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            match try_rewrite_keys(&db).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "could not rewrite the case key table yet"),
+            }
+        }
+    });
+}
+
+async fn try_rewrite_keys(db: &AnyPool) -> Result<(), sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    sqlx::query("SET lock_timeout = '3s'")
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("VACUUM FULL case_keys")
+        .execute(&mut *conn)
+        .await
+        .map(drop);
+    // The connection goes back to the pool: its other statements wait as long as they must.
+    let _ = sqlx::query("SET lock_timeout = 0")
+        .execute(&mut *conn)
+        .await;
+    done
 }
 
 #[cfg(test)]

@@ -208,15 +208,23 @@ impl SqlStorage {
                 if !plain {
                     continue;
                 }
-                let new = self.db.keys.seal(&key, &data).await?;
+                let Some(case) = crate::sealing::case_of(&key) else {
+                    continue;
+                };
+                let mut tx = pool.begin().await?;
+                let Some(case_key) = crate::sealing::key_in(&mut tx, case).await? else {
+                    continue;
+                };
+                let new = self.db.keys.seal_with(&case_key, &key, &data);
                 sealed +=
                     sqlx::query("UPDATE documents SET data = $1 WHERE key = $2 AND data = $3")
                         .bind(new)
                         .bind(&key)
                         .bind(&data)
-                        .execute(pool)
+                        .execute(&mut *tx)
                         .await?
                         .rows_affected();
+                tx.commit().await?;
             }
         }
         sqlx::query(
@@ -321,10 +329,7 @@ impl Db {
             Some(conn) => conn,
             None => writer.insert(crate::database::connect(&self.url).await?),
         };
-        let result = match self.sealed(writes).await {
-            Ok(sealed) => Self::commit_on(conn, &sealed).await,
-            Err(e) => Err(e),
-        };
+        let result = Self::commit_on(conn, writes, &self.keys).await;
         if result.is_err() {
             // Dropped, not reused: closing it rolls back whatever SQLite may still hold open.
             if let Some(conn) = writer.take() {
@@ -332,18 +337,6 @@ impl Db {
             }
         }
         result
-    }
-
-    /// The writes as stored: case content sealed with its case's key.
-    async fn sealed(&self, writes: &[Held]) -> Result<Vec<Held>, sqlx::Error> {
-        let mut sealed = Vec::with_capacity(writes.len());
-        for write in writes {
-            sealed.push(match write {
-                Held::Put(k, data) => Held::Put(k.clone(), self.keys.seal(k, data).await?),
-                Held::Delete(k) => Held::Delete(k.clone()),
-            });
-        }
-        Ok(sealed)
     }
 
     /// A stored value as samod wrote it: opened if sealed. `None` if it cannot be opened (its
@@ -362,7 +355,11 @@ impl Db {
         }
     }
 
-    async fn commit_on(conn: &mut AnyConnection, writes: &[Held]) -> Result<(), sqlx::Error> {
+    async fn commit_on(
+        conn: &mut AnyConnection,
+        writes: &[Held],
+        keys: &crate::sealing::CaseKeys,
+    ) -> Result<(), sqlx::Error> {
         let same_kind = |a: &Held, b: &Held| {
             matches!(
                 (a, b),
@@ -370,7 +367,30 @@ impl Db {
             )
         };
         let mut tx = conn.begin().await?;
-        for run in writes.chunk_by(|a, b| same_kind(a, b)) {
+        // Case content sealed with its case's key; a case written for the first time gets its
+        // key in this transaction, so content is never committed without it.
+        let mut new_keys = HashMap::new();
+        let mut sealed = Vec::with_capacity(writes.len());
+        for write in writes {
+            let Held::Put(k, data) = write else {
+                sealed.push(write.clone());
+                continue;
+            };
+            let Some(case) = crate::sealing::case_of(k) else {
+                sealed.push(write.clone());
+                continue;
+            };
+            let key = match keys.known(case).or_else(|| new_keys.get(case).cloned()) {
+                Some(key) => key,
+                None => match crate::sealing::key_in(&mut tx, case).await? {
+                    Some(key) => new_keys.entry(case.to_string()).or_insert(key).clone(),
+                    // Destroyed meanwhile: nothing of it is written.
+                    None => continue,
+                },
+            };
+            sealed.push(Held::Put(k.clone(), keys.seal_with(&key, k, data)));
+        }
+        for run in sealed.chunk_by(|a, b| same_kind(a, b)) {
             // One row per key in a run of puts, the last written: PostgreSQL refuses an upsert
             // that touches a row twice ("cannot affect row a second time").
             let run = last_put_per_key(run);
@@ -413,7 +433,9 @@ impl Db {
                 query.execute(&mut *tx).await?;
             }
         }
-        tx.commit().await
+        tx.commit().await?;
+        keys.remember(new_keys);
+        Ok(())
     }
 
     /// Runs `op` with retries; on persistent failure marks storage failing and returns None.
