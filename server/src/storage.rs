@@ -712,4 +712,51 @@ mod tests {
             .unwrap();
         assert_eq!(store.seal_stored().await.unwrap(), 0);
     }
+
+    #[tokio::test]
+    async fn a_case_destroyed_elsewhere_gets_no_key_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqlStorage::open(&url, Arc::default()).await.unwrap();
+        // Another relay destroyed "gone" a moment ago; this one has not heard yet.
+        for sql in [
+            "INSERT INTO agencies (id, name, created_at) VALUES (1, 'Council', 0)",
+            "INSERT INTO professionals (id, name, email, agency_id, role, password_hash, created_at)
+             VALUES (1, 'Rita', 'rita@council.test', 1, 'practitioner', 'x', 0)",
+            "INSERT INTO disposals (case_id, rule, due, approved_by, disposed_at)
+             VALUES ('gone', 'rule', '2000-01-01', 1, 0)",
+        ] {
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+        let at = |case: &str| StorageKey::from_parts([case, "incremental", "h1"]).unwrap();
+        store.put(at("gone"), b"late words".to_vec()).await;
+        store.put(at("kept"), b"words".to_vec()).await;
+        let count = |sql: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM documents WHERE key LIKE 'gone/%'").await,
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM case_keys WHERE case_id = 'gone'").await,
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM case_keys WHERE case_id = 'kept'").await,
+            1
+        );
+        assert_eq!(store.load(at("kept")).await, Some(b"words".to_vec()));
+        assert!(
+            store.db.health.is_ok(),
+            "dropping it is not a storage failure"
+        );
+        assert_eq!(store.held_count(), 0, "nor held to write later");
+    }
 }
