@@ -74,11 +74,7 @@ pub async fn sign_out(repo: &Repo) -> Result<(), String> {
     if let Some(me) = repo.account().with_untracked(|a| a.me().map(|m| m.id)) {
         let _ = crate::viewed::report(me).await;
     }
-    if let Err(CallError::Offline) = api::sign_out().await {
-        if let Some(s) = local_storage() {
-            let _ = s.set_item(SIGN_OUT_PENDING, "1");
-        }
-    }
+    sign_out_now_or_later().await;
     repo.wipe().await.map_err(|e| e.to_string())?;
     clear_caches().await;
     tell_other_tabs();
@@ -159,14 +155,13 @@ async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
                 if !api::leaving().await.is_ok_and(|left| left.id == me) {
                     return;
                 }
-                if hand_over {
+                let clearing = if hand_over {
                     let _ = crate::viewed::report(me).await;
-                }
-                if let Err(CallError::Offline) = api::sign_out().await {
-                    if let Some(s) = local_storage() {
-                        let _ = s.set_item(SIGN_OUT_PENDING, "1");
-                    }
-                }
+                    sign_out_now_or_later().await;
+                    None
+                } else {
+                    repo.copies_here().await
+                };
                 if let Err(e) = repo.wipe().await {
                     repo.notices().update(|n| {
                         n.push(format!(
@@ -174,6 +169,14 @@ async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
                         ))
                     });
                     return;
+                }
+                // Said once they are gone, and before signing out (which forgets the session
+                // the relay knows this device by).
+                if let Some((device, copies)) = clearing {
+                    for (id, because) in copies {
+                        let _ = api::copy_removed(&id, &device, because).await;
+                    }
+                    sign_out_now_or_later().await;
                 }
                 clear_caches().await;
                 tell_other_tabs();
@@ -211,6 +214,15 @@ async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
     repo.notices().update(|n| {
         n.push("The server could not be reached, so your cases are still on this device. Open TAC Planner again when you are online.".into())
     });
+}
+
+/// Ends the session at the relay; offline, when it can next be reached.
+async fn sign_out_now_or_later() {
+    if let Err(CallError::Offline) = api::sign_out().await {
+        if let Some(s) = local_storage() {
+            let _ = s.set_item(SIGN_OUT_PENDING, "1");
+        }
+    }
 }
 
 /// Shown on the sign-in page after [`left_service`] cleared this device, until someone signs

@@ -742,6 +742,23 @@ impl Repo {
             .unwrap_or_default()
     }
 
+    /// This device's id, and every copy it is about to remove without handing anything over
+    /// (its owner left the service and the relay takes nothing more from it), with removals
+    /// not yet reported: what it tells the relay once they are gone.
+    pub async fn copies_here(&self) -> Option<(String, Vec<(DocumentId, RemovedBecause)>)> {
+        let device = self.0.store.storage_id().await.ok()?;
+        let mut copies: Vec<(DocumentId, RemovedBecause)> = self
+            .removed_copies()
+            .await
+            .into_iter()
+            .filter_map(|(case, because)| case.parse().ok().map(|id| (id, because)))
+            .collect();
+        self.0.cases.with_untracked(|c| {
+            copies.extend(c.iter().map(|c| (c.id, RemovedBecause::Left)));
+        });
+        Some((device, copies))
+    }
+
     /// Tells the relay about each copy removed here that it has not heard of yet.
     async fn report_removed_copies(&self) -> Result<(), CallError> {
         let pending = self.removed_copies().await;

@@ -357,6 +357,36 @@ impl FromRequestParts<AppState> for HandingOver {
     }
 }
 
+/// Whose device reports that it removed a copy: one whose session may hand over
+/// ([`HandingOver`], `handing_over` true), or one of someone who has left the service whose
+/// session may not (revoked, or begun too long ago): such a device clears itself without
+/// handing anything over, and says so. Nothing else is taken from it.
+pub struct RemovingCopies {
+    pub professional_id: i64,
+    pub handing_over: bool,
+}
+
+impl FromRequestParts<AppState> for RemovingCopies {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from(&parts.headers).ok_or_else(ApiError::session_ended)?;
+        if let Some(session) = state.sessions.find_handing_over(&token).await? {
+            return Ok(RemovingCopies {
+                professional_id: session.professional.id,
+                handing_over: true,
+            });
+        }
+        match state.sessions.closed_account(&token).await? {
+            Some(professional_id) => Ok(RemovingCopies {
+                professional_id,
+                handing_over: false,
+            }),
+            None => Err(ApiError::session_ended()),
+        }
+    }
+}
+
 /// The client's address: the connection's, or behind a trusted reverse proxy the one it
 /// reports (see [`crate::proxy`]). `None` if the server was not started with connect info.
 pub struct ClientAddr(pub Option<IpAddr>);

@@ -15,7 +15,7 @@
 
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
-use crate::auth::{ClientAddr, HandingOver, SignedIn};
+use crate::auth::{ClientAddr, HandingOver, RemovingCopies, SignedIn};
 use crate::cluster::Place;
 use crate::journal::JournalError;
 use crate::untrusted::Kind;
@@ -221,16 +221,19 @@ async fn final_edits(
 }
 
 /// A device has removed its copy: its owner left the team, or (a member's) the case closed
-/// long ago.
+/// long ago. Also from a leaver's device that may no longer hand over (it only clears itself):
+/// recorded as such.
 async fn copy_removed(
     State(state): State<AppState>,
-    HandingOver(me): HandingOver,
+    RemovingCopies {
+        professional_id: me_id,
+        handing_over,
+    }: RemovingCopies,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
     Body(body): Body<CopyRemoved>,
 ) -> ApiResult<StatusCode> {
     let case = api::case_id(&id)?;
-    let me_id = me.professional.id;
     let allowed = match body.because {
         RemovedBecause::Left => has_left(&state, &case, me_id).await?,
         // A leaver's too (their memberships are kept): a report their device made before.
@@ -259,10 +262,18 @@ async fn copy_removed(
     .bind(body.because.as_str())
     .execute(&state.db)
     .await?;
+    // Said by a session that may do nothing else (a dismissal, a lost laptop): on record
+    // apart, since whoever holds that laptop says it.
+    let outcome = match (handing_over, body.because) {
+        (true, because) => because.as_str(),
+        (false, RemovedBecause::Left) => "left_after_sign_out",
+        (false, RemovedBecause::Closed) => "closed_after_sign_out",
+        (false, RemovedBecause::Destroyed) => "destroyed_after_sign_out",
+    };
     state
         .audit
         .record(
-            Event::new("device_copy_removed", body.because.as_str())
+            Event::new("device_copy_removed", outcome)
                 .actor(me_id)
                 .case(&case)
                 .client(client),

@@ -377,6 +377,14 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     };
     shift(-80).await;
     assert_eq!(get(&carl.token, "/api/departures").await.status, 401);
+    let carl_removed = |token: String| {
+        let path = format!("/api/cases/{id}/device-copy-removed");
+        async move {
+            let body = serde_json::json!({ "device": "carl-laptop", "because": "left" });
+            http(relay.addr, "POST", &path, Some(&token), Some(&body)).await
+        }
+    };
+    assert_eq!(carl_removed(carl.token.clone()).await.status, 401);
     assert_eq!(get(&carl.token, "/api/leaving").await.status, 401);
     let deactivate = format!("/api/professionals/{}/deactivate", carl.id);
     let r = http(relay.addr, "POST", &deactivate, Some(&admin.token), None).await;
@@ -416,6 +424,17 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     .await
     .unwrap();
     assert_eq!(told, 2);
+    // His laptop, which may only clear itself, says it did: on record apart.
+    let r = carl_removed(carl.token.clone()).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let said: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM audit WHERE event = 'device_copy_removed' AND actor_professional_id = $1",
+    )
+    .bind(carl.id)
+    .fetch_all(&relay.state.db)
+    .await
+    .unwrap();
+    assert_eq!(said, vec!["left_after_sign_out".to_string()]);
     assert_eq!(get("not-a-session", "/api/leaving").await.status, 401);
 }
 

@@ -282,6 +282,11 @@ async fn a_dismissed_leavers_browser_is_cleared_and_nothing_more_is_taken_from_i
         !events.iter().any(|e| e.starts_with("final_edits")),
         "{events:?}"
     );
+    // It said it removed the case, and the relay records who said so.
+    assert!(
+        events.contains(&"device_copy_removed left_after_sign_out".to_string()),
+        "{events:?}"
+    );
 }
 
 /// "event outcome" for each row of a case's audit trail.
