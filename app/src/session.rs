@@ -8,7 +8,7 @@
 
 use crate::api::{self, CallError};
 use crate::sync::Repo;
-use leptos::prelude::{Update, WithUntracked};
+use leptos::prelude::{GetUntracked, Update, WithUntracked};
 use shared::api::{Leaving, Me};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -155,6 +155,7 @@ async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
                 if !api::leaving().await.is_ok_and(|left| left.id == me) {
                     return;
                 }
+                let showing = repo.account().get_untracked();
                 let clearing = if hand_over {
                     let _ = crate::viewed::report(me).await;
                     sign_out_now_or_later().await;
@@ -170,16 +171,26 @@ async fn hand_over_and_clear(repo: &Repo, left: Leaving) {
                     });
                     return;
                 }
-                // Said once they are gone, and before signing out (which forgets the session
-                // the relay knows this device by).
-                if let Some((device, copies)) = clearing {
-                    for (id, because) in copies {
-                        let _ = api::copy_removed(&id, &device, because).await;
+                tell_other_tabs();
+                if !hand_over {
+                    // The copies are said to be gone once they are, and before signing out
+                    // (which forgets the session the relay knows this device by). Meanwhile
+                    // the page still says the account is closed: nobody signs in here yet,
+                    // and each step checks the session is still this person's.
+                    repo.show(showing);
+                    let still_mine = || async { api::leaving().await.is_ok_and(|l| l.id == me) };
+                    if let Some((device, copies)) = clearing {
+                        if still_mine().await {
+                            for (id, because) in copies {
+                                let _ = api::copy_removed(&id, &device, because).await;
+                            }
+                        }
                     }
-                    sign_out_now_or_later().await;
+                    if still_mine().await {
+                        sign_out_now_or_later().await;
+                    }
                 }
                 clear_caches().await;
-                tell_other_tabs();
                 if let Some(s) = local_storage() {
                     let said = if hand_over { HANDED_OVER } else { ONLY_REMOVED };
                     let _ = s.set_item(ACCOUNT_CLOSED, said);

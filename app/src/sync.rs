@@ -304,6 +304,12 @@ impl Repo {
         self.0.store.wipe().await
     }
 
+    /// Shows `account` again after [`Repo::wipe`] (which shows the sign-in page), while a
+    /// cleared device finishes telling the relay before it reloads.
+    pub fn show(&self, account: Account) {
+        self.0.account.set(account);
+    }
+
     /// From now on nothing in memory is stored or sent (the device is being cleared, here or in
     /// another tab); the caller reloads the page.
     pub fn stop_everything(&self) {

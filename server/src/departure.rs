@@ -250,18 +250,6 @@ async fn copy_removed(
     if device.is_empty() || device.len() > 100 {
         return Err(ApiError::bad_request("Say which device removed its copy."));
     }
-    sqlx::query(
-        "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at, because)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (case_id, professional_id, device) DO UPDATE SET removed_at = excluded.removed_at, because = excluded.because",
-    )
-    .bind(&case)
-    .bind(me_id)
-    .bind(device)
-    .bind(crate::accounts::now())
-    .bind(body.because.as_str())
-    .execute(&state.db)
-    .await?;
     // Said by a session that may do nothing else (a dismissal, a lost laptop): on record
     // apart, since whoever holds that laptop says it.
     let outcome = match (handing_over, body.because) {
@@ -270,6 +258,42 @@ async fn copy_removed(
         (false, RemovedBecause::Closed) => "closed_after_sign_out",
         (false, RemovedBecause::Destroyed) => "destroyed_after_sign_out",
     };
+    if !handing_over {
+        // Whoever holds a signed-out laptop says this: a few reports per case at most, and
+        // never in place of one a trusted session made.
+        let said: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM device_copies_removed WHERE case_id = $1 AND professional_id = $2",
+        )
+        .bind(&case)
+        .bind(me_id)
+        .fetch_one(&state.db)
+        .await?;
+        if said >= MOST_DEVICES_SIGNED_OUT {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "This removal has been reported already.",
+            ));
+        }
+    }
+    // Trusted reports replace an earlier one for the device; a signed-out device's never do,
+    // and are stored under their own reason, so no count of confirmations includes them.
+    let conflict = if handing_over {
+        "DO UPDATE SET removed_at = excluded.removed_at, because = excluded.because"
+    } else {
+        "DO NOTHING"
+    };
+    sqlx::query(&format!(
+        "INSERT INTO device_copies_removed (case_id, professional_id, device, removed_at, because)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (case_id, professional_id, device) {conflict}"
+    ))
+    .bind(&case)
+    .bind(me_id)
+    .bind(device)
+    .bind(crate::accounts::now())
+    .bind(outcome)
+    .execute(&state.db)
+    .await?;
     state
         .audit
         .record(
@@ -281,6 +305,9 @@ async fn copy_removed(
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Most device rows for one person and case that a signed-out leaver's device may report.
+const MOST_DEVICES_SIGNED_OUT: i64 = 10;
 
 fn not_taken_now() -> ApiError {
     ApiError::new(

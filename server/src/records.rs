@@ -789,7 +789,7 @@ async fn destroyed(
              WHERE d.case_id = $1 AND d.left_at >= $2 AND p.active = 1 AND NOT EXISTS (
                  SELECT 1 FROM device_copies_removed r
                  WHERE r.case_id = d.case_id AND r.professional_id = d.professional_id
-                   AND r.removed_at >= $2)
+                   AND r.removed_at >= $2 AND r.because NOT LIKE '%_after_sign_out')
              ORDER BY p.name",
         )
         .bind(&case_id)

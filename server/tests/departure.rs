@@ -435,6 +435,28 @@ async fn a_leavers_device_hands_over_every_case_and_may_do_nothing_else() {
     .await
     .unwrap();
     assert_eq!(said, vec!["left_after_sign_out".to_string()]);
+    // Only about his own cases, and a few devices' worth at most.
+    let elsewhere = shared::DocumentId::random();
+    let body = serde_json::json!({ "device": "carl-laptop", "because": "left" });
+    let path = format!("/api/cases/{elsewhere}/device-copy-removed");
+    let r = http(relay.addr, "POST", &path, Some(&carl.token), Some(&body)).await;
+    assert_eq!(r.status, 404);
+    let path = format!("/api/cases/{id}/device-copy-removed");
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let body = serde_json::json!({ "device": format!("laptop-{n}"), "because": "left" });
+        statuses.push(
+            http(relay.addr, "POST", &path, Some(&carl.token), Some(&body))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
     assert_eq!(get("not-a-session", "/api/leaving").await.status, 401);
 }
 
