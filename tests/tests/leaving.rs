@@ -212,21 +212,8 @@ async fn a_leaver_offline_keeps_their_words_then_their_browser_is_cleared() {
 
     // His laptop is opened once more: his words reach Lena, then the laptop is cleared.
     away.b.goto(&relay.url()).await.unwrap();
-    wait_for_text(
-        &away.b,
-        "[data-testid=account-closed]",
-        "Your TAC Planner account has been closed, so your cases have been removed from this device.",
-    )
-    .await;
-    find(&away.b, "[data-testid=sign-in-form]").await;
-    screenshot(&away.b, "98-account-closed").await;
+    cleared_and_says_so(&away.b, "98-account-closed").await;
     let b = lena_has_his_words(&relay, away).await;
-    // Nothing of anyone's is left: at most the id the app gives this browser's storage.
-    let keys = stored_keys(&b).await;
-    assert!(
-        keys.iter().all(|k| k == "meta/storage-adapter-id"),
-        "{keys:?}"
-    );
     let (_, rows) = admin_audit(&relay, &case);
     let events = events_of(&rows);
     for expected in [
@@ -261,21 +248,9 @@ async fn a_dismissed_leavers_browser_is_cleared_and_nothing_more_is_taken_from_i
     // was sent.
     let b = away.b;
     b.goto(&relay.url()).await.unwrap();
-    wait_for_text(
-        &b,
-        "[data-testid=account-closed]",
-        "Your TAC Planner account has been closed, so your cases have been removed from this device.",
-    )
-    .await;
+    cleared_and_says_so(&b, "98-account-closed-dismissed").await;
     let said = e2e::text_of(&b, "[data-testid=account-closed]").await;
     assert!(!said.contains("sent to their teams"), "{said}");
-    find(&b, "[data-testid=sign-in-form]").await;
-    screenshot(&b, "98-account-closed-dismissed").await;
-    let keys = stored_keys(&b).await;
-    assert!(
-        keys.iter().all(|k| k == "meta/storage-adapter-id"),
-        "{keys:?}"
-    );
     let (_, rows) = admin_audit(&relay, &case);
     let events = events_of(&rows);
     assert!(
@@ -286,6 +261,24 @@ async fn a_dismissed_leavers_browser_is_cleared_and_nothing_more_is_taken_from_i
     assert!(
         events.contains(&"device_copy_removed left_after_sign_out".to_string()),
         "{events:?}"
+    );
+}
+
+/// The browser shows the sign-in page saying the account was closed and the cases removed,
+/// and nothing of anyone's is left in its storage: at most the id the app gives it.
+async fn cleared_and_says_so(b: &Client, shot: &str) {
+    wait_for_text(
+        b,
+        "[data-testid=account-closed]",
+        "Your TAC Planner account has been closed, so your cases have been removed from this device.",
+    )
+    .await;
+    find(b, "[data-testid=sign-in-form]").await;
+    screenshot(b, shot).await;
+    let keys = stored_keys(b).await;
+    assert!(
+        keys.iter().all(|k| k == "meta/storage-adapter-id"),
+        "{keys:?}"
     );
 }
 
