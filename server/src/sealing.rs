@@ -97,7 +97,8 @@ impl CaseKeys {
         }
     }
 
-    fn cached(&self, case: &str) -> Option<Arc<LessSafeKey>> {
+    /// The case's key if it is known here already.
+    pub fn known(&self, case: &str) -> Option<Arc<LessSafeKey>> {
         self.known
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -106,7 +107,7 @@ impl CaseKeys {
     }
 
     async fn stored(&self, case: &str) -> Result<Option<Arc<LessSafeKey>>, sqlx::Error> {
-        if let Some(key) = self.cached(case) {
+        if let Some(key) = self.known(case) {
             return Ok(Some(key));
         }
         let bytes: Option<Vec<u8>> =
@@ -130,11 +131,6 @@ impl CaseKeys {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(keys);
-    }
-
-    /// The case's key if it is known here already.
-    pub fn known(&self, case: &str) -> Option<Arc<LessSafeKey>> {
-        self.cached(case)
     }
 
     /// `plain`, to be stored at `at`, sealed with `key`.
