@@ -80,7 +80,13 @@ pub fn key_from(bytes: &[u8]) -> Option<Arc<LessSafeKey>> {
         .map(|k| Arc::new(LessSafeKey::new(k)))
 }
 
-/// The cases' keys: read from the database when first needed, then kept in memory.
+/// Most keys kept in memory. Past it they are all forgotten and read again when needed (one
+/// query each), so a relay that has served many cases keeps no more memory for them than one
+/// that has served a few (see [`crate::repos`] on unloading).
+const MOST_KEYS_KEPT: usize = 4096;
+
+/// The cases' keys: read from the database when first needed, then kept in memory (up to
+/// [`MOST_KEYS_KEPT`]).
 #[derive(Clone)]
 pub struct CaseKeys {
     pool: AnyPool,
@@ -117,20 +123,25 @@ impl CaseKeys {
                 .await?;
         let key = bytes.as_deref().and_then(key_from);
         if let Some(key) = &key {
-            self.known
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(case.to_string(), key.clone());
+            self.remember([(case.to_string(), key.clone())]);
         }
         Ok(key)
     }
 
-    /// Keys stored by a transaction that has now committed.
-    pub fn remember(&self, keys: HashMap<String, Arc<LessSafeKey>>) {
-        self.known
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(keys);
+    /// Keys read, or stored by a transaction that has now committed.
+    pub fn remember(&self, keys: impl IntoIterator<Item = (String, Arc<LessSafeKey>)>) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        for (case, key) in keys {
+            if known.len() >= MOST_KEYS_KEPT {
+                known.clear();
+            }
+            known.insert(case, key);
+        }
+    }
+
+    /// How many keys are kept in memory.
+    pub fn kept(&self) -> usize {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// `plain`, to be stored at `at`, sealed with `key`.
@@ -288,6 +299,19 @@ mod tests {
         assert!(open(&key(1), "case/incremental/abc", MAGIC).is_err());
         // Sealed twice, never the same bytes.
         assert_ne!(seal(&key(1), "case/x", words, &rng), sealed);
+    }
+
+    #[tokio::test]
+    async fn memory_for_keys_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let keys = CaseKeys::new(crate::database::open(&url).await.unwrap());
+        let one = key_from(&[1; 32]).unwrap();
+        keys.remember((0..3 * MOST_KEYS_KEPT).map(|i| (format!("case{i}"), one.clone())));
+        assert!(keys.kept() <= MOST_KEYS_KEPT, "{} kept", keys.kept());
+        assert!(keys
+            .known(&format!("case{}", 3 * MOST_KEYS_KEPT - 1))
+            .is_some());
     }
 
     #[test]

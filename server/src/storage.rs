@@ -202,15 +202,12 @@ impl SqlStorage {
             };
             after = last.clone();
             for (key, data) in rows {
-                let plain = crate::sealing::case_of(&key).is_some()
-                    && !crate::sealing::is_sealed(&data)
-                    && !self.of_destroyed(&key);
-                if !plain {
-                    continue;
-                }
                 let Some(case) = crate::sealing::case_of(&key) else {
                     continue;
                 };
+                if crate::sealing::is_sealed(&data) || self.of_destroyed(&key) {
+                    continue;
+                }
                 let mut tx = pool.begin().await?;
                 let Some(case_key) = crate::sealing::key_in(&mut tx, case).await? else {
                     continue;
