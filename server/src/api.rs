@@ -7,7 +7,7 @@
 use crate::access::Registered;
 use crate::accounts::{self, AccountError, Professional};
 use crate::audit::{self, Event};
-use crate::auth::{token_from, ClientAddr, SignedIn, SESSION_ENDED};
+use crate::auth::{token_from, ClientAddr, DeviceOwner, SignedIn, SESSION_ENDED};
 use crate::sign_in_limit::Verdict;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -277,36 +277,28 @@ fn use_provider() -> ApiError {
 async fn leaving(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    headers: HeaderMap,
+    owner: DeviceOwner,
 ) -> ApiResult<Json<Leaving>> {
-    let token = token_from(&headers).ok_or_else(ApiError::session_ended)?;
-    if let Some(session) = state.sessions.find_handing_over(&token).await? {
-        if session.professional.active {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "This account is still open.",
-            ));
-        }
-        return Ok(Json(Leaving {
-            id: session.professional.id,
-            hand_over: true,
-        }));
+    if owner.active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "This account is still open.",
+        ));
     }
-    let Some(id) = state.sessions.closed_account(&token).await? else {
-        return Err(ApiError::session_ended());
-    };
-    // Only ever told to remove what it holds, which a leaver's device should: on record.
-    state
-        .audit
-        .record(
-            Event::new("leaver_device_told_to_clear", "no_hand_over")
-                .actor(id)
-                .client(client),
-        )
-        .await;
+    if !owner.may_hand_over {
+        // Only ever told to remove what it holds, which a leaver's device should: on record.
+        state
+            .audit
+            .record(
+                Event::new("leaver_device_told_to_clear", "no_hand_over")
+                    .actor(owner.professional_id)
+                    .client(client),
+            )
+            .await;
+    }
     Ok(Json(Leaving {
-        id,
-        hand_over: false,
+        id: owner.professional_id,
+        hand_over: owner.may_hand_over,
     }))
 }
 

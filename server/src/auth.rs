@@ -357,30 +357,36 @@ impl FromRequestParts<AppState> for HandingOver {
     }
 }
 
-/// Whose device reports that it removed a copy: one whose session may hand over
-/// ([`HandingOver`], `handing_over` true), or one of someone who has left the service whose
-/// session may not (revoked, or begun too long ago): such a device clears itself without
-/// handing anything over, and says so. Nothing else is taken from it.
-pub struct RemovingCopies {
+/// Whose device this is, for a device that may be a leaver's: a session that may hand over
+/// ([`HandingOver`]: a live one, or a leaver's begun within [`HANDOVER_SECS`]), or any session
+/// of someone who has left the service, however old or revoked, whose device may then only
+/// remove what it holds. Only `GET /api/leaving` and the report that a copy was removed take
+/// it.
+pub struct DeviceOwner {
     pub professional_id: i64,
-    pub handing_over: bool,
+    /// The owner's account is open.
+    pub active: bool,
+    /// The session may hand over (else its owner left, and it may only remove copies).
+    pub may_hand_over: bool,
 }
 
-impl FromRequestParts<AppState> for RemovingCopies {
+impl FromRequestParts<AppState> for DeviceOwner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_from(&parts.headers).ok_or_else(ApiError::session_ended)?;
         if let Some(session) = state.sessions.find_handing_over(&token).await? {
-            return Ok(RemovingCopies {
+            return Ok(DeviceOwner {
                 professional_id: session.professional.id,
-                handing_over: true,
+                active: session.professional.active,
+                may_hand_over: true,
             });
         }
         match state.sessions.closed_account(&token).await? {
-            Some(professional_id) => Ok(RemovingCopies {
+            Some(professional_id) => Ok(DeviceOwner {
                 professional_id,
-                handing_over: false,
+                active: false,
+                may_hand_over: false,
             }),
             None => Err(ApiError::session_ended()),
         }

@@ -15,7 +15,7 @@
 
 use crate::api::{self, ApiError, ApiResult, Body, Path};
 use crate::audit::Event;
-use crate::auth::{ClientAddr, HandingOver, RemovingCopies, SignedIn};
+use crate::auth::{ClientAddr, DeviceOwner, HandingOver, SignedIn};
 use crate::cluster::Place;
 use crate::journal::JournalError;
 use crate::untrusted::Kind;
@@ -225,10 +225,11 @@ async fn final_edits(
 /// recorded as such.
 async fn copy_removed(
     State(state): State<AppState>,
-    RemovingCopies {
+    DeviceOwner {
         professional_id: me_id,
-        handing_over,
-    }: RemovingCopies,
+        may_hand_over: handing_over,
+        ..
+    }: DeviceOwner,
     ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
     Body(body): Body<CopyRemoved>,

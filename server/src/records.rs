@@ -38,7 +38,7 @@ use shared::api::{
     DestroyedCase, DueCase, HoldRequest, LegalHold, RecordsSettings, Role as AccountRole,
 };
 use shared::record::dates::{uk_day, Day};
-use shared::record::retention::{disposal_due, Due, RetentionRule};
+use shared::record::retention::{closed_on, disposal_due, Due, RetentionRule};
 use shared::record::CaseRecord;
 use sqlx::AnyPool;
 use std::collections::HashMap;
@@ -416,7 +416,7 @@ async fn due_of(
         .find(|p| p.is_child_of_case())
         .map(|p| p.name.clone())
         .unwrap_or_default();
-    let closed = !record.closure.date.trim().is_empty();
+    let closed = closed_on(&record).is_some();
     Some((name, closed, disposal_due(&record, rule, last_change)))
 }
 

@@ -415,9 +415,8 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
     );
     // A removal for withdrawn consent is recorded just after it takes effect, by the task that
     // noticed the withdrawal: wait for its row (on a busy machine it can lag the removal).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let rows = loop {
-        let rows = api(
+    let audit_rows = || async {
+        api(
             &relay,
             "GET",
             &format!("/api/cases/{case1}/audit"),
@@ -425,7 +424,11 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
             None,
         )
         .await
-        .json();
+        .json()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let rows = audit_rows().await;
         let recorded = rows.as_array().unwrap().iter().any(|r| {
             r["outcome"] == "consent_withdrawn" && r["subject_professional_id"] == teacher.id
         });
@@ -505,15 +508,7 @@ async fn only_members_get_a_case_and_changes_take_effect_on_open_connections() {
         .unwrap()
         .starts_with("attachment"));
     assert!(csv.body.starts_with("id,at,at_utc,event,"));
-    let rows = api(
-        &relay,
-        "GET",
-        &format!("/api/cases/{case1}/audit"),
-        &admin,
-        None,
-    )
-    .await
-    .json();
+    let rows = audit_rows().await;
     assert!(rows
         .as_array()
         .unwrap()

@@ -78,10 +78,16 @@ fn years(day: Day, years: u32) -> Day {
     }
 }
 
+/// The day `record` closed, if it did: else (or if that day cannot be read) its retention counts
+/// from its last change.
+pub fn closed_on(record: &CaseRecord) -> Option<Day> {
+    Day::parse(&record.closure.date)
+}
+
 /// When `record` is due for disposal under `rule`; `last_change` is the day it last changed.
 pub fn disposal_due(record: &CaseRecord, rule: RetentionRule, last_change: Option<Day>) -> Due {
     // An open case's work ended, as far as anyone can tell, when it last changed.
-    let Some(closed) = Day::parse(&record.closure.date).or(last_change) else {
+    let Some(closed) = closed_on(record).or(last_change) else {
         return Due::NotYet("the case is not closed and no change to it is on record");
     };
     let mut youngest: Option<Day> = None;
@@ -262,6 +268,13 @@ mod tests {
         assert_eq!(
             disposal_due(&grown, rule, Some(day("2026-11-27"))),
             Due::On(day("2026-11-27"))
+        );
+        // A closure day that cannot be read counts as never closed (and the list says so).
+        let unreadable = case("sometime in May", &[(Role::ParentCarer, "1980-01-01")]);
+        assert_eq!(closed_on(&unreadable), None);
+        assert_eq!(
+            disposal_due(&unreadable, rule, Some(day("2019-04-02"))),
+            Due::On(day("2025-04-02"))
         );
         let quiet = RetentionRule::AfterAdulthoodAndQuiet { years: 3 };
         let devon = case("", &[(Role::Child, "2002-06-01")]);
