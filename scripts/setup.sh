@@ -26,6 +26,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}"; th
   cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
 fi
 
+# Cuts the release wasm into the first download and the parts fetched after it (scripts/split.mjs).
+WASM_SPLIT_VERSION=0.2.4
+if ! cmp -s <(echo "${WASM_SPLIT_VERSION}") "${CARGO_HOME:-$HOME/.cargo}/.tac-wasm-split-cli" 2>/dev/null \
+  || ! command -v wasm-split-cli >/dev/null; then
+  log "installing wasm-split-cli ${WASM_SPLIT_VERSION} (about 1 minute)"
+  cargo install --locked wasm_split_cli_support --version "${WASM_SPLIT_VERSION}" --features build-binary --force
+  echo "${WASM_SPLIT_VERSION}" > "${CARGO_HOME:-$HOME/.cargo}/.tac-wasm-split-cli"
+fi
+
 # Node packages: wasm-opt (binaryen 132; Debian's 108 breaks the wasm), and the test peers.
 # Reinstalled whenever package-lock.json changes (a copy is kept beside the install).
 if ! cmp -s tools/package-lock.json tools/node_modules/.tac-installed-lock 2>/dev/null; then

@@ -2,12 +2,14 @@
 //!
 //! - [`storage`]: the device's copy of every case (IndexedDB).
 //! - [`damaged`]: cases whose bytes could not be read, set aside on this device.
+//! - [`later`]: the parts of the app fetched after the first screen.
 //! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
 //! - [`viewed`]: cases opened on this device, kept until the relay records them.
 //! - [`views`]: the screens.
 
 pub mod api;
 pub mod damaged;
+pub mod later;
 pub mod session;
 pub mod storage;
 pub mod sync;

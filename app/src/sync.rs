@@ -5,6 +5,7 @@
 //! any frame that carries it leaves the device.
 
 use crate::api::{self, CallError};
+use crate::later::later;
 use crate::storage::{CaseSummary, Store, StoreError, Write};
 use automerge::transaction::Transactable;
 use leptos::prelude::*;
@@ -97,6 +98,8 @@ const REMOVED_COPIES_KEY: &str = "removed-copies";
 const PUT_AWAY_KEY: &str = "put-away";
 /// Cases opened on purpose after being put away (id → Unix ms): they stay a while.
 const KEPT_KEY: &str = "kept-on-purpose";
+/// How long to wait before fetching the sync engine again after it could not be fetched.
+const ENGINE_RETRY_MS: u64 = 5_000;
 /// How long a case opened on purpose stays before it is put away again.
 const KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The close code the relay uses when a session ends.
@@ -232,11 +235,20 @@ impl Repo {
             at_start,
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
-        repo.connect();
-        repo.fill_missing_rows();
-        repo.watch_page_lifecycle();
-        repo.expire_presence();
+        repo.start_engine();
         Ok(repo)
+    }
+
+    /// Starts syncing as soon as the sync engine is here (a separate download, fetched while
+    /// the caseload shows: see [`crate::later`]). Until then the status bar says "Offline";
+    /// if it cannot be fetched, it is tried again every few seconds.
+    fn start_engine(&self) {
+        let repo = self.clone();
+        leptos::task::spawn_local(async move {
+            while start_syncing(repo.clone()).await.is_err() {
+                gloo_timers::future::sleep(std::time::Duration::from_millis(ENGINE_RETRY_MS)).await;
+            }
+        });
     }
 
     /// Tells the others who have this case open where we are in it.
@@ -283,13 +295,10 @@ impl Repo {
     /// as them.
     pub async fn signed_in(&self, me: Me) -> Result<(), StoreError> {
         self.remember(&me).await?;
-        self.0
-            .client
-            .borrow_mut()
-            .set_peer_id(peer_id_for(Some(&me)));
         self.0.account.set(Account::SignedIn(me));
         self.0.attempt.set(0);
-        self.connect();
+        // If the engine is not here yet, it connects when it arrives.
+        let _ = connect_now(self.clone()).await;
         Ok(())
     }
 
@@ -988,7 +997,14 @@ impl Repo {
 
     /// Before the page goes elsewhere on purpose (to an organisation's sign-in): every edit
     /// typed so far is written to the device, and the write queue given up to 2 s to empty.
+    /// (Nothing can have been typed if the sync engine is not here yet.)
     pub async fn store_before_leaving(&self) {
+        if let Ok(storing) = store_pending(self.clone()).await {
+            storing.await;
+        }
+    }
+
+    async fn store_pending_edits(&self) {
         if self.0.wiped.get() {
             return;
         }
@@ -1369,6 +1385,11 @@ impl Repo {
         let Account::SignedIn(me) = self.0.account.get_untracked() else {
             return;
         };
+        // Named after who is signed in now (the relay checks it against the session).
+        let peer_id = peer_id_for(Some(&me));
+        if self.0.client.borrow().peer_id() != peer_id {
+            self.0.client.borrow_mut().set_peer_id(peer_id);
+        }
         let generation = self.0.generation.get() + 1;
         self.0.generation.set(generation);
         self.0.status.update(|s| s.link = Link::Connecting);
@@ -1600,3 +1621,22 @@ fn effect_is_for(effect: &Effect, id: &DocumentId) -> bool {
         Effect::Send(_) | Effect::Connected { .. } => false,
     }
 }
+
+// The sync engine (Automerge and everything that reads or writes a case document) is its own
+// download: these are the ways in from the first screen.
+later!(engine; fn start_syncing(repo: Repo) -> () {
+    repo.connect();
+    repo.fill_missing_rows();
+    repo.watch_page_lifecycle();
+    repo.expire_presence();
+});
+later!(engine; fn connect_now(repo: Repo) -> () { repo.connect() });
+later!(engine; fn store_pending(repo: Repo) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    Box::pin(async move { repo.store_pending_edits().await })
+});
+later!(engine;
+    /// Starts a new case for the child named, stored on this device at once.
+    pub fn create_case(repo: Repo, child_name: String) -> Result<DocumentId, RecordError> {
+        repo.create_case(&child_name)
+    }
+);

@@ -3,7 +3,9 @@
 //! new case.
 
 use super::use_repo;
+use crate::later::later;
 use crate::storage::CaseSummary;
+use crate::sync::Repo;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -239,16 +241,7 @@ fn MyActions(today: ReadSignal<Day>) -> impl IntoView {
     let set_status = move |id: DocumentId, action: String, status: String| {
         let repo = repo.clone();
         leptos::task::spawn_local(async move {
-            if repo.open(id).await.is_err() {
-                return;
-            }
-            let path = Path::Action(action, ActionField::Status);
-            if repo
-                .with_doc(&id, |doc| edit::set_text(doc, &path, &status))
-                .is_some()
-            {
-                repo.edited(id);
-            }
+            let _ = set_action_status(repo, id, action, status).await;
         });
     };
     view! {
@@ -327,10 +320,14 @@ fn NewCase() -> impl IntoView {
             error.set(Some("Enter the child's full name".into()));
             return;
         }
-        match repo.create_case(&child) {
-            Ok(id) => navigate(&format!("/case/{id}"), Default::default()),
-            Err(e) => error.set(Some(e.to_string())),
-        }
+        let (repo, navigate) = (repo.clone(), navigate.clone());
+        leptos::task::spawn_local(async move {
+            match crate::sync::create_case(repo, child).await {
+                Ok(Ok(id)) => navigate(&format!("/case/{id}"), Default::default()),
+                Ok(Err(e)) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
     };
     view! {
         <h2 class="govuk-heading-m">"Start a new case"</h2>
@@ -354,3 +351,22 @@ fn NewCase() -> impl IntoView {
         </p>
     }
 }
+
+later!(engine;
+    /// Marks an action's progress from the caseload: the case is opened on this device if it
+    /// is not already, then changed like any edit.
+    fn set_action_status(repo: Repo, id: DocumentId, action: String, status: String) -> () {
+        leptos::task::spawn_local(async move {
+            if repo.open(id).await.is_err() {
+                return;
+            }
+            let path = Path::Action(action, ActionField::Status);
+            if repo
+                .with_doc(&id, |doc| edit::set_text(doc, &path, &status))
+                .is_some()
+            {
+                repo.edited(id);
+            }
+        });
+    }
+);

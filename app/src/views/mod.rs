@@ -19,6 +19,7 @@ mod status;
 mod subject_access;
 mod team;
 
+use crate::later::{self, later};
 use crate::sync::{Account, Repo};
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes, A};
@@ -104,14 +105,19 @@ fn Pages() -> impl IntoView {
         }>
             <Route path=path!("/") view=caseload::Caseload/>
             <Route path=path!("/sign-in") view=|| view! { <Redirect path="/"/> }/>
-            <Route path=path!("/admin") view=admin::Admin/>
-            <Route path=path!("/records") view=records::Records/>
-            <Route path=path!("/case/:id") view=case_view::CaseView/>
-            <Route path=path!("/case/:id/:section") view=case_view::CaseView/>
-            <Route path=path!("/case/:id/meeting/:meeting") view=case_view::CaseView/>
+            <Route path=path!("/admin") view=|| later::screen(admin_screen())/>
+            <Route path=path!("/records") view=|| later::screen(records_screen())/>
+            <Route path=path!("/case/:id") view=|| later::screen(case_screen())/>
+            <Route path=path!("/case/:id/:section") view=|| later::screen(case_screen())/>
+            <Route path=path!("/case/:id/meeting/:meeting") view=|| later::screen(case_screen())/>
         </Routes>
     }
 }
+
+// The caseload and sign-in come first; every other screen is fetched when it is first shown.
+later!(screens; fn case_screen() -> AnyView { view! { <case_view::CaseView/> }.into_any() });
+later!(screens; fn admin_screen() -> AnyView { view! { <admin::Admin/> }.into_any() });
+later!(screens; fn records_screen() -> AnyView { view! { <records::Records/> }.into_any() });
 
 /// The black bar: the service's name, who is signed in, and signing out.
 #[component]

@@ -1,0 +1,82 @@
+//! The parts of the app the browser fetches after the first screen.
+//!
+//! The caseload and the sign-in page need neither Automerge nor the case screens, so a release
+//! build (`--features split`, see `scripts/split-wasm.sh`) cuts the wasm in two: the first
+//! download shows the caseload from the summaries stored on the device, and the rest (syncing,
+//! every case screen) follows straight after. A function declared with [`later!`] is where the
+//! cut falls: calling it fetches its part if this page has not yet, then runs it.
+//!
+//! Without the feature (native and browser tests, `trunk serve`) nothing is cut and the same
+//! functions simply run.
+
+use leptos::prelude::*;
+
+/// A part of the app could not be fetched (offline before the service worker held it, or the
+/// relay was updated meanwhile). Nothing on the device is lost; trying again fetches it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotLoaded;
+
+impl std::fmt::Display for NotLoaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Part of TAC Planner could not be loaded. Check your connection and reload the page.")
+    }
+}
+
+#[cfg(feature = "split")]
+impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
+    fn from(_: wasm_split_helpers::SplitLoaderError) -> Self {
+        NotLoaded
+    }
+}
+
+/// Declares `fn name(args) -> T { body }` in the part named `$part`, callable from anywhere
+/// as `name(args).await`, which answers `Result<T, NotLoaded>`. The arguments and result are
+/// moved whole (the part is code of this same build), so any Rust type may cross.
+macro_rules! later {
+    ($part:ident; $(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        #[cfg(feature = "split")]
+        #[wasm_split_helpers::wasm_split($part, fallible)]
+        $(#[$meta])*
+        #[allow(unused_braces)]
+        $vis fn $name($($arg: $ty),*) -> Result<$ret, $crate::later::NotLoaded> {
+            Ok($body)
+        }
+        #[cfg(not(feature = "split"))]
+        $(#[$meta])*
+        #[allow(unused_braces)]
+        $vis async fn $name($($arg: $ty),*) -> Result<$ret, $crate::later::NotLoaded> {
+            Ok($body)
+        }
+    };
+}
+pub(crate) use later;
+
+/// A screen from a later part: "Loading…" while it is fetched, then the screen, or a plain
+/// error if it cannot be fetched. The screen runs in this place's reactive scope, so it finds
+/// the repo and the route's parameters as if it were written here.
+pub fn screen<F>(load: F) -> impl IntoView
+where
+    F: std::future::Future<Output = Result<AnyView, NotLoaded>> + 'static,
+{
+    // The browser has one thread: the wrapper only satisfies Suspense's bounds.
+    let load = send_wrapper::SendWrapper::new(std::cell::RefCell::new(Some(load)));
+    view! {
+        <Suspense fallback=|| view! { <p class="govuk-body" data-testid="loading">"Loading…"</p> }>
+            {
+                let load = load.borrow_mut().take();
+                Suspend::new(send_wrapper::SendWrapper::new(async move {
+                    let shown = match load {
+                        Some(load) => load.await,
+                        None => Err(NotLoaded),
+                    };
+                    shown.unwrap_or_else(|e| view! {
+                        <div class="govuk-error-summary" role="alert" data-testid="not-loaded">
+                            <h2 class="govuk-error-summary__title">"There is a problem"</h2>
+                            <div class="govuk-error-summary__body"><p class="govuk-body">{e.to_string()}</p></div>
+                        </div>
+                    }.into_any())
+                }))
+            }
+        </Suspense>
+    }
+}

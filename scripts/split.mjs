@@ -1,0 +1,107 @@
+// Trunk post-build hook: cuts the app's wasm into the first download and the parts fetched
+// after it (app/src/later.rs), then writes the brotli copies (precompress.mjs).
+//
+// Trunk cannot cut a wasm itself (trunk-rs/trunk#1022), so this redoes its last steps on the
+// wasm cargo built, with the split in between, as cargo-leptos does:
+//   1. wasm-split-cli: the first part, one file per later part, and `__wasm_split.js`, which
+//      fetches a part the first time one of its functions is called;
+//   2. wasm-bindgen on the first part (keeping the exports the later parts link to);
+//   3. wasm-opt -Oz on every part;
+// then puts them in place of Trunk's wasm and JS (same names, so index.html still loads them),
+// gives the later parts and the loader content-hashed names (the service worker caches by
+// address), lists them in index.html (so the service worker keeps them for offline use and
+// the browser fetches them when idle), and updates the integrity hashes Trunk wrote.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const staging = process.env.TRUNK_STAGING_DIR;
+if (!staging) {
+  console.error("split: run by Trunk (no TRUNK_STAGING_DIR)");
+  process.exit(2);
+}
+// The cargo profile Trunk built with: index.html's data-cargo-profile-release, or dev.
+const profile = process.env.TRUNK_PROFILE === "release" ? "wasm-release" : "debug";
+const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+const raw = join(target, "wasm32-unknown-unknown", profile, "app.wasm");
+const wasmOpt = [join(root, "tools/node_modules/.bin/wasm-opt")].find(existsSync) ?? "wasm-opt";
+
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+const digest = (bytes) => createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
+
+const htmlPath = join(staging, "index.html");
+let html = readFileSync(htmlPath, "utf8");
+const main = html.match(/from '\/(app-[0-9a-f]+)\.js'/)?.[1];
+if (!main) {
+  console.error("split: index.html does not load an app-<hash>.js");
+  process.exit(2);
+}
+
+const work = mkdtempSync(join(tmpdir(), "tac-split-"));
+try {
+  const cut = join(work, "cut");
+  const bound = join(work, "bound");
+  run("wasm-split-cli", ["--target", "web", "--out-name", "app", raw, cut]);
+  run("wasm-bindgen", [
+    "--target", "web", "--keep-lld-exports", "--no-typescript",
+    "--out-dir", bound, "--out-name", "app", join(cut, "app.wasm"),
+  ]);
+  if (existsSync(join(bound, "snippets"))) {
+    console.error("split: wasm-bindgen wrote snippets, which this script does not place");
+    process.exit(2);
+  }
+  const optimise = (from, to) =>
+    run(wasmOpt, ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", from, "-o", to]);
+
+  // The later parts, by content.
+  let loader = readFileSync(join(cut, "__wasm_split.js"), "utf8");
+  const later = [];
+  for (const name of readdirSync(cut)) {
+    if (!name.endsWith(".wasm") || name === "app.wasm") continue;
+    const optimised = join(work, name);
+    optimise(join(cut, name), optimised);
+    const bytes = readFileSync(optimised);
+    const hashed = `app-${name.replace(/\.wasm$/, "").replaceAll("_", "-")}-${digest(bytes)}.wasm`;
+    writeFileSync(join(staging, hashed), bytes);
+    if (!loader.includes(`"./${name}"`)) throw new Error(`split: the loader does not name ${name}`);
+    loader = loader.replaceAll(`"./${name}"`, `"./${hashed}"`);
+    later.push(hashed);
+  }
+  // The loader reaches the first part through its JS (for the table and memory).
+  if (!loader.includes(`from "./app.js"`)) throw new Error("split: the loader does not import ./app.js");
+  loader = loader.replace(`from "./app.js"`, `from "./${main}.js"`);
+  const loaderName = `app-parts-${digest(loader)}.js`;
+  writeFileSync(join(staging, loaderName), loader);
+
+  // The first part, under Trunk's names.
+  let js = readFileSync(join(bound, "app.js"), "utf8");
+  // Only the import statements: the imports object keeps the name the wasm asks for.
+  const importOfLoader = /(\bfrom\s*["'])\.\/__wasm_split\.js(["'])/g;
+  if (!importOfLoader.test(js)) throw new Error("split: the first part does not import __wasm_split.js");
+  js = js.replace(importOfLoader, `$1./${loaderName}$2`);
+  writeFileSync(join(staging, `${main}.js`), js);
+  optimise(join(bound, "app_bg.wasm"), join(staging, `${main}_bg.wasm`));
+
+  // Trunk's integrity hashes, for the files replaced.
+  for (const file of [`${main}.js`, `${main}_bg.wasm`]) {
+    const bytes = readFileSync(join(staging, file));
+    const re = new RegExp(`(href="/${file}"[^>]*integrity=")[^"]*(")`);
+    if (!re.test(html)) throw new Error(`split: index.html has no integrity for ${file}`);
+    html = html.replace(re, `$1${sri(bytes)}$2`);
+  }
+  const links =
+    `<link rel="modulepreload" href="/${loaderName}">` +
+    later.map((name) => `<link rel="prefetch" href="/${name}" as="fetch" type="application/wasm" crossorigin="anonymous">`).join("");
+  html = html.replace("</head>", `${links}</head>`);
+  writeFileSync(htmlPath, html);
+  console.log(`split: first part ${main}_bg.wasm, later ${later.join(", ")}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+await import("./precompress.mjs");
