@@ -18,7 +18,9 @@ pub struct NotLoaded;
 
 impl std::fmt::Display for NotLoaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Part of TAC Planner could not be loaded. Check your connection and reload the page.")
+        f.write_str(
+            "Part of TAC Planner could not be loaded. Check your connection and reload the page.",
+        )
     }
 }
 

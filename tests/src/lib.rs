@@ -273,6 +273,19 @@ pub async fn sign_in(browser: &Client, relay: &Relay, email: &str) {
     find(browser, "[data-testid=signed-in-as]").await;
 }
 
+/// After "Sign out": waits until the device has been cleared and the page reloaded at the
+/// sign-in page (the sign-in form shows while the device is still being cleared, so going
+/// elsewhere as soon as it shows could interrupt the clearing).
+pub async fn signed_out(browser: &Client) {
+    eventually(
+        10,
+        "the device cleared and the sign-in page loaded",
+        || async { (js(browser, "location.pathname").await == "/sign-in").then_some(()) },
+    )
+    .await;
+    find(browser, "#email").await;
+}
+
 /// After the password of a session that ended: "Sign in again" (the email is filled in).
 pub async fn sign_in_again(browser: &Client, relay: &Relay, email: &str) {
     click_button(browser, "Continue").await;

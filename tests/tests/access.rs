@@ -7,7 +7,7 @@
 use e2e::accounts::{Api, ADMIN_EMAIL, COUNCIL, PASSWORD};
 use e2e::{
     choose, click_button, eventually, find, js, last_field, screenshot,
-    serious_accessibility_problems, sign_in, sign_in_again, synced, text_of, type_into,
+    serious_accessibility_problems, sign_in, sign_in_again, signed_out, synced, text_of, type_into,
     wait_for_text, Driver, Relay,
 };
 use fantoccini::{Client, Locator};
@@ -89,7 +89,7 @@ async fn only_the_team_around_the_child_can_open_a_case() {
     screenshot(&outsider, "31-manage-accounts").await;
     accessible(&outsider, "manage accounts", &mut problems).await;
     click_button(&outsider, "Sign out").await;
-    find(&outsider, "#email").await;
+    signed_out(&outsider).await;
 
     // The lead professional starts a case and records consent to share with the school only.
     sign_in(&lead, &relay, "lena@council.test").await;
@@ -252,7 +252,7 @@ async fn only_the_team_around_the_child_can_open_a_case() {
     assert!(!before.starts_with("0 0 "), "{before}");
     assert!(before.split([' ', ',']).any(|k| k == "me"), "{before}");
     click_button(&teacher, "Sign out").await;
-    find(&teacher, "#email").await;
+    signed_out(&teacher).await;
     eventually(10, "the teacher's device to be empty", || async {
         let left = stored_records(&teacher).await;
         let meta_keys = left.splitn(3, ' ').nth(2).unwrap_or_default().to_string();
