@@ -15,6 +15,8 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --exclude app -- -D warnings
 cargo clippy -p app --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The release build cuts the wasm where app/src/later.rs says (index.html turns this on).
+cargo clippy -p app --target wasm32-unknown-unknown --features split -- -D warnings
 
 step "build the app and the relay"
 trunk build --release

@@ -6,8 +6,8 @@
 //! every case screen) follows straight after. A function declared with [`later!`] is where the
 //! cut falls: calling it fetches its part if this page has not yet, then runs it.
 //!
-//! Without the feature (native and browser tests, `trunk serve`) nothing is cut and the same
-//! functions simply run.
+//! Without the feature (native and browser tests) nothing is cut and the same functions simply
+//! run. index.html turns the feature on, so every Trunk build is cut.
 
 use leptos::prelude::*;
 

@@ -1,0 +1,104 @@
+//! The first download: the caseload and sign-in come first, and the rest of the app (the sync
+//! engine, the case screens) follows as separate files (app/src/later.rs, scripts/split.mjs).
+//! Real relay on 127.0.0.1, real app in headless Chromium.
+
+use e2e::{
+    click_button, devtools, eventually, find, js, screenshot, sign_in, start_case, text_of,
+    type_into, Driver, Relay,
+};
+use fantoccini::Locator;
+use serde_json::json;
+
+/// The later parts, and the service worker (which would otherwise fetch them for offline use
+/// behind the page's back).
+const LATER_PARTS: [&str; 3] = ["*/app-split-*", "*/app-chunk-*", "*/sw.js"];
+
+const NOT_LOADED: &str =
+    "Part of TAC Planner could not be loaded. Check your connection and reload the page.";
+
+#[tokio::test]
+async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_once_it_does() {
+    let relay = Relay::start();
+    let mut driver = Driver::start();
+    let b = driver.browser().await;
+    devtools(&b, "Network.enable", json!({})).await;
+    devtools(&b, "Network.setBlockedURLs", json!({ "urls": LATER_PARTS })).await;
+
+    // Signing in and the caseload need nothing more than the first download.
+    sign_in(&b, &relay, e2e::accounts::ADMIN_EMAIL).await;
+    find(&b, "#new-child-name").await;
+    assert!(
+        text_of(&b, "h1").await.contains("Your cases"),
+        "the caseload shows"
+    );
+    let fetched = js(
+        &b,
+        "performance.getEntriesByType('resource').filter(r => r.responseEnd > 0 && r.transferSize > 0).map(r => new URL(r.name).pathname).join(' ')",
+    )
+    .await;
+    assert!(
+        fetched.contains("_bg.wasm")
+            && !fetched.contains("app-split-")
+            && !fetched.contains("app-chunk-"),
+        "only the first part of the wasm arrived: {fetched}"
+    );
+    // Not connected without the sync engine; said as when offline.
+    eventually(10, "the status bar to say offline", || async {
+        text_of(&b, "[data-testid=sync-status]")
+            .await
+            .contains("Offline")
+            .then_some(())
+    })
+    .await;
+
+    // What needs the rest says so plainly and loses nothing.
+    type_into(&b, "new-child-name", "Lily Evans").await;
+    click_button(&b, "Start case").await;
+    eventually(10, "starting a case to say it could not load", || async {
+        (text_of(&b, "#new-child-name-error")
+            .await
+            .contains(NOT_LOADED))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(
+        js(&b, "document.querySelector('#new-child-name').value").await,
+        "Lily Evans",
+        "what was typed stays"
+    );
+    b.find(Locator::LinkText("Manage accounts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(10, "the screen to say it could not load", || async {
+        (text_of(&b, "[data-testid=not-loaded]")
+            .await
+            .contains(NOT_LOADED))
+        .then_some(())
+    })
+    .await;
+    screenshot(&b, "99-part-not-loaded").await;
+
+    // Once the rest can be fetched, the sync engine arrives by itself (tried every 5 s) and
+    // every screen works, without reloading the page.
+    devtools(&b, "Network.setBlockedURLs", json!({ "urls": [] })).await;
+    eventually(20, "the sync engine to arrive and connect", || async {
+        text_of(&b, "[data-testid=sync-status]")
+            .await
+            .contains("Online")
+            .then_some(())
+    })
+    .await;
+    b.find(Locator::Css("a.govuk-header__service-name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    find(&b, "#new-child-name").await;
+    let link = start_case(&b, "Amira Khan").await;
+    assert!(link.contains("/case/"), "the case opened: {link}");
+    find(&b, "[data-testid=case-title]").await;
+}
