@@ -53,6 +53,24 @@ macro_rules! later {
 }
 pub(crate) use later;
 
+/// Starts fetching every later part at once, as the app starts: by the time the caseload has
+/// read the device's store, they are on their way, and a page opened straight onto a case
+/// does not wait for one part after another. (index.html also names them, so the service
+/// worker keeps them for offline use.)
+pub fn fetch_all() {
+    // Not Leptos's spawn: this runs before the app is mounted, which starts Leptos's executor.
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = engine_part().await;
+    });
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = screens_part().await;
+    });
+}
+
+// Empty: calling one fetches its part.
+later!(engine; fn engine_part() -> () {});
+later!(screens; fn screens_part() -> () {});
+
 /// A screen from a later part: "Loading…" while it is fetched, then the screen, or a plain
 /// error if it cannot be fetched. The screen runs in this place's reactive scope, so it finds
 /// the repo and the route's parameters as if it were written here.

@@ -24,6 +24,7 @@ pub fn start() {
     damaged::watch_decoding();
     register_service_worker();
     ask_for_persistent_storage();
+    later::fetch_all();
     leptos::mount::mount_to_body(views::App);
 }
 
