@@ -1,5 +1,5 @@
 //! The split release build (`--features split`) needs the linker to keep relocations in the
-//! wasm, so `scripts/split-wasm.sh` can move functions out of it into the later parts.
+//! wasm, so `scripts/split.mjs` can move functions out of it into the later parts.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let split = std::env::var_os("CARGO_FEATURE_SPLIT").is_some();

@@ -110,7 +110,10 @@ async function asset(req) {
   const cached = await cache.match(req);
   if (cached) return cached;
   const res = await fetch(req);
-  if (res.ok) {
+  // The relay answers an address it does not have (a file of an older build, say) with the
+  // app's page: never keep that under the file's name, or it would stand in for it for good.
+  const type = res.headers.get('content-type') || '';
+  if (res.ok && !type.startsWith('text/html')) {
     cache.put(req, res.clone()).catch(() => {});
   }
   return res;

@@ -7,13 +7,13 @@
 //      fetches a part the first time one of its functions is called;
 //   2. wasm-bindgen on the first part (keeping the exports the later parts link to);
 //   3. wasm-opt -Oz on every part;
-// then puts them in place of Trunk's wasm and JS (same names, so index.html still loads them),
-// gives the later parts and the loader content-hashed names (the service worker caches by
-// address), lists them in index.html (so the service worker keeps them for offline use and
-// the browser fetches them when idle), and updates the integrity hashes Trunk wrote.
+// then puts them in place of Trunk's wasm and JS, gives every file a content-hashed name (the
+// service worker caches by address, so a name must never be reused for other bytes), lists
+// the later parts in index.html (so the service worker keeps them for offline use), and
+// updates the names and integrity hashes Trunk wrote there.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,13 +25,18 @@ if (!staging) {
   process.exit(2);
 }
 // The cargo profile Trunk built with: index.html's data-cargo-profile-release, or dev.
-const profile = process.env.TRUNK_PROFILE === "release" ? "wasm-release" : "debug";
+const release = process.env.TRUNK_PROFILE === "release";
+const profile = release ? "wasm-release" : "debug";
 const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 const raw = join(target, "wasm32-unknown-unknown", profile, "app.wasm");
 const wasmOpt = [join(root, "tools/node_modules/.bin/wasm-opt")].find(existsSync) ?? "wasm-opt";
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
-const digest = (bytes) => createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+const digest = (...parts) => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex").slice(0, 16);
+};
 const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
 
 const htmlPath = join(staging, "index.html");
@@ -55,8 +60,11 @@ try {
     console.error("split: wasm-bindgen wrote snippets, which this script does not place");
     process.exit(2);
   }
+  // Release builds are made small; a debug build keeps its names for readable panics.
   const optimise = (from, to) =>
-    run(wasmOpt, ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", from, "-o", to]);
+    release
+      ? run(wasmOpt, ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", from, "-o", to])
+      : copyFileSync(from, to);
 
   // The later parts, by content.
   let loader = readFileSync(join(cut, "__wasm_split.js"), "utf8");
@@ -72,34 +80,48 @@ try {
     loader = loader.replaceAll(`"./${name}"`, `"./${hashed}"`);
     later.push(hashed);
   }
+
+  // The first part, named by everything it loads (Trunk's name comes from the wasm before
+  // the cut, so it could stay the same while these files change).
+  const firstWasm = join(work, "app_bg.wasm");
+  optimise(join(bound, "app_bg.wasm"), firstWasm);
+  let js = readFileSync(join(bound, "app.js"), "utf8");
+  const first = `app-${digest(js, readFileSync(firstWasm), later.join(" "))}`;
+
   // The loader reaches the first part through its JS (for the table and memory).
   if (!loader.includes(`from "./app.js"`)) throw new Error("split: the loader does not import ./app.js");
-  loader = loader.replace(`from "./app.js"`, `from "./${main}.js"`);
+  loader = loader.replace(`from "./app.js"`, `from "./${first}.js"`);
   const loaderName = `app-parts-${digest(loader)}.js`;
   writeFileSync(join(staging, loaderName), loader);
 
-  // The first part, under Trunk's names.
-  let js = readFileSync(join(bound, "app.js"), "utf8");
   // Only the import statements: the imports object keeps the name the wasm asks for.
   const importOfLoader = /(\bfrom\s*["'])\.\/__wasm_split\.js(["'])/g;
   if (!importOfLoader.test(js)) throw new Error("split: the first part does not import __wasm_split.js");
   js = js.replace(importOfLoader, `$1./${loaderName}$2`);
-  writeFileSync(join(staging, `${main}.js`), js);
-  optimise(join(bound, "app_bg.wasm"), join(staging, `${main}_bg.wasm`));
+  writeFileSync(join(staging, `${first}.js`), js);
+  copyFileSync(firstWasm, join(staging, `${first}_bg.wasm`));
+  rmSync(join(staging, `${main}.js`));
+  rmSync(join(staging, `${main}_bg.wasm`));
 
-  // Trunk's integrity hashes, for the files replaced.
-  for (const file of [`${main}.js`, `${main}_bg.wasm`]) {
-    const bytes = readFileSync(join(staging, file));
+  // index.html loads the first part by its new name, with its integrity hashes.
+  for (const ending of [".js", "_bg.wasm"]) {
+    const from = `/${main}${ending}`;
+    if (!html.includes(from)) throw new Error(`split: index.html does not name ${from}`);
+    html = html.replaceAll(from, `/${first}${ending}`);
+    const file = `${first}${ending}`;
     const re = new RegExp(`(href="/${file}"[^>]*integrity=")[^"]*(")`);
     if (!re.test(html)) throw new Error(`split: index.html has no integrity for ${file}`);
-    html = html.replace(re, `$1${sri(bytes)}$2`);
+    html = html.replace(re, `$1${sri(readFileSync(join(staging, file)))}$2`);
   }
+  // The app fetches the later parts itself as it starts (app/src/later.rs). They are named
+  // here for the service worker, which keeps every file index.html names for offline use; a
+  // browser fetches nothing for a link type it does not know, so nothing is fetched twice.
   const links =
     `<link rel="modulepreload" href="/${loaderName}">` +
-    later.map((name) => `<link rel="prefetch" href="/${name}" as="fetch" type="application/wasm" crossorigin="anonymous">`).join("");
+    later.map((name) => `<link rel="tac-later-part" href="/${name}">`).join("");
   html = html.replace("</head>", `${links}</head>`);
   writeFileSync(htmlPath, html);
-  console.log(`split: first part ${main}_bg.wasm, later ${later.join(", ")}`);
+  console.log(`split: first part ${first}_bg.wasm, later ${later.join(", ")}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,10 +1,12 @@
 //! The parts of the app the browser fetches after the first screen.
 //!
-//! The caseload and the sign-in page need neither Automerge nor the case screens, so a release
-//! build (`--features split`, see `scripts/split-wasm.sh`) cuts the wasm in two: the first
-//! download shows the caseload from the summaries stored on the device, and the rest (syncing,
-//! every case screen) follows straight after. A function declared with [`later!`] is where the
-//! cut falls: calling it fetches its part if this page has not yet, then runs it.
+//! The caseload and the sign-in page need neither Automerge nor the case screens, so the build
+//! (`--features split`, see `scripts/split.mjs`) cuts the wasm: the first download shows the
+//! caseload from the summaries stored on the device, and the rest follows straight after as
+//! two parts, `engine` (syncing, and everything that reads or writes a case document) and
+//! `screens` (every other screen), plus the code they share. A function declared with
+//! [`later!`] is where the cut falls: calling it fetches its part if this page has not yet,
+//! then runs it.
 //!
 //! Without the feature (native and browser tests) nothing is cut and the same functions simply
 //! run. index.html turns the feature on, so every Trunk build is cut.

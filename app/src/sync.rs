@@ -98,8 +98,10 @@ const REMOVED_COPIES_KEY: &str = "removed-copies";
 const PUT_AWAY_KEY: &str = "put-away";
 /// Cases opened on purpose after being put away (id → Unix ms): they stay a while.
 const KEPT_KEY: &str = "kept-on-purpose";
-/// How long to wait before fetching the sync engine again after it could not be fetched.
+/// How long to wait before fetching the sync engine again after it could not be fetched, and
+/// after how many tries the person is told.
 const ENGINE_RETRY_MS: u64 = 5_000;
+const ENGINE_TRIES_BEFORE_TELLING: u32 = 3;
 /// How long a case opened on purpose stays before it is put away again.
 const KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
 /// The close code the relay uses when a session ends.
@@ -166,6 +168,8 @@ struct Inner {
     refused_handover: RefCell<HashSet<DocumentId>>,
     /// The cases stored on this device when the page opened (the others arrived since).
     at_start: HashSet<DocumentId>,
+    /// The sync engine has arrived and started ([`Repo::start_engine`]).
+    engine_started: Cell<bool>,
 }
 
 impl Repo {
@@ -233,6 +237,7 @@ impl Repo {
             notices: RwSignal::new(Vec::new()),
             refused_handover: RefCell::default(),
             at_start,
+            engine_started: Cell::new(false),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.start_engine();
@@ -241,11 +246,19 @@ impl Repo {
 
     /// Starts syncing as soon as the sync engine is here (a separate download, fetched while
     /// the caseload shows: see [`crate::later`]). Until then the status bar says "Offline";
-    /// if it cannot be fetched, it is tried again every few seconds.
+    /// if it cannot be fetched, it is tried again every few seconds, and after a few tries the
+    /// person is told.
     fn start_engine(&self) {
         let repo = self.clone();
         leptos::task::spawn_local(async move {
-            while start_syncing(repo.clone()).await.is_err() {
+            let mut tries = 0;
+            while let Err(e) = start_syncing(repo.clone()).await {
+                tries += 1;
+                if tries == ENGINE_TRIES_BEFORE_TELLING {
+                    repo.tell(format!(
+                        "Your changes cannot be shared from this device yet. {e}"
+                    ));
+                }
                 gloo_timers::future::sleep(std::time::Duration::from_millis(ENGINE_RETRY_MS)).await;
             }
         });
@@ -298,7 +311,9 @@ impl Repo {
         self.0.account.set(Account::SignedIn(me));
         self.0.attempt.set(0);
         // If the engine is not here yet, it connects when it arrives.
-        let _ = connect_now(self.clone()).await;
+        if self.0.engine_started.get() {
+            let _ = connect_now(self.clone()).await;
+        }
         Ok(())
     }
 
@@ -999,6 +1014,9 @@ impl Repo {
     /// typed so far is written to the device, and the write queue given up to 2 s to empty.
     /// (Nothing can have been typed if the sync engine is not here yet.)
     pub async fn store_before_leaving(&self) {
+        if !self.0.engine_started.get() {
+            return;
+        }
         if let Ok(storing) = store_pending(self.clone()).await {
             storing.await;
         }
@@ -1385,10 +1403,19 @@ impl Repo {
         let Account::SignedIn(me) = self.0.account.get_untracked() else {
             return;
         };
-        // Named after who is signed in now (the relay checks it against the session).
-        let peer_id = peer_id_for(Some(&me));
-        if self.0.client.borrow().peer_id() != peer_id {
-            self.0.client.borrow_mut().set_peer_id(peer_id);
+        // Named after who is signed in now (the relay checks it against the session); the
+        // same name for every connection of this page, so others see one of us.
+        if !self
+            .0
+            .client
+            .borrow()
+            .peer_id()
+            .starts_with(&me.peer_prefix)
+        {
+            self.0
+                .client
+                .borrow_mut()
+                .set_peer_id(peer_id_for(Some(&me)));
         }
         let generation = self.0.generation.get() + 1;
         self.0.generation.set(generation);
@@ -1625,6 +1652,7 @@ fn effect_is_for(effect: &Effect, id: &DocumentId) -> bool {
 // The sync engine (Automerge and everything that reads or writes a case document) is its own
 // download: these are the ways in from the first screen.
 later!(engine; fn start_syncing(repo: Repo) -> () {
+    repo.0.engine_started.set(true);
     repo.connect();
     repo.fill_missing_rows();
     repo.watch_page_lifecycle();

@@ -745,3 +745,27 @@ pub async fn case_from_another_device(
         .expect("the relay stores the case");
     (ws, id, desk)
 }
+
+/// The files index.html loads before the app shows (the first part of the wasm, its JS, the
+/// loader of the later parts, the CSS), and the later parts it names (app/src/later.rs), as
+/// addresses on the relay.
+pub fn app_files(html: &str) -> (Vec<String>, Vec<String>) {
+    let addresses = |before: &str, after: char| -> Vec<String> {
+        html.match_indices(before)
+            .filter_map(|(i, _)| {
+                let rest = &html[i + before.len()..];
+                rest.find(after).map(|end| rest[..end].to_string())
+            })
+            .collect()
+    };
+    let mut first = addresses("import init, * as bindings from '", '\'');
+    first.extend(addresses("module_or_path: '", '\''));
+    first.extend(addresses("<link rel=\"stylesheet\" href=\"", '"'));
+    for preloaded in addresses("<link rel=\"modulepreload\" href=\"", '"') {
+        if !first.contains(&preloaded) {
+            first.push(preloaded);
+        }
+    }
+    let later = addresses("<link rel=\"tac-later-part\" href=\"", '"');
+    (first, later)
+}

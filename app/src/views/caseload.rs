@@ -241,7 +241,10 @@ fn MyActions(today: ReadSignal<Day>) -> impl IntoView {
     let set_status = move |id: DocumentId, action: String, status: String| {
         let repo = repo.clone();
         leptos::task::spawn_local(async move {
-            let _ = set_action_status(repo, id, action, status).await;
+            if let Err(e) = set_action_status(repo.clone(), id, action, status).await {
+                repo.notices()
+                    .update(|n| n.push(format!("Your change to an action was not saved. {e}")));
+            }
         });
     };
     view! {
@@ -312,17 +315,25 @@ fn NewCase() -> impl IntoView {
     let repo = use_repo();
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // Starting a case may wait for the sync engine to arrive: one case per press.
+    let busy = RwSignal::new(false);
     let navigate = use_navigate();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
         let child = name.get_untracked();
         if child.trim().is_empty() {
             error.set(Some("Enter the child's full name".into()));
             return;
         }
         let (repo, navigate) = (repo.clone(), navigate.clone());
+        busy.set(true);
         leptos::task::spawn_local(async move {
-            match crate::sync::create_case(repo, child).await {
+            let started = crate::sync::create_case(repo, child).await;
+            busy.set(false);
+            match started {
                 Ok(Ok(id)) => navigate(&format!("/case/{id}"), Default::default()),
                 Ok(Err(e)) => error.set(Some(e.to_string())),
                 Err(e) => error.set(Some(e.to_string())),
@@ -344,7 +355,8 @@ fn NewCase() -> impl IntoView {
                     prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))/>
             </div>
-            <button type="submit" class="govuk-button" data-module="govuk-button">"Start case"</button>
+            <button type="submit" class="govuk-button" data-module="govuk-button"
+                disabled=move || busy.get()>"Start case"</button>
         </form>
         <p class="govuk-body app-field-meta">
             "To open a case someone has shared with you, open the link they sent."

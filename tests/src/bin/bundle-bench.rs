@@ -3,16 +3,20 @@
 //!
 //! - The first screen: what index.html loads before the caseload or sign-in page can show
 //!   (the first part of the wasm, its JS, the loader of the later parts, the CSS).
-//! - The later parts (app/src/later.rs), which index.html only names for the browser to fetch
-//!   when idle: the sync engine, the case screens, and the code they share.
+//! - The later parts (app/src/later.rs), which the app fetches as it starts, once the first
+//!   part is running: the sync engine, the case screens, and the code they share.
 //!
 //! Side by side, in the same run: the named peer `@automerge/automerge` (npm, pinned in
 //! tools/), whose wasm alone a JavaScript local-first app would load, compressed the same way.
 //!
-//! Needs what `scripts/test.sh` builds (dist/, the relay binary).
+//! Then a first visit in headless Chromium over a slow mobile link (DevTools' emulation:
+//! 1.6 Mbit/s down, 150 ms round trip, no cache): when the sign-in page can be used, and when
+//! every later part has arrived.
+//!
+//! Needs what `scripts/test.sh` builds (dist/, the relay binary, Chromium).
 //! Run: `cargo run -p e2e --release --bin bundle-bench`.
 
-use e2e::{node_json, repo_root, Relay};
+use e2e::{devtools, eventually, js, node_json, repo_root, Driver, Relay};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -47,17 +51,11 @@ fn served(port: u16, path: &str) -> (String, usize) {
     (encoding, reply.len() - split - 4)
 }
 
-/// Every address in index.html matching `before` + address + `after`.
-fn addresses(html: &str, before: &str, after: char) -> Vec<String> {
-    html.match_indices(before)
-        .filter_map(|(i, _)| {
-            let rest = &html[i + before.len()..];
-            rest.find(after).map(|end| rest[..end].to_string())
-        })
-        .collect()
-}
+/// Visits to time over the slow link (each in a fresh browser profile).
+const VISITS: usize = 3;
 
-fn main() {
+#[tokio::main]
+async fn main() {
     let relay = Relay::start();
     let port = relay.port;
     let html = {
@@ -71,17 +69,7 @@ fn main() {
         stream.read_to_string(&mut reply).unwrap();
         reply
     };
-    let mut first: Vec<String> = Vec::new();
-    first.extend(addresses(&html, "import init, * as bindings from '", '\''));
-    first.extend(addresses(&html, "module_or_path: '", '\''));
-    first.extend(addresses(&html, "<link rel=\"stylesheet\" href=\"", '"'));
-    first.extend(
-        addresses(&html, "<link rel=\"modulepreload\" href=\"", '"')
-            .into_iter()
-            .filter(|a| !first.contains(a))
-            .collect::<Vec<_>>(),
-    );
-    let later = addresses(&html, "<link rel=\"prefetch\" href=\"", '"');
+    let (first, later) = e2e::app_files(&html);
     assert!(first.len() >= 3, "index.html loads the app: {first:?}");
 
     let show = |paths: &[String]| -> usize {
@@ -96,7 +84,7 @@ fn main() {
     println!("What a browser downloads from the relay (bytes as served, brotli where taken)");
     println!("  first screen (caseload or sign-in):");
     let first_total = show(&first);
-    println!("  later parts (fetched when idle, and when first needed):");
+    println!("  later parts (fetched by the app as it starts):");
     let later_total = show(&later);
 
     let peer = repo_root().join("tools/node_modules/@automerge/automerge/dist/mjs/wasm_bindgen_output/web/automerge_wasm_bg.wasm");
@@ -129,6 +117,28 @@ fn main() {
         "@automerge/automerge 3.5.0 (npm): its wasm alone, brotli 11",
         kb(peer_bytes)
     );
+    let mut usable = Vec::new();
+    let mut complete = Vec::new();
+    for _ in 0..VISITS {
+        let (u, c) = slow_first_visit(&relay, &later).await;
+        usable.push(u);
+        complete.push(c);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{:<70} {:>8.2}",
+        "first visit at 1.6 Mbit/s: sign-in page usable after (s, median)",
+        median(usable.clone())
+    );
+    println!(
+        "{:<70} {:>8.2}",
+        "first visit at 1.6 Mbit/s: every later part arrived after (s, median)",
+        median(complete.clone())
+    );
+    println!("visits: usable {usable:.2?} s, complete {complete:.2?} s");
     println!(
         "first screen within the {} KB budget: {}",
         FIRST_SCREEN_BUDGET / 1000,
@@ -138,4 +148,59 @@ fn main() {
             "NO"
         }
     );
+}
+
+/// One first visit over the slow link: seconds until the sign-in page takes an email address,
+/// and until every later part has arrived (the same, for a build that is not cut).
+async fn slow_first_visit(relay: &Relay, later: &[String]) -> (f64, f64) {
+    let mut driver = Driver::start();
+    let b = driver.browser().await;
+    devtools(&b, "Network.enable", serde_json::json!({})).await;
+    devtools(
+        &b,
+        "Network.setCacheDisabled",
+        serde_json::json!({ "cacheDisabled": true }),
+    )
+    .await;
+    devtools(
+        &b,
+        "Network.emulateNetworkConditions",
+        serde_json::json!({
+            "offline": false,
+            "latency": 150,
+            "downloadThroughput": 1_600_000 / 8,
+            "uploadThroughput": 750_000 / 8,
+        }),
+    )
+    .await;
+    b.goto(&relay.url()).await.unwrap();
+    let usable = eventually(60, "the sign-in page", || async {
+        js(
+            &b,
+            "document.querySelector('#email') ? performance.now() / 1000 : ''",
+        )
+        .await
+        .parse::<f64>()
+        .ok()
+    })
+    .await;
+    let names: Vec<String> = later.iter().map(|p| format!("{p:?}")).collect();
+    let complete = eventually(60, "every later part", || async {
+        js(
+            &b,
+            &format!(
+                "(() => {{ const want = [{}]; const end = {{}}; \
+                 for (const r of performance.getEntriesByType('resource')) {{ const p = new URL(r.name).pathname; if (want.includes(p) && r.responseEnd > 0) end[p] = Math.max(end[p] || 0, r.responseEnd); }} \
+                 return want.every(p => end[p]) ? Math.max({}, ...Object.values(end)) / 1000 : ''; }})()",
+                names.join(","),
+                usable * 1000.0
+            ),
+        )
+        .await
+        .parse::<f64>()
+        .ok()
+    })
+    .await;
+    b.close().await.unwrap();
+    (usable, complete)
 }
