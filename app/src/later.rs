@@ -73,32 +73,38 @@ pub fn fetch_all() {
 later!(engine; fn engine_part() -> () {});
 later!(screens; fn screens_part() -> () {});
 
-/// A screen from a later part: "Loading…" while it is fetched, then the screen, or a plain
-/// error if it cannot be fetched. The screen runs in this place's reactive scope, so it finds
-/// the repo and the route's parameters as if it were written here.
-pub fn screen<F>(load: F) -> impl IntoView
+/// A screen from a later part: "Loading…" while its part is fetched, then the screen, or a
+/// plain error if it cannot be fetched. The screen is built in this place's reactive scope (it
+/// finds the repo and the route's parameters as if it were written here), untracked as a
+/// route's view is; the fetch is dropped if the person has gone elsewhere meanwhile.
+pub fn screen<F>(show: fn() -> F) -> impl IntoView
 where
     F: std::future::Future<Output = Result<AnyView, NotLoaded>> + 'static,
 {
-    // The browser has one thread: the wrapper only satisfies Suspense's bounds.
-    let load = send_wrapper::SendWrapper::new(std::cell::RefCell::new(Some(load)));
-    view! {
-        <Suspense fallback=|| view! { <p class="govuk-body" data-testid="loading">"Loading…"</p> }>
-            {
-                let load = load.borrow_mut().take();
-                Suspend::new(send_wrapper::SendWrapper::new(async move {
-                    let shown = match load {
-                        Some(load) => load.await,
-                        None => Err(NotLoaded),
-                    };
-                    shown.unwrap_or_else(|e| view! {
-                        <div class="govuk-error-summary" role="alert" data-testid="not-loaded">
-                            <h2 class="govuk-error-summary__title">"There is a problem"</h2>
-                            <div class="govuk-error-summary__body"><p class="govuk-body">{e.to_string()}</p></div>
-                        </div>
-                    }.into_any())
-                }))
-            }
-        </Suspense>
+    // The browser has one thread: the wrapper only satisfies the view's bounds.
+    let built = send_wrapper::SendWrapper::new(std::rc::Rc::new(std::cell::RefCell::new(None)));
+    let shown = RwSignal::new(None::<Result<(), NotLoaded>>);
+    let into = built.clone();
+    untrack(|| {
+        leptos::task::spawn_local_scoped_with_cancellation(async move {
+            let result = show().await.map(|view| *into.borrow_mut() = Some(view));
+            shown.set(Some(result));
+        })
+    });
+    move || {
+        match shown.get() {
+        None => view! { <p class="govuk-body" data-testid="loading">"Loading…"</p> }.into_any(),
+        Some(result) => result
+            .and_then(|()| built.borrow_mut().take().ok_or(NotLoaded))
+            .unwrap_or_else(|e| {
+                view! {
+                    <div class="govuk-error-summary" role="alert" data-testid="not-loaded">
+                        <h2 class="govuk-error-summary__title">"There is a problem"</h2>
+                        <div class="govuk-error-summary__body"><p class="govuk-body">{e.to_string()}</p></div>
+                    </div>
+                }
+                .into_any()
+            }),
+    }
     }
 }

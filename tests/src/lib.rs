@@ -284,6 +284,12 @@ pub async fn signed_out(browser: &Client) {
     )
     .await;
     find(browser, "#email").await;
+    // The app's panic hook notes where any panic happened (it survives the reload).
+    assert_eq!(
+        js(browser, "localStorage.getItem('tac-last-panic')").await,
+        "",
+        "signing out went wrong inside the app"
+    );
 }
 
 /// After the password of a session that ended: "Sign in again" (the email is filled in).

@@ -104,6 +104,11 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     let link = start_case(&b, "Amira Khan").await;
     assert!(link.contains("/case/"), "the case opened: {link}");
     find(&b, "[data-testid=case-title]").await;
+    assert_eq!(
+        js(&b, "localStorage.getItem('tac-last-panic')").await,
+        "",
+        "nothing went wrong inside the app"
+    );
 }
 
 /// What index.html loads first fits the budget, and the later parts are the bigger share (so

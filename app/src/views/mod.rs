@@ -105,11 +105,11 @@ fn Pages() -> impl IntoView {
         }>
             <Route path=path!("/") view=caseload::Caseload/>
             <Route path=path!("/sign-in") view=|| view! { <Redirect path="/"/> }/>
-            <Route path=path!("/admin") view=|| later::screen(admin_screen())/>
-            <Route path=path!("/records") view=|| later::screen(records_screen())/>
-            <Route path=path!("/case/:id") view=|| later::screen(case_screen())/>
-            <Route path=path!("/case/:id/:section") view=|| later::screen(case_screen())/>
-            <Route path=path!("/case/:id/meeting/:meeting") view=|| later::screen(case_screen())/>
+            <Route path=path!("/admin") view=|| later::screen(admin_screen)/>
+            <Route path=path!("/records") view=|| later::screen(records_screen)/>
+            <Route path=path!("/case/:id") view=|| later::screen(case_screen)/>
+            <Route path=path!("/case/:id/:section") view=|| later::screen(case_screen)/>
+            <Route path=path!("/case/:id/meeting/:meeting") view=|| later::screen(case_screen)/>
         </Routes>
     }
 }
