@@ -76,18 +76,31 @@ later!(screens; fn screens_part() -> () {});
 /// A screen from a later part: "Loading…" while its part is fetched, then the screen, or a
 /// plain error if it cannot be fetched. The screen is built in this place's reactive scope (it
 /// finds the repo and the route's parameters as if it were written here), untracked as a
-/// route's view is; the fetch is dropped if the person has gone elsewhere meanwhile.
+/// route's view is, and only if it is still wanted: not once the person has gone elsewhere
+/// or signed out while the part was on its way.
 pub fn screen<F>(show: fn() -> F) -> impl IntoView
 where
     F: std::future::Future<Output = Result<AnyView, NotLoaded>> + 'static,
 {
-    // The browser has one thread: the wrapper only satisfies the view's bounds.
+    // The browser has one thread: the wrapper only satisfies the view's bounds. The view
+    // below holds the only strong handle, so the handle's going says the screen has gone.
     let built = send_wrapper::SendWrapper::new(std::rc::Rc::new(std::cell::RefCell::new(None)));
     let shown = RwSignal::new(None::<Result<(), NotLoaded>>);
-    let into = built.clone();
+    let into = send_wrapper::SendWrapper::new(std::rc::Rc::downgrade(&built));
     untrack(|| {
         leptos::task::spawn_local_scoped_with_cancellation(async move {
-            let result = show().await.map(|view| *into.borrow_mut() = Some(view));
+            if let Err(e) = screens_part().await {
+                shown.set(Some(Err(e)));
+                return;
+            }
+            if into.upgrade().is_none() {
+                return;
+            }
+            let result = show().await.map(|view| {
+                if let Some(into) = into.upgrade() {
+                    *into.borrow_mut() = Some(view);
+                }
+            });
             shown.set(Some(result));
         })
     });

@@ -170,6 +170,8 @@ struct Inner {
     at_start: HashSet<DocumentId>,
     /// The sync engine has arrived and started ([`Repo::start_engine`]).
     engine_started: Cell<bool>,
+    /// Edits are stored when the page is hidden or closed ([`Repo::watch_page_lifecycle`]).
+    lifecycle_watched: Cell<bool>,
 }
 
 impl Repo {
@@ -238,6 +240,7 @@ impl Repo {
             refused_handover: RefCell::default(),
             at_start,
             engine_started: Cell::new(false),
+            lifecycle_watched: Cell::new(false),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.start_engine();
@@ -959,6 +962,8 @@ impl Repo {
             return;
         }
         self.0.dirty.borrow_mut().insert(id);
+        // A case screen can be typed in before the sync engine has started (it arrives apart).
+        self.watch_page_lifecycle();
         self.0
             .first_unsent
             .borrow_mut()
@@ -1564,6 +1569,9 @@ impl Repo {
     /// Saves pending edits when the page is hidden or closed, and reconnects at once when the
     /// browser says the network is back.
     fn watch_page_lifecycle(&self) {
+        if self.0.lifecycle_watched.replace(true) {
+            return;
+        }
         let Some(window) = web_sys::window() else {
             return;
         };

@@ -241,7 +241,11 @@ fn MyActions(today: ReadSignal<Day>) -> impl IntoView {
     let set_status = move |id: DocumentId, action: String, status: String| {
         let repo = repo.clone();
         leptos::task::spawn_local(async move {
-            if let Err(e) = set_action_status(repo.clone(), id, action, status).await {
+            let saved = match set_action_status(repo.clone(), id, action, status).await {
+                Ok(saving) => saving.await,
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = saved {
                 repo.notices()
                     .update(|n| n.push(format!("Your change to an action was not saved. {e}")));
             }
@@ -332,7 +336,10 @@ fn NewCase() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let started = crate::sync::create_case(repo, child).await;
-            busy.set(false);
+            // The person may have gone elsewhere while the engine was fetched.
+            if busy.try_set(false).is_some() {
+                return;
+            }
             match started {
                 Ok(Ok(id)) => navigate(&format!("/case/{id}"), Default::default()),
                 Ok(Err(e)) => error.set(Some(e.to_string())),
@@ -367,18 +374,24 @@ fn NewCase() -> impl IntoView {
 later!(engine;
     /// Marks an action's progress from the caseload: the case is opened on this device if it
     /// is not already, then changed like any edit.
-    fn set_action_status(repo: Repo, id: DocumentId, action: String, status: String) -> () {
-        leptos::task::spawn_local(async move {
-            if repo.open(id).await.is_err() {
-                return;
-            }
+    fn set_action_status(
+        repo: Repo,
+        id: DocumentId,
+        action: String,
+        status: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>> {
+        Box::pin(async move {
+            repo.open(id).await.map_err(|e| e.to_string())?;
             let path = Path::Action(action, ActionField::Status);
-            if repo
-                .with_doc(&id, |doc| edit::set_text(doc, &path, &status))
-                .is_some()
-            {
-                repo.edited(id);
+            match repo.with_doc(&id, |doc| edit::set_text(doc, &path, &status)) {
+                Some(done) => {
+                    // Whatever was changed before any error is stored and shared as usual.
+                    repo.edited(id);
+                    done.map_err(|e| e.to_string())
+                }
+                // Put away from this device, and asked for again from the relay.
+                None => Err("The case is not on this device yet. Try again in a moment.".into()),
             }
-        });
+        })
     }
 );
