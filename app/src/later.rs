@@ -1,12 +1,12 @@
-//! The parts of the app the browser fetches after the first screen.
+//! The part of the app the browser fetches after the first screen.
 //!
 //! The caseload and the sign-in page need neither Automerge nor the case screens, so the build
-//! (`--features split`, see `scripts/split.mjs`) cuts the wasm: the first download shows the
-//! caseload from the summaries stored on the device, and the rest follows straight after as
-//! two parts, `engine` (syncing, and everything that reads or writes a case document) and
-//! `screens` (every other screen), plus the code they share. A function declared with
-//! [`later!`] is where the cut falls: calling it fetches its part if this page has not yet,
-//! then runs it.
+//! (`--features split`, see `scripts/split.mjs`) cuts the wasm in two: the first download
+//! shows the caseload from the summaries stored on the device, and the rest (`rest`: syncing,
+//! everything that reads or writes a case document, and every other screen) follows straight
+//! after. A function declared with [`later!`] is where the cut falls: calling it fetches its
+//! part if this page has not yet, then runs it. (One later part, not one for syncing and one
+//! for the screens: both are needed at once, and calls between parts are slower.)
 //!
 //! Without the feature (native and browser tests) nothing is cut and the same functions simply
 //! run. index.html turns the feature on, so every Trunk build is cut.
@@ -55,25 +55,20 @@ macro_rules! later {
 }
 pub(crate) use later;
 
-/// Starts fetching every later part at once, as the app starts: by the time the caseload has
-/// read the device's store, they are on their way, and a page opened straight onto a case
-/// does not wait for one part after another. (index.html also names them, so the service
-/// worker keeps them for offline use.)
-pub fn fetch_all() {
+/// Starts fetching the rest of the app as the app starts: by the time the caseload has read
+/// the device's store, it is on its way. (index.html also names it, so the service worker
+/// keeps it for offline use.)
+pub fn fetch_rest() {
     // Not Leptos's spawn: this runs before the app is mounted, which starts Leptos's executor.
     wasm_bindgen_futures::spawn_local(async {
-        let _ = engine_part().await;
-    });
-    wasm_bindgen_futures::spawn_local(async {
-        let _ = screens_part().await;
+        let _ = rest_part().await;
     });
 }
 
-// Empty: calling one fetches its part.
-later!(engine; fn engine_part() -> () {});
-later!(screens; fn screens_part() -> () {});
+// Empty: calling it fetches the part.
+later!(rest; fn rest_part() -> () {});
 
-/// A screen from a later part: "Loading…" while its part is fetched, then the screen, or a
+/// A screen from the later part: "Loading…" while the part is fetched, then the screen, or a
 /// plain error if it cannot be fetched. The screen is built in this place's reactive scope (it
 /// finds the repo and the route's parameters as if it were written here), untracked as a
 /// route's view is, and only if it is still wanted: not once the person has gone elsewhere
@@ -89,7 +84,7 @@ where
     let into = send_wrapper::SendWrapper::new(std::rc::Rc::downgrade(&built));
     untrack(|| {
         leptos::task::spawn_local_scoped_with_cancellation(async move {
-            if let Err(e) = screens_part().await {
+            if let Err(e) = rest_part().await {
                 shown.set(Some(Err(e)));
                 return;
             }

@@ -2,7 +2,7 @@
 //!
 //! - [`storage`]: the device's copy of every case (IndexedDB).
 //! - [`damaged`]: cases whose bytes could not be read, set aside on this device.
-//! - [`later`]: the parts of the app fetched after the first screen.
+//! - [`later`]: the part of the app fetched after the first screen.
 //! - [`sync`]: runs the shared sans-IO sync core against the browser's WebSocket and storage.
 //! - [`viewed`]: cases opened on this device, kept until the relay records them.
 //! - [`views`]: the screens.
@@ -24,7 +24,7 @@ pub fn start() {
     damaged::watch_decoding();
     register_service_worker();
     ask_for_persistent_storage();
-    later::fetch_all();
+    later::fetch_rest();
     leptos::mount::mount_to_body(views::App);
 }
 

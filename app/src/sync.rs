@@ -1657,20 +1657,20 @@ fn effect_is_for(effect: &Effect, id: &DocumentId) -> bool {
     }
 }
 
-// The sync engine (Automerge and everything that reads or writes a case document) is its own
-// download: these are the ways in from the first screen.
-later!(engine; fn start_syncing(repo: Repo) -> () {
+// The sync engine (Automerge and everything that reads or writes a case document) comes with
+// the later part: these are the ways in from the first screen.
+later!(rest; fn start_syncing(repo: Repo) -> () {
     repo.0.engine_started.set(true);
     repo.connect();
     repo.fill_missing_rows();
     repo.watch_page_lifecycle();
     repo.expire_presence();
 });
-later!(engine; fn connect_now(repo: Repo) -> () { repo.connect() });
-later!(engine; fn store_pending(repo: Repo) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+later!(rest; fn connect_now(repo: Repo) -> () { repo.connect() });
+later!(rest; fn store_pending(repo: Repo) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
     Box::pin(async move { repo.store_pending_edits().await })
 });
-later!(engine;
+later!(rest;
     /// Starts a new case for the child named, stored on this device at once.
     pub fn create_case(repo: Repo, child_name: String) -> Result<DocumentId, RecordError> {
         repo.create_case(&child_name)

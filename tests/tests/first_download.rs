@@ -1,5 +1,5 @@
 //! The first download: the caseload and sign-in come first, and the rest of the app (the sync
-//! engine, the case screens) follows as separate files (app/src/later.rs, scripts/split.mjs).
+//! engine, the case screens) follows as a separate file (app/src/later.rs, scripts/split.mjs).
 //! Real relay on 127.0.0.1, real app in headless Chromium.
 
 use e2e::{
@@ -9,9 +9,9 @@ use e2e::{
 use fantoccini::Locator;
 use serde_json::json;
 
-/// The later parts, and the service worker (which would otherwise fetch them for offline use
+/// The later part, and the service worker (which would otherwise fetch it for offline use
 /// behind the page's back).
-const LATER_PARTS: [&str; 3] = ["*/app-split-*", "*/app-chunk-*", "*/sw.js"];
+const LATER_PARTS: [&str; 2] = ["*/app-split-*", "*/sw.js"];
 
 /// The caseload issue's budget for what the browser downloads before the first screen shows,
 /// in bytes as the relay serves them (the build's brotli copies).
@@ -111,7 +111,7 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     );
 }
 
-/// What index.html loads first fits the budget, and the later parts are the bigger share (so
+/// What index.html loads first fits the budget, and the later part is the bigger share (so
 /// the sync engine has not slipped back into the first part).
 #[test]
 fn the_first_download_fits_the_budget() {
@@ -131,11 +131,7 @@ fn the_first_download_fits_the_budget() {
             .sum()
     };
     assert!(first.iter().any(|f| f.ends_with("_bg.wasm")), "{first:?}");
-    assert_eq!(
-        later.len(),
-        3,
-        "engine, screens and their shared code: {later:?}"
-    );
+    assert_eq!(later.len(), 1, "the rest of the app: {later:?}");
     let (first_bytes, later_bytes) = (served(&first), served(&later));
     assert!(
         first_bytes <= FIRST_DOWNLOAD_BUDGET,
@@ -143,6 +139,6 @@ fn the_first_download_fits_the_budget() {
     );
     assert!(
         later_bytes > 2 * first_bytes,
-        "the later parts ({later_bytes} bytes) hold most of the app ({first_bytes} bytes first)"
+        "the later part ({later_bytes} bytes) holds most of the app ({first_bytes} bytes first)"
     );
 }

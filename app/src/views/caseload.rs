@@ -371,7 +371,7 @@ fn NewCase() -> impl IntoView {
     }
 }
 
-later!(engine;
+later!(rest;
     /// Marks an action's progress from the caseload: the case is opened on this device if it
     /// is not already, then changed like any edit.
     fn set_action_status(

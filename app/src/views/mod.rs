@@ -114,10 +114,10 @@ fn Pages() -> impl IntoView {
     }
 }
 
-// The caseload and sign-in come first; every other screen is fetched when it is first shown.
-later!(screens; fn case_screen() -> AnyView { view! { <case_view::CaseView/> }.into_any() });
-later!(screens; fn admin_screen() -> AnyView { view! { <admin::Admin/> }.into_any() });
-later!(screens; fn records_screen() -> AnyView { view! { <records::Records/> }.into_any() });
+// The caseload and sign-in come first; every other screen is in the later part.
+later!(rest; fn case_screen() -> AnyView { view! { <case_view::CaseView/> }.into_any() });
+later!(rest; fn admin_screen() -> AnyView { view! { <admin::Admin/> }.into_any() });
+later!(rest; fn records_screen() -> AnyView { view! { <records::Records/> }.into_any() });
 
 /// The black bar: the service's name, who is signed in, and signing out.
 #[component]
