@@ -60,10 +60,12 @@ try {
     console.error("split: wasm-bindgen wrote snippets, which this script does not place");
     process.exit(2);
   }
-  // Release builds are made small; a debug build keeps its names for readable panics.
+  // Release builds are made small; a debug build keeps its names for readable panics, and
+  // TAC_KEEP_NAMES=1 keeps them in a release build too, to read a browser profile by name.
+  const keepNames = process.env.TAC_KEEP_NAMES ? ["-g"] : [];
   const optimise = (from, to) =>
     release
-      ? run(wasmOpt, ["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", from, "-o", to])
+      ? run(wasmOpt, [...keepNames, "-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", from, "-o", to])
       : copyFileSync(from, to);
 
   // The later parts, by content.

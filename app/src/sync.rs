@@ -112,6 +112,24 @@ const NOT_YOURS: u16 = 4403;
 /// Code to run just before remote changes are applied, with the handle that removes it.
 type Hooks = Vec<(u32, Rc<dyn Fn()>)>;
 
+/// A case being read from the device by [`Repo::open`]: whoever waits for it is woken when
+/// the read ends, however it ends (finished, failed or dropped).
+struct Reading<'a>(&'a Repo, DocumentId);
+
+impl<'a> Reading<'a> {
+    fn start(repo: &'a Repo, id: DocumentId) -> Self {
+        repo.0.opening.borrow_mut().entry(id).or_default();
+        Reading(repo, id)
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        // Dropping the senders wakes the waiters.
+        self.0 .0.opening.borrow_mut().remove(&self.1);
+    }
+}
+
 /// A handle on the client repo, cheap to clone into views.
 #[derive(Clone)]
 pub struct Repo(SendWrapper<Rc<Inner>>);
@@ -172,6 +190,9 @@ struct Inner {
     engine_started: Cell<bool>,
     /// Edits are stored when the page is hidden or closed ([`Repo::watch_page_lifecycle`]).
     lifecycle_watched: Cell<bool>,
+    /// Cases being read from the device, with whoever else is waiting for each
+    /// ([`Repo::open`]).
+    opening: RefCell<HashMap<DocumentId, Vec<futures::channel::oneshot::Sender<()>>>>,
 }
 
 impl Repo {
@@ -241,6 +262,7 @@ impl Repo {
             at_start,
             engine_started: Cell::new(false),
             lifecycle_watched: Cell::new(false),
+            opening: RefCell::default(),
         };
         let repo = Repo(SendWrapper::new(Rc::new(inner)));
         repo.start_engine();
@@ -905,6 +927,21 @@ impl Repo {
             };
             return Err(StoreError::Damaged(case, short_id(&id)));
         }
+        // Another part of the app (the caseload's rows, say) is reading this case from the
+        // device already: wait for it rather than read and decode the same bytes twice. If it
+        // did not end up holding the case, read it here.
+        let waiting = self.0.opening.borrow_mut().get_mut(&id).map(|waiters| {
+            let (done, wait) = futures::channel::oneshot::channel();
+            waiters.push(done);
+            wait
+        });
+        if let Some(wait) = waiting {
+            let _ = wait.await;
+            if self.0.client.borrow().holds(&id) {
+                return Ok(());
+            }
+        }
+        let _reading = Reading::start(self, id);
         let stored = self.0.store.load_document(&id).await?;
         crate::mark("case-read-from-disk");
         // Another open() may have finished while we awaited.
