@@ -115,15 +115,67 @@ try {
     if (!re.test(html)) throw new Error(`split: index.html has no integrity for ${file}`);
     html = html.replace(re, `$1${sri(readFileSync(join(staging, file)))}$2`);
   }
-  // The app fetches the later parts itself as it starts (app/src/later.rs). They are named
-  // here for the service worker, which keeps every file index.html names for offline use; a
-  // browser fetches nothing for a link type it does not know, so nothing is fetched twice.
+  // The whole app as one module, built again without the cut (the same code: `later!`
+  // functions just run). Calls between parts cost, and Chrome keeps no compiled code for the
+  // first part between visits, so once the service worker holds this file, index.html's
+  // script runs it instead: the cut is for the first visit (and the first after a release).
+  // Cargo keeps both builds of the app apart (by features), so an unchanged app is not
+  // built again.
+  execFileSync(
+    "cargo",
+    ["build", "--target", "wasm32-unknown-unknown", "-p", "app", "--bin", "app",
+      ...(release ? ["--profile", "wasm-release"] : [])],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const wholeBound = join(work, "whole");
+  run("wasm-bindgen", [
+    "--target", "web", "--no-typescript", "--out-dir", wholeBound, "--out-name", "app", raw,
+  ]);
+  if (existsSync(join(wholeBound, "snippets"))) throw new Error("split: the whole app has snippets");
+  const wholeWasm = join(work, "whole_bg.wasm");
+  optimise(join(wholeBound, "app_bg.wasm"), wholeWasm);
+  const wholeJs = readFileSync(join(wholeBound, "app.js"));
+  const whole = `app-whole-${digest(wholeJs, readFileSync(wholeWasm))}`;
+  writeFileSync(join(staging, `${whole}.js`), wholeJs);
+  copyFileSync(wholeWasm, join(staging, `${whole}_bg.wasm`));
+
+  // Trunk's start-up script, made to choose between the two.
+  const script = /<script type="module">\s*import init, \* as bindings from '([^']+)';\s*const wasm = await init\(\{ module_or_path: '([^']+)' \}\);[\s\S]*?<\/script>/;
+  const found = html.match(script);
+  if (!found || found[1] !== `/${first}.js` || found[2] !== `/${first}_bg.wasm`) {
+    throw new Error("split: index.html's start-up script is not the one Trunk writes");
+  }
+  html = html.replace(script, `<script type="module">
+// The first visit runs the app in two parts, the caseload first and the rest as it arrives
+// (scripts/split.mjs); the service worker then keeps the whole app as one module, which opens
+// cases faster, and later visits run that.
+const first = { js: '/${first}.js', wasm: '/${first}_bg.wasm' };
+const whole = { js: '/${whole}.js', wasm: '/${whole}_bg.wasm' };
+const held = async (url) => Boolean(self.caches && (await caches.match(url).catch(() => null)));
+const app = (await held(whole.js)) && (await held(whole.wasm)) ? whole : first;
+const bindings = await import(app.js);
+const wasm = await bindings.default({ module_or_path: app.wasm });
+window.wasmBindings = bindings;
+dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));
+</script>`);
+
+  // The app fetches the later parts itself as it starts (app/src/later.rs). They and the whole
+  // app are named here for the service worker, which keeps every file index.html names for
+  // offline use (the whole app last); a browser fetches nothing for a link type it does not
+  // know, so nothing is fetched twice.
+  // Nor is anything fetched before the script has chosen: Trunk's preloads of the first part
+  // become such links too (a visit that runs the whole app would fetch the first part for
+  // nothing).
+  const preload = /<link rel="(?:modulepreload|preload)" href="(\/app-[0-9a-f]+(?:\.js|_bg\.wasm))"[^>]*>/g;
+  if ((html.match(preload) ?? []).length !== 2) throw new Error("split: index.html does not preload the first part");
+  html = html.replace(preload, (_, href) => `<link rel="tac-first-part" href="${href}">`);
   const links =
-    `<link rel="modulepreload" href="/${loaderName}">` +
-    later.map((name) => `<link rel="tac-later-part" href="/${name}">`).join("");
+    `<link rel="tac-first-part" href="/${loaderName}">` +
+    later.map((name) => `<link rel="tac-later-part" href="/${name}">`).join("") +
+    `<link rel="tac-whole-app" href="/${whole}.js"><link rel="tac-whole-app" href="/${whole}_bg.wasm">`;
   html = html.replace("</head>", `${links}</head>`);
   writeFileSync(htmlPath, html);
-  console.log(`split: first part ${first}_bg.wasm, later ${later.join(", ")}`);
+  console.log(`split: first part ${first}_bg.wasm, later ${later.join(", ")}, whole app ${whole}_bg.wasm`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

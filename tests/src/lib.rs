@@ -752,9 +752,9 @@ pub async fn case_from_another_device(
     (ws, id, desk)
 }
 
-/// The files index.html loads before the app shows (the first part of the wasm, its JS, the
-/// loader of the later parts, the CSS), and the later parts it names (app/src/later.rs), as
-/// addresses on the relay.
+/// The files index.html loads before the app shows on a first visit (the first part of the
+/// wasm, its JS, the loader of the later parts, the CSS), and the later parts it names
+/// (app/src/later.rs), as addresses on the relay.
 pub fn app_files(html: &str) -> (Vec<String>, Vec<String>) {
     let addresses = |before: &str, after: char| -> Vec<String> {
         html.match_indices(before)
@@ -764,14 +764,31 @@ pub fn app_files(html: &str) -> (Vec<String>, Vec<String>) {
             })
             .collect()
     };
-    let mut first = addresses("import init, * as bindings from '", '\'');
-    first.extend(addresses("module_or_path: '", '\''));
+    // index.html's script: `const first = { js: '…', wasm: '…' };`
+    let mut first = addresses("const first = { js: '", '\'');
+    first.extend(
+        html.split_once("const first = {")
+            .and_then(|(_, rest)| rest.split_once("wasm: '"))
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(wasm, _)| wasm.to_string()),
+    );
     first.extend(addresses("<link rel=\"stylesheet\" href=\"", '"'));
-    for preloaded in addresses("<link rel=\"modulepreload\" href=\"", '"') {
-        if !first.contains(&preloaded) {
-            first.push(preloaded);
+    for part in addresses("<link rel=\"tac-first-part\" href=\"", '"') {
+        if !first.contains(&part) {
+            first.push(part);
         }
     }
     let later = addresses("<link rel=\"tac-later-part\" href=\"", '"');
     (first, later)
+}
+
+/// The whole app as one module (its JS and wasm), which index.html runs instead once the
+/// service worker holds it (scripts/split.mjs).
+pub fn whole_app_files(html: &str) -> Vec<String> {
+    html.match_indices("<link rel=\"tac-whole-app\" href=\"")
+        .filter_map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
 }

@@ -1,10 +1,11 @@
 //! The first download: the caseload and sign-in come first, and the rest of the app (the sync
-//! engine, the case screens) follows as a separate file (app/src/later.rs, scripts/split.mjs).
+//! engine, the case screens) follows as a separate file (app/src/later.rs, scripts/split.mjs);
+//! later visits run the whole app as one module, which the service worker keeps.
 //! Real relay on 127.0.0.1, real app in headless Chromium.
 
 use e2e::{
     app_files, click_button, devtools, eventually, find, js, repo_root, screenshot, sign_in,
-    start_case, text_of, type_into, Driver, Relay,
+    start_case, text_of, type_into, whole_app_files, Driver, Relay,
 };
 use fantoccini::Locator;
 use serde_json::json;
@@ -109,6 +110,53 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
         "",
         "nothing went wrong inside the app"
     );
+
+    // Once the service worker holds the whole app as one module, the next visit runs that
+    // (no parts to fetch), and it works the same.
+    b.refresh().await.unwrap();
+    let whole =
+        whole_app_files(&std::fs::read_to_string(repo_root().join("dist/index.html")).unwrap());
+    assert_eq!(whole.len(), 2, "the whole app's JS and wasm: {whole:?}");
+    eventually(30, "the service worker to keep the whole app", || async {
+        // WebDriver waits for a promise the script returns.
+        let held = b
+            .execute(
+                "return Promise.all(arguments[0].map(u => caches.match(u))).then(r => r.every(Boolean))",
+                vec![json!(whole)],
+            )
+            .await
+            .expect("script runs");
+        (held == json!(true)).then_some(())
+    })
+    .await;
+    b.refresh().await.unwrap();
+    // Still on the case opened above.
+    find(&b, "[data-testid=case-title]").await;
+    let loaded = js(
+        &b,
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).join(' ')",
+    )
+    .await;
+    assert!(loaded.contains(&whole[1]), "the whole app ran: {loaded}");
+    assert!(
+        !loaded.contains("app-split-"),
+        "no part was fetched: {loaded}"
+    );
+    b.find(Locator::Css("a.govuk-header__service-name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    find(&b, "#new-child-name").await;
+    let link = start_case(&b, "Noor Ali").await;
+    assert!(link.contains("/case/"), "the case opened: {link}");
+    find(&b, "[data-testid=case-title]").await;
+    assert_eq!(
+        js(&b, "localStorage.getItem('tac-last-panic')").await,
+        "",
+        "nothing went wrong inside the whole app"
+    );
 }
 
 /// What index.html loads first fits the budget, and the later part is the bigger share (so
@@ -140,5 +188,13 @@ fn the_first_download_fits_the_budget() {
     assert!(
         later_bytes > 2 * first_bytes,
         "the later part ({later_bytes} bytes) holds most of the app ({first_bytes} bytes first)"
+    );
+    // The whole app, for later visits, holds everything the two parts do.
+    let whole = whole_app_files(&html);
+    assert_eq!(whole.len(), 2, "the whole app's JS and wasm: {whole:?}");
+    assert!(
+        served(&whole) > later_bytes,
+        "the whole app ({} bytes) holds the later part ({later_bytes} bytes) and more",
+        served(&whole)
     );
 }
