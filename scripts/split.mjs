@@ -123,7 +123,7 @@ try {
   // built again.
   execFileSync(
     "cargo",
-    ["build", "--target", "wasm32-unknown-unknown", "-p", "app", "--bin", "app",
+    ["build", "--locked", "--target", "wasm32-unknown-unknown", "-p", "app", "--bin", "app",
       ...(release ? ["--profile", "wasm-release"] : [])],
     { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
   );
@@ -145,16 +145,25 @@ try {
   if (!found || found[1] !== `/${first}.js` || found[2] !== `/${first}_bg.wasm`) {
     throw new Error("split: index.html's start-up script is not the one Trunk writes");
   }
-  html = html.replace(script, `<script type="module">
+  html = html.replace(script, `<script type="module" async>
 // The first visit runs the app in two parts, the caseload first and the rest as it arrives
 // (scripts/split.mjs); the service worker then keeps the whole app as one module, which opens
 // cases faster, and later visits run that.
 const first = { js: '/${first}.js', wasm: '/${first}_bg.wasm' };
 const whole = { js: '/${whole}.js', wasm: '/${whole}_bg.wasm' };
 const held = async (url) => Boolean(self.caches && (await caches.match(url).catch(() => null)));
-const app = (await held(whole.js)) && (await held(whole.wasm)) ? whole : first;
+// (Only a page the service worker runs can have it from there: not the first visit.)
+const app = navigator.serviceWorker?.controller && (await held(whole.js)) && (await held(whole.wasm)) ? whole : first;
+// Everything the app needs is asked for at once, not one after another.
+const wasmResponse = fetch(app.wasm);
+if (app === first) {
+  const loader = Object.assign(document.createElement('link'), { rel: 'modulepreload', href: '/${loaderName}' });
+  document.head.append(loader);
+}
 const bindings = await import(app.js);
-const wasm = await bindings.default({ module_or_path: app.wasm });
+// Run at once (async), not after the stylesheet; the app itself waits for the page.
+if (document.readyState === 'loading') await new Promise((ready) => addEventListener('DOMContentLoaded', ready, { once: true }));
+const wasm = await bindings.default({ module_or_path: wasmResponse });
 window.wasmBindings = bindings;
 dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));
 </script>`);
