@@ -22,7 +22,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const res = await fetch(SHELL_KEY);
-      if (res.ok) await keepShell(res, { wholeApp: false });
+      if (res.ok) await keepShell(res);
     })().catch(() => {})
   );
 });
@@ -30,19 +30,16 @@ self.addEventListener('install', (event) => {
 // Stores the shell under '/' together with the hashed JS, wasm and CSS it
 // refers to: the page that registered this worker loaded those before the
 // worker existed, so they would otherwise not be cached until a later visit.
-// The whole app as one module (scripts/split.mjs) is left for a later visit,
-// so that on a first visit it does not share a slow connection with the part
-// of the app the page is still waiting for.
-async function keepShell(res, { wholeApp }) {
+// They are fetched one at a time, in the order index.html names them: the whole
+// app as one module (scripts/split.mjs) comes last, after the parts the page is
+// waiting for.
+async function keepShell(res) {
   const cache = await caches.open(CACHE);
   const html = await res.clone().text();
   await cache.put(SHELL_KEY, res);
-  const later = new Set();
-  for (const m of html.matchAll(/<link rel="tac-whole-app" href="([^"]+)"/g)) later.add(m[1]);
   const assets = new Set();
   for (const m of html.matchAll(/(?:href|src|module_or_path:)\s*=?\s*["']([^"']+)["']/g)) {
     const url = new URL(m[1], self.location.origin);
-    if (!wholeApp && later.has(url.pathname)) continue;
     if (url.origin === self.location.origin && url.pathname !== '/') assets.add(url.pathname);
   }
   for (const path of assets) {
@@ -96,7 +93,7 @@ async function navigation(req) {
   try {
     const res = await withTimeout(fetch(req), NAV_TIMEOUT_MS);
     if (res.ok) {
-      keepShell(res.clone(), { wholeApp: true }).catch(() => {});
+      keepShell(res.clone()).catch(() => {});
     }
     return res;
   } catch (_) {
