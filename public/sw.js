@@ -42,9 +42,25 @@ async function keepShell(res) {
     const url = new URL(m[1], self.location.origin);
     if (url.origin === self.location.origin && url.pathname !== '/') assets.add(url.pathname);
   }
+  let complete = true;
   for (const path of assets) {
-    if (!(await cache.match(path))) {
-      await cache.add(path).catch(() => {});
+    if (await cache.match(path)) continue;
+    // Only the file itself: the relay answers a name it does not have (during a
+    // release, say) with the app's page, which must never stand in for a file.
+    const file = await fetch(path).catch(() => null);
+    const type = file?.headers.get('content-type') || '';
+    if (file?.ok && !type.startsWith('text/html')) {
+      await cache.put(path, file).catch(() => { complete = false; });
+    } else {
+      complete = false;
+    }
+  }
+  // Once this build's files are all here, those of older builds go (each build
+  // adds a few megabytes, and the device's storage also holds the cases).
+  if (complete) {
+    for (const req of await cache.keys()) {
+      const path = new URL(req.url).pathname;
+      if (path !== SHELL_KEY && !assets.has(path)) await cache.delete(req);
     }
   }
 }
@@ -78,7 +94,7 @@ self.addEventListener('fetch', (event) => {
 
   const accept = req.headers.get('accept') || '';
   if (req.mode === 'navigate' || accept.includes('text/html')) {
-    event.respondWith(navigation(req));
+    event.respondWith(navigation(req, event));
     return;
   }
 
@@ -88,12 +104,13 @@ self.addEventListener('fetch', (event) => {
 // Network-first for pages: always serve the newest shell when online, but
 // fall back to the cached shell after a timeout or on failure. Every route
 // (e.g. /case/abc) is client-side, so one cached '/' serves all deep links.
-async function navigation(req) {
+async function navigation(req, event) {
   const cache = await caches.open(CACHE);
   try {
     const res = await withTimeout(fetch(req), NAV_TIMEOUT_MS);
     if (res.ok) {
-      keepShell(res.clone()).catch(() => {});
+      // Kept alive until done: after a release this fetches the new build's files.
+      event.waitUntil(keepShell(res.clone()).catch(() => {}));
     }
     return res;
   } catch (_) {

@@ -10,7 +10,9 @@
 // then puts them in place of Trunk's wasm and JS, gives every file a content-hashed name (the
 // service worker caches by address, so a name must never be reused for other bytes), lists
 // the later parts in index.html (so the service worker keeps them for offline use), and
-// updates the names and integrity hashes Trunk wrote there.
+// updates the names and integrity hashes Trunk wrote there. Last, it builds the whole app
+// again as one module, for every visit after the first, and writes index.html's start-up
+// script, which chooses between the two.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -121,23 +123,27 @@ try {
   // script runs it instead: the cut is for the first visit (and the first after a release).
   // Cargo keeps both builds of the app apart (by features), so an unchanged app is not
   // built again.
-  execFileSync(
-    "cargo",
-    ["build", "--locked", "--target", "wasm32-unknown-unknown", "-p", "app", "--bin", "app",
-      ...(release ? ["--profile", "wasm-release"] : [])],
-    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const wholeBound = join(work, "whole");
-  run("wasm-bindgen", [
-    "--target", "web", "--no-typescript", "--out-dir", wholeBound, "--out-name", "app", raw,
-  ]);
-  if (existsSync(join(wholeBound, "snippets"))) throw new Error("split: the whole app has snippets");
-  const wholeWasm = join(work, "whole_bg.wasm");
-  optimise(join(wholeBound, "app_bg.wasm"), wholeWasm);
-  const wholeJs = readFileSync(join(wholeBound, "app.js"));
-  const whole = `app-whole-${digest(wholeJs, readFileSync(wholeWasm))}`;
-  writeFileSync(join(staging, `${whole}.js`), wholeJs);
-  copyFileSync(wholeWasm, join(staging, `${whole}_bg.wasm`));
+  // Only for release builds: a debug build (trunk serve) always runs in parts.
+  let whole = null;
+  if (release) {
+    execFileSync(
+      "cargo",
+      ["build", "--locked", "--target", "wasm32-unknown-unknown", "-p", "app", "--bin", "app",
+        "--profile", "wasm-release"],
+      { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    const wholeBound = join(work, "whole");
+    run("wasm-bindgen", [
+      "--target", "web", "--no-typescript", "--out-dir", wholeBound, "--out-name", "app", raw,
+    ]);
+    if (existsSync(join(wholeBound, "snippets"))) throw new Error("split: the whole app has snippets");
+    const wholeWasm = join(work, "whole_bg.wasm");
+    optimise(join(wholeBound, "app_bg.wasm"), wholeWasm);
+    const wholeJs = readFileSync(join(wholeBound, "app.js"));
+    whole = `app-whole-${digest(wholeJs, readFileSync(wholeWasm))}`;
+    writeFileSync(join(staging, `${whole}.js`), wholeJs);
+    copyFileSync(wholeWasm, join(staging, `${whole}_bg.wasm`));
+  }
 
   // Trunk's start-up script, made to choose between the two.
   const script = /<script type="module">\s*import init, \* as bindings from '([^']+)';\s*const wasm = await init\(\{ module_or_path: '([^']+)' \}\);[\s\S]*?<\/script>/;
@@ -150,20 +156,37 @@ try {
 // (scripts/split.mjs); the service worker then keeps the whole app as one module, which opens
 // cases faster, and later visits run that.
 const first = { js: '/${first}.js', wasm: '/${first}_bg.wasm' };
-const whole = { js: '/${whole}.js', wasm: '/${whole}_bg.wasm' };
-const held = async (url) => Boolean(self.caches && (await caches.match(url).catch(() => null)));
+const whole = ${whole ? `{ js: '/${whole}.js', wasm: '/${whole}_bg.wasm' }` : "null"};
+const held = async (url) => Boolean(await caches.match(url).catch(() => null));
 // (Only a page the service worker runs can have it from there: not the first visit.)
-const app = navigator.serviceWorker?.controller && (await held(whole.js)) && (await held(whole.wasm)) ? whole : first;
-// Everything the app needs is asked for at once, not one after another.
-const wasmResponse = fetch(app.wasm);
-if (app === first) {
-  const loader = Object.assign(document.createElement('link'), { rel: 'modulepreload', href: '/${loaderName}' });
-  document.head.append(loader);
+const wholeHeld = Boolean(whole && self.caches && navigator.serviceWorker?.controller)
+  && (await Promise.all([held(whole.js), held(whole.wasm)])).every(Boolean);
+const start = async (app) => {
+  // Everything the app needs is asked for at once, not one after another.
+  const wasmResponse = fetch(app.wasm);
+  wasmResponse.catch(() => {});
+  if (app === first) {
+    const loader = Object.assign(document.createElement('link'), { rel: 'modulepreload', href: '/${loaderName}' });
+    document.head.append(loader);
+  }
+  const bindings = await import(app.js);
+  // Run at once (async), not after the stylesheet; the app itself waits for the page.
+  if (document.readyState === 'loading') await new Promise((ready) => addEventListener('DOMContentLoaded', ready, { once: true }));
+  return [bindings, await bindings.default({ module_or_path: wasmResponse })];
+};
+let bindings, wasm;
+try {
+  [bindings, wasm] = await start(wholeHeld ? whole : first);
+} catch (e) {
+  // A whole app that cannot be loaded (not the file it should be) is forgotten, and the
+  // parts run instead; an error once the app runs (RuntimeError) is the app's own.
+  if (!wholeHeld || e instanceof WebAssembly.RuntimeError) throw e;
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    await Promise.all([cache.delete(whole.js), cache.delete(whole.wasm)]);
+  }
+  [bindings, wasm] = await start(first);
 }
-const bindings = await import(app.js);
-// Run at once (async), not after the stylesheet; the app itself waits for the page.
-if (document.readyState === 'loading') await new Promise((ready) => addEventListener('DOMContentLoaded', ready, { once: true }));
-const wasm = await bindings.default({ module_or_path: wasmResponse });
 window.wasmBindings = bindings;
 dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));
 </script>`);
@@ -181,10 +204,10 @@ dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));
   const links =
     `<link rel="tac-first-part" href="/${loaderName}">` +
     later.map((name) => `<link rel="tac-later-part" href="/${name}">`).join("") +
-    `<link rel="tac-whole-app" href="/${whole}.js"><link rel="tac-whole-app" href="/${whole}_bg.wasm">`;
+    (whole ? `<link rel="tac-whole-app" href="/${whole}.js"><link rel="tac-whole-app" href="/${whole}_bg.wasm">` : "");
   html = html.replace("</head>", `${links}</head>`);
   writeFileSync(htmlPath, html);
-  console.log(`split: first part ${first}_bg.wasm, later ${later.join(", ")}, whole app ${whole}_bg.wasm`);
+  console.log(`split: first part ${first}_bg.wasm, later ${later.join(", ")}, whole app ${whole ?? "(release only)"}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -117,16 +117,18 @@ type Hooks = Vec<(u32, Rc<dyn Fn()>)>;
 struct Reading<'a>(&'a Repo, DocumentId);
 
 impl<'a> Reading<'a> {
+    /// Only when nobody else is reading the case ([`Repo::open`] waits for them first).
     fn start(repo: &'a Repo, id: DocumentId) -> Self {
-        repo.0.opening.borrow_mut().entry(id).or_default();
+        repo.0.opening.borrow_mut().insert(id, Vec::new());
         Reading(repo, id)
     }
 }
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        // Dropping the senders wakes the waiters.
-        self.0 .0.opening.borrow_mut().remove(&self.1);
+        let waiters = self.0 .0.opening.borrow_mut().remove(&self.1);
+        // Dropping the senders wakes the waiters (with the map no longer borrowed).
+        drop(waiters);
     }
 }
 
@@ -929,13 +931,15 @@ impl Repo {
         }
         // Another part of the app (the caseload's rows, say) is reading this case from the
         // device already: wait for it rather than read and decode the same bytes twice. If it
-        // did not end up holding the case, read it here.
-        let waiting = self.0.opening.borrow_mut().get_mut(&id).map(|waiters| {
-            let (done, wait) = futures::channel::oneshot::channel();
-            waiters.push(done);
-            wait
-        });
-        if let Some(wait) = waiting {
+        // did not end up holding the case (it failed, or was dropped), look again: someone
+        // else may be reading it by then, or it is read here.
+        loop {
+            let waiting = self.0.opening.borrow_mut().get_mut(&id).map(|waiters| {
+                let (done, wait) = futures::channel::oneshot::channel();
+                waiters.push(done);
+                wait
+            });
+            let Some(wait) = waiting else { break };
             let _ = wait.await;
             if self.0.client.borrow().holds(&id) {
                 return Ok(());

@@ -120,8 +120,8 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     })
     .await;
     b.refresh().await.unwrap();
-    let whole =
-        whole_app_files(&std::fs::read_to_string(repo_root().join("dist/index.html")).unwrap());
+    let html = std::fs::read_to_string(repo_root().join("dist/index.html")).unwrap();
+    let whole = whole_app_files(&html);
     assert_eq!(whole.len(), 2, "the whole app's JS and wasm: {whole:?}");
     eventually(30, "the service worker to keep the whole app", || async {
         // WebDriver waits for a promise the script returns.
@@ -144,6 +144,13 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     )
     .await;
     assert!(loaded.contains(&whole[1]), "the whole app ran: {loaded}");
+    let (first_part, _) = app_files(&html);
+    for part in first_part.iter().filter(|f| !f.ends_with(".css")) {
+        assert!(
+            !loaded.contains(part.as_str()),
+            "{part} was fetched: {loaded}"
+        );
+    }
     assert!(
         !loaded.contains("app-split-"),
         "no part was fetched: {loaded}"
@@ -162,6 +169,45 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
         js(&b, "localStorage.getItem('tac-last-panic')").await,
         "",
         "nothing went wrong inside the whole app"
+    );
+
+    // A whole app that is not what it should be (say the relay's page, stored under its name
+    // during a release) is forgotten, and the parts run instead.
+    let stored = b
+        .execute(
+            "return caches.open('tac-planner-shell-v1').then(c => c.put(arguments[0], new Response('<!DOCTYPE html>', { headers: { 'content-type': 'text/html' } }))).then(() => true)",
+            vec![json!(whole[1])],
+        )
+        .await
+        .expect("script runs");
+    assert_eq!(stored, json!(true));
+    b.refresh().await.unwrap();
+    find(&b, "[data-testid=case-title]").await;
+    let loaded = js(
+        &b,
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).join(' ')",
+    )
+    .await;
+    let first_wasm = first_part.iter().find(|f| f.ends_with("_bg.wasm")).unwrap();
+    assert!(
+        loaded.contains(first_wasm.as_str()),
+        "the parts ran: {loaded}"
+    );
+    eventually(10, "the bad copy to be forgotten", || async {
+        let kept = b
+            .execute(
+                "return caches.match(arguments[0]).then(r => r ? r.headers.get('content-type') : 'gone')",
+                vec![json!(whole[1])],
+            )
+            .await
+            .expect("script runs");
+        (kept != json!("text/html")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        js(&b, "localStorage.getItem('tac-last-panic')").await,
+        "",
+        "nothing went wrong after the bad copy"
     );
 }
 
