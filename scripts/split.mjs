@@ -10,7 +10,7 @@
 // then puts them in place of Trunk's wasm and JS, gives every file a content-hashed name (the
 // service worker caches by address, so a name must never be reused for other bytes), lists
 // the later parts in index.html (so the service worker keeps them for offline use), and
-// updates the names and integrity hashes Trunk wrote there. Last, it builds the whole app
+// updates the names Trunk wrote there. Last, it builds the whole app
 // again as one module, for every visit after the first, and writes index.html's start-up
 // script, which chooses between the two.
 import { execFileSync } from "node:child_process";
@@ -39,7 +39,6 @@ const digest = (...parts) => {
   for (const part of parts) hash.update(part);
   return hash.digest("hex").slice(0, 16);
 };
-const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
 
 const htmlPath = join(staging, "index.html");
 let html = readFileSync(htmlPath, "utf8");
@@ -107,15 +106,12 @@ try {
   rmSync(join(staging, `${main}.js`));
   rmSync(join(staging, `${main}_bg.wasm`));
 
-  // index.html loads the first part by its new name, with its integrity hashes.
+  // index.html names the first part by its new name (Trunk's preload links for it, and their
+  // integrity hashes, give way to the start-up script below).
   for (const ending of [".js", "_bg.wasm"]) {
     const from = `/${main}${ending}`;
     if (!html.includes(from)) throw new Error(`split: index.html does not name ${from}`);
     html = html.replaceAll(from, `/${first}${ending}`);
-    const file = `${first}${ending}`;
-    const re = new RegExp(`(href="/${file}"[^>]*integrity=")[^"]*(")`);
-    if (!re.test(html)) throw new Error(`split: index.html has no integrity for ${file}`);
-    html = html.replace(re, `$1${sri(readFileSync(join(staging, file)))}$2`);
   }
   // The whole app as one module, built again without the cut (the same code: `later!`
   // functions just run). Calls between parts cost, and Chrome keeps no compiled code for the

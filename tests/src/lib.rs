@@ -284,11 +284,15 @@ pub async fn signed_out(browser: &Client) {
     )
     .await;
     find(browser, "#email").await;
-    // The app's panic hook notes where any panic happened (it survives the reload).
+    no_panic_noted(browser, "signing out").await;
+}
+
+/// Checks the app noted no panic (its panic hook keeps the last one, across reloads).
+pub async fn no_panic_noted(browser: &Client, during: &str) {
     assert_eq!(
         js(browser, "localStorage.getItem('tac-last-panic')").await,
         "",
-        "signing out went wrong inside the app"
+        "{during} went wrong inside the app"
     );
 }
 

@@ -4,8 +4,8 @@
 //! Real relay on 127.0.0.1, real app in headless Chromium.
 
 use e2e::{
-    app_files, click_button, devtools, eventually, find, js, repo_root, screenshot, sign_in,
-    start_case, text_of, type_into, whole_app_files, Driver, Relay,
+    app_files, click_button, devtools, eventually, find, js, no_panic_noted, repo_root, screenshot,
+    sign_in, start_case, text_of, type_into, whole_app_files, Driver, Relay,
 };
 use fantoccini::Locator;
 use serde_json::json;
@@ -95,21 +95,8 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
             .then_some(())
     })
     .await;
-    b.find(Locator::Css("a.govuk-header__service-name"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    find(&b, "#new-child-name").await;
-    let link = start_case(&b, "Amira Khan").await;
-    assert!(link.contains("/case/"), "the case opened: {link}");
-    find(&b, "[data-testid=case-title]").await;
-    assert_eq!(
-        js(&b, "localStorage.getItem('tac-last-panic')").await,
-        "",
-        "nothing went wrong inside the app"
-    );
+    start_case_from_caseload(&b, "Amira Khan").await;
+    no_panic_noted(&b, "starting a case once the rest arrived").await;
 
     // The service worker, once it runs the pages, keeps the whole app as one module (after
     // the first visit, so as not to slow it); the next visit runs that, with no parts to
@@ -138,11 +125,7 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     b.refresh().await.unwrap();
     // Still on the case opened above.
     find(&b, "[data-testid=case-title]").await;
-    let loaded = js(
-        &b,
-        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).join(' ')",
-    )
-    .await;
+    let loaded = fetched_by_page(&b).await;
     assert!(loaded.contains(&whole[1]), "the whole app ran: {loaded}");
     let (first_part, _) = app_files(&html);
     for part in first_part.iter().filter(|f| !f.ends_with(".css")) {
@@ -155,21 +138,8 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
         !loaded.contains("app-split-"),
         "no part was fetched: {loaded}"
     );
-    b.find(Locator::Css("a.govuk-header__service-name"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    find(&b, "#new-child-name").await;
-    let link = start_case(&b, "Noor Ali").await;
-    assert!(link.contains("/case/"), "the case opened: {link}");
-    find(&b, "[data-testid=case-title]").await;
-    assert_eq!(
-        js(&b, "localStorage.getItem('tac-last-panic')").await,
-        "",
-        "nothing went wrong inside the whole app"
-    );
+    start_case_from_caseload(&b, "Noor Ali").await;
+    no_panic_noted(&b, "the whole app").await;
 
     // A whole app that is not what it should be (say the relay's page, stored under its name
     // during a release) is forgotten, and the parts run instead.
@@ -183,11 +153,7 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
     assert_eq!(stored, json!(true));
     b.refresh().await.unwrap();
     find(&b, "[data-testid=case-title]").await;
-    let loaded = js(
-        &b,
-        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).join(' ')",
-    )
-    .await;
+    let loaded = fetched_by_page(&b).await;
     let first_wasm = first_part.iter().find(|f| f.ends_with("_bg.wasm")).unwrap();
     assert!(
         loaded.contains(first_wasm.as_str()),
@@ -204,11 +170,30 @@ async fn the_caseload_works_before_the_rest_of_the_app_arrives_and_all_of_it_onc
         (kept != json!("text/html")).then_some(())
     })
     .await;
-    assert_eq!(
-        js(&b, "localStorage.getItem('tac-last-panic')").await,
-        "",
-        "nothing went wrong after the bad copy"
-    );
+    no_panic_noted(&b, "starting after the bad copy").await;
+}
+
+/// From the caseload (its header link), starts a case and waits for it to open.
+async fn start_case_from_caseload(b: &fantoccini::Client, child: &str) {
+    b.find(Locator::Css("a.govuk-header__service-name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    find(b, "#new-child-name").await;
+    let link = start_case(b, child).await;
+    assert!(link.contains("/case/"), "the case opened: {link}");
+    find(b, "[data-testid=case-title]").await;
+}
+
+/// The addresses this page has fetched (through the service worker or not).
+async fn fetched_by_page(b: &fantoccini::Client) -> String {
+    js(
+        b,
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).join(' ')",
+    )
+    .await
 }
 
 /// What index.html loads first fits the budget, and the later part is the bigger share (so
